@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+// Each subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
+// Exit codes: 0 ok, 1 runtime failure, 2 bad usage (commander's default for usage errors).
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('tngd')
+    .description('Thermodynamic natural gradient descent: SPU emulator, driver, conformance and training')
+    .version(pkg.version)
+    .showHelpAfterError();
+  return program;
+}
+
+const program = buildProgram();
+await program.parseAsync(process.argv);
