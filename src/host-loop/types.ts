@@ -1,0 +1,59 @@
+// Contracts shared by models, curvature builders and optimizers in the host loop.
+// Matrices are row-major Float64Arrays; vectors are Float64Arrays of length N (parameters).
+
+/** The core H of a factored curvature A = scale · Jᵀ H J + λ I (r × r). */
+export type CoreMatrix =
+  | { kind: 'identity' }
+  /** length r */
+  | { kind: 'diagonal'; d: Float64Array }
+  /** r/dz consecutive dz×dz blocks, each row-major, concatenated (length r·dz) */
+  | { kind: 'block'; dz: number; blocks: Float64Array }
+  /** r×r row-major */
+  | { kind: 'dense'; h: Float64Array };
+
+/** Curvature in factored form; the damping λ is the optimizer's, not the factor's. */
+export interface CurvatureFactors {
+  /** number of parameters N */
+  n: number;
+  /** factor rank r (rows of J) */
+  r: number;
+  /** r × N row-major */
+  J: Float64Array;
+  core: CoreMatrix;
+  /** e.g. 1/b for a batch-mean GGN */
+  scale: number;
+}
+
+export type CurvatureKind = 'ggn' | 'ef';
+
+/** What an optimizer sees of one mini-batch at the current parameters. */
+export interface BatchOracle {
+  loss: number;
+  /** ∇ℓ at the current parameters (batch mean), length N */
+  grad: Float64Array;
+  batchSize: number;
+  /** Curvature factors at the current parameters, computed on demand (cached per batch). */
+  curvature(kind: CurvatureKind): CurvatureFactors;
+}
+
+/** Per-step accounting that every optimizer reports, so budgets compare like with like. */
+export interface StepStats {
+  /** seconds of host compute spent inside the optimizer step */
+  hostSeconds: number;
+  /** analog time on the device, in τ (0 for digital optimizers) */
+  deviceTau?: number;
+  /** bytes sent to / received from a device */
+  bytesOut?: number;
+  bytesIn?: number;
+  /** matrix-vector products or CG iterations, where meaningful */
+  matvecs?: number;
+}
+
+export interface Optimizer {
+  readonly name: string;
+  /** Updates params in place from the batch at the current params. */
+  step(params: Float64Array, batch: BatchOracle): Promise<StepStats>;
+  /** JSON-serialisable state (typed arrays as plain number arrays) for checkpoints. */
+  saveState(): unknown;
+  loadState(state: unknown): void;
+}
