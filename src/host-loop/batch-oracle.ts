@@ -1,0 +1,46 @@
+// The BatchOracle an optimizer sees: loss and gradient computed eagerly, curvature factors on
+// demand and cached per kind. Parameters and the batch are copied, so an optimizer that updates
+// params in place (or a loop that refills its batch buffers) before the curvature is asked for
+// still gets the curvature of this batch at this batch's parameters.
+
+import type { BatchOracle, CurvatureFactors, CurvatureKind } from './types.ts';
+import type { Model } from './models/model.ts';
+import type { LossKind, Targets } from './models/losses.ts';
+import { buildEmpiricalFisherFactors, buildGgnFactors, type FactorWorkspace } from './curvature/factors.ts';
+
+export interface ModelBatchOracle extends BatchOracle {
+  /** model outputs at the batch's parameters, b × dz */
+  outputs: Float64Array;
+}
+
+export function makeBatchOracle(
+  model: Model,
+  params: Float64Array,
+  X: Float64Array,
+  y: Targets,
+  b: number,
+  loss: LossKind,
+  ws?: FactorWorkspace,
+): ModelBatchOracle {
+  const theta = params.slice();
+  const xs = X.slice(0, b * model.inputDim);
+  const ys: Targets = y instanceof Int32Array ? y.slice(0, b) : y.slice(0, b * model.outputDim);
+  const { loss: value, grad, outputs } = model.lossAndGrad(theta, xs, ys, b, loss);
+  const cache = new Map<CurvatureKind, CurvatureFactors>();
+  return {
+    loss: value,
+    grad,
+    outputs,
+    batchSize: b,
+    curvature(kind: CurvatureKind): CurvatureFactors {
+      let f = cache.get(kind);
+      if (!f) {
+        if (kind === 'ggn') f = buildGgnFactors(model, theta, xs, ys, b, loss, ws);
+        else if (kind === 'ef') f = buildEmpiricalFisherFactors(model, theta, xs, ys, b, loss, ws);
+        else throw new RangeError(`unknown curvature kind '${String(kind)}' (expected 'ggn' or 'ef')`);
+        cache.set(kind, f);
+      }
+      return f;
+    },
+  };
+}

@@ -1,0 +1,362 @@
+// Feed-forward models (dense and conv layers) with hand-written reverse-mode autodiff,
+// vectorised over the batch. One backward routine serves three purposes:
+//   - the batch gradient (seed rows = dℓ_i/dz_i / b, accumulated into one length-N vector),
+//   - the per-sample output Jacobian (b·dz seed rows e_k, one row of J per seed),
+//   - per-sample gradients (b seed rows dℓ_i/dz_i, one row per sample).
+// Parameters are one Float64Array; each layer stores W (out × fan-in, row-major) then its bias.
+// Scratch buffers are kept between calls (reallocated only when a batch is larger than any
+// before); every returned array is freshly allocated unless the caller passes `out`.
+
+import { Rng } from '../data/rng.ts';
+import { lossForward, type LossKind, type Targets } from './losses.ts';
+import { convOutSize, countParams, formatModelSpec, parseModelSpec, type Activation, type ModelSpec } from './spec.ts';
+
+export interface LossAndGrad {
+  /** mean loss over the batch */
+  loss: number;
+  /** gradient of the mean loss, length N */
+  grad: Float64Array;
+  /** model outputs, b × dz */
+  outputs: Float64Array;
+}
+
+export interface Model {
+  readonly spec: ModelSpec;
+  /** canonical spec string */
+  readonly name: string;
+  readonly numParams: number;
+  readonly inputDim: number;
+  readonly outputDim: number;
+  /** Deterministic initialisation: the same seed gives the same bits. */
+  init(seed: number): Float64Array;
+  /** Outputs b × dz for inputs X (b × inputDim). */
+  forward(params: Float64Array, X: Float64Array, b: number): Float64Array;
+  lossAndGrad(params: Float64Array, X: Float64Array, y: Targets, b: number, loss: LossKind): LossAndGrad;
+  /** Per-sample output Jacobian: (b·dz) × N row-major; row i·dz + k is ∂z_ik/∂θ. */
+  outputJacobian(params: Float64Array, X: Float64Array, b: number, out?: Float64Array): Float64Array;
+  /** Per-sample loss gradients ∇ℓ_i (not divided by b): b × N row-major. */
+  perSampleGrads(params: Float64Array, X: Float64Array, y: Targets, b: number, loss: LossKind, out?: Float64Array): Float64Array;
+}
+
+type Act = Activation | 'linear';
+
+interface LayerBase {
+  act: Act;
+  nIn: number;
+  nOut: number;
+  wOff: number;
+  bOff: number;
+  fanIn: number;
+}
+interface DenseLayer extends LayerBase {
+  kind: 'dense';
+}
+interface ConvLayer extends LayerBase {
+  kind: 'conv';
+  outC: number;
+  /** output positions (outH·outW) and patch length (k·k·inC) */
+  P: number;
+  Q: number;
+  /** P × Q input index of each patch element, −1 for padding */
+  colIdx: Int32Array;
+}
+type Layer = DenseLayer | ConvLayer;
+
+export function createModel(spec: string | ModelSpec): Model {
+  return new SequentialModel(typeof spec === 'string' ? parseModelSpec(spec) : spec);
+}
+
+class SequentialModel implements Model {
+  readonly name: string;
+  readonly numParams: number;
+  readonly inputDim: number;
+  readonly outputDim: number;
+  private readonly layers: Layer[];
+  private cap = 0;
+  private rowCap = 0;
+  /** per layer: pre-activation and post-activation, cap × nOut (post === pre for linear) */
+  private pre: Float64Array[] = [];
+  private post: Float64Array[] = [];
+  /** per conv layer: gathered patches cap × P × Q */
+  private patches: (Float64Array | null)[] = [];
+  private dA = new Float64Array(0);
+  private dB = new Float64Array(0);
+  private readonly maxWidth: number;
+
+  constructor(readonly spec: ModelSpec) {
+    this.name = formatModelSpec(spec);
+    this.numParams = countParams(spec);
+    const [h0, w0, c0] = spec.input;
+    this.inputDim = h0 * w0 * c0;
+    const layers: Layer[] = [];
+    let off = 0;
+    let [h, w, c] = spec.input;
+    for (const cv of spec.convs) {
+      const oh = convOutSize(h, cv);
+      const ow = convOutSize(w, cv);
+      const Q = cv.kernel * cv.kernel * c;
+      const P = oh * ow;
+      const colIdx = new Int32Array(P * Q);
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          const p = oy * ow + ox;
+          let q = 0;
+          for (let ky = 0; ky < cv.kernel; ky++) {
+            for (let kx = 0; kx < cv.kernel; kx++) {
+              const iy = oy * cv.stride - cv.pad + ky;
+              const ix = ox * cv.stride - cv.pad + kx;
+              const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+              for (let ci = 0; ci < c; ci++) colIdx[p * Q + q++] = inside ? (iy * w + ix) * c + ci : -1;
+            }
+          }
+        }
+      }
+      const wOff = off;
+      off += cv.channels * Q;
+      const bOff = off;
+      off += cv.channels;
+      layers.push({ kind: 'conv', act: spec.activation, nIn: h * w * c, nOut: P * cv.channels, wOff, bOff, fanIn: Q, outC: cv.channels, P, Q, colIdx });
+      h = oh;
+      w = ow;
+      c = cv.channels;
+    }
+    let d = h * w * c;
+    spec.dense.forEach((width, i) => {
+      const wOff = off;
+      off += width * d;
+      const bOff = off;
+      off += width;
+      const act: Act = i === spec.dense.length - 1 ? 'linear' : spec.activation;
+      layers.push({ kind: 'dense', act, nIn: d, nOut: width, wOff, bOff, fanIn: d });
+      d = width;
+    });
+    if (off !== this.numParams) throw new Error(`internal: parameter layout ${off} ≠ ${this.numParams}`);
+    this.layers = layers;
+    this.outputDim = d;
+    this.maxWidth = Math.max(this.inputDim, ...layers.map((l) => l.nOut));
+  }
+
+  init(seed: number): Float64Array {
+    const rng = new Rng(seed, 0x6d6f64);
+    const p = new Float64Array(this.numParams);
+    for (const l of this.layers) {
+      // He for relu, LeCun for tanh and the linear output layer; biases start at zero.
+      const std = Math.sqrt((l.act === 'relu' ? 2 : 1) / l.fanIn);
+      for (let i = l.wOff; i < l.bOff; i++) p[i] = std * rng.normal();
+    }
+    return p;
+  }
+
+  private ensure(b: number, rows: number): void {
+    if (b > this.cap) {
+      this.cap = b;
+      this.pre = [];
+      this.post = [];
+      this.patches = [];
+      for (const l of this.layers) {
+        const z = new Float64Array(b * l.nOut);
+        this.pre.push(z);
+        this.post.push(l.act === 'linear' ? z : new Float64Array(b * l.nOut));
+        this.patches.push(l.kind === 'conv' ? new Float64Array(b * l.P * l.Q) : null);
+      }
+    }
+    if (rows > this.rowCap) {
+      this.rowCap = rows;
+      this.dA = new Float64Array(rows * this.maxWidth);
+      this.dB = new Float64Array(rows * this.maxWidth);
+    }
+  }
+
+  private check(params: Float64Array, X: Float64Array, b: number): void {
+    if (!(params instanceof Float64Array) || params.length !== this.numParams) {
+      throw new RangeError(`${this.name}: params must be a Float64Array of length ${this.numParams}, got ${params?.length}`);
+    }
+    if (!Number.isInteger(b) || b < 1) throw new RangeError(`${this.name}: batch size must be a positive integer, got ${b}`);
+    if (!(X instanceof Float64Array) || X.length < b * this.inputDim) {
+      throw new RangeError(`${this.name}: inputs must be a Float64Array of at least ${b}×${this.inputDim}, got ${X?.length}`);
+    }
+  }
+
+  /** Runs the layers; returns the output buffer (scratch, b × dz). */
+  private run(params: Float64Array, X: Float64Array, b: number): Float64Array {
+    let A = X;
+    for (let li = 0; li < this.layers.length; li++) {
+      const l = this.layers[li];
+      const Z = this.pre[li];
+      const { nIn, nOut, wOff, bOff } = l;
+      if (l.kind === 'dense') {
+        for (let s = 0; s < b; s++) {
+          const ao = s * nIn;
+          const zo = s * nOut;
+          for (let o = 0; o < nOut; o++) {
+            const wo = wOff + o * nIn;
+            let acc = params[bOff + o];
+            for (let j = 0; j < nIn; j++) acc += params[wo + j] * A[ao + j];
+            Z[zo + o] = acc;
+          }
+        }
+      } else {
+        const { P, Q, outC, colIdx } = l;
+        const pt = this.patches[li] as Float64Array;
+        for (let s = 0; s < b; s++) {
+          const ao = s * nIn;
+          const po = s * P * Q;
+          for (let e = 0; e < P * Q; e++) {
+            const idx = colIdx[e];
+            pt[po + e] = idx < 0 ? 0 : A[ao + idx];
+          }
+          for (let p = 0; p < P; p++) {
+            const pr = po + p * Q;
+            const zo = s * nOut + p * outC;
+            for (let co = 0; co < outC; co++) {
+              const wo = wOff + co * Q;
+              let acc = params[bOff + co];
+              for (let q = 0; q < Q; q++) acc += params[wo + q] * pt[pr + q];
+              Z[zo + co] = acc;
+            }
+          }
+        }
+      }
+      const Y = this.post[li];
+      const m = b * nOut;
+      if (l.act === 'relu') for (let i = 0; i < m; i++) Y[i] = Z[i] > 0 ? Z[i] : 0;
+      else if (l.act === 'tanh') for (let i = 0; i < m; i++) Y[i] = Math.tanh(Z[i]);
+      A = Y;
+    }
+    return this.post[this.layers.length - 1];
+  }
+
+  /**
+   * Reverse pass from R seed rows (in this.dA, R × dz); row r belongs to sample ⌊r/m⌋.
+   * Parameter gradients of row r are accumulated at out[r·stride …]: stride 0 sums all rows
+   * into one vector, stride N writes one row per seed.
+   */
+  private backward(params: Float64Array, X: Float64Array, R: number, m: number, out: Float64Array, stride: number): void {
+    let D = this.dA;
+    let Dp = this.dB;
+    for (let li = this.layers.length - 1; li >= 0; li--) {
+      const l = this.layers[li];
+      const { nIn, nOut, wOff, bOff } = l;
+      const A = li === 0 ? X : this.post[li - 1];
+      if (l.act !== 'linear') {
+        const Y = this.post[li];
+        const relu = l.act === 'relu';
+        for (let r = 0; r < R; r++) {
+          const dr = r * nOut;
+          const yr = ((r / m) | 0) * nOut;
+          if (relu) {
+            for (let o = 0; o < nOut; o++) if (Y[yr + o] <= 0) D[dr + o] = 0;
+          } else {
+            for (let o = 0; o < nOut; o++) {
+              const t = Y[yr + o];
+              D[dr + o] *= 1 - t * t;
+            }
+          }
+        }
+      }
+      const needInputGrad = li > 0;
+      if (needInputGrad) Dp.fill(0, 0, R * nIn);
+      if (l.kind === 'dense') {
+        for (let r = 0; r < R; r++) {
+          const base = r * stride;
+          const ao = ((r / m) | 0) * nIn;
+          const dr = r * nOut;
+          const pr = r * nIn;
+          for (let o = 0; o < nOut; o++) {
+            const d = D[dr + o];
+            if (d === 0) continue;
+            out[base + bOff + o] += d;
+            const go = base + wOff + o * nIn;
+            for (let j = 0; j < nIn; j++) out[go + j] += d * A[ao + j];
+            if (needInputGrad) {
+              const wo = wOff + o * nIn;
+              for (let j = 0; j < nIn; j++) Dp[pr + j] += d * params[wo + j];
+            }
+          }
+        }
+      } else {
+        const { P, Q, outC, colIdx } = l;
+        const pt = this.patches[li] as Float64Array;
+        for (let r = 0; r < R; r++) {
+          const base = r * stride;
+          const po = ((r / m) | 0) * P * Q;
+          const pr = r * nIn;
+          for (let p = 0; p < P; p++) {
+            const dr = r * nOut + p * outC;
+            const prow = po + p * Q;
+            for (let co = 0; co < outC; co++) {
+              const d = D[dr + co];
+              if (d === 0) continue;
+              out[base + bOff + co] += d;
+              const go = base + wOff + co * Q;
+              for (let q = 0; q < Q; q++) out[go + q] += d * pt[prow + q];
+              if (needInputGrad) {
+                const wo = wOff + co * Q;
+                const ci = p * Q;
+                for (let q = 0; q < Q; q++) {
+                  const idx = colIdx[ci + q];
+                  if (idx >= 0) Dp[pr + idx] += d * params[wo + q];
+                }
+              }
+            }
+          }
+        }
+      }
+      const t = D;
+      D = Dp;
+      Dp = t;
+    }
+  }
+
+  forward(params: Float64Array, X: Float64Array, b: number): Float64Array {
+    this.check(params, X, b);
+    this.ensure(b, 0);
+    return this.run(params, X, b).slice(0, b * this.outputDim);
+  }
+
+  lossAndGrad(params: Float64Array, X: Float64Array, y: Targets, b: number, loss: LossKind): LossAndGrad {
+    this.check(params, X, b);
+    this.ensure(b, b);
+    const dz = this.outputDim;
+    const z = this.run(params, X, b);
+    const value = lossForward(loss, z, y, b, dz, this.dA, 1 / b);
+    const outputs = z.slice(0, b * dz);
+    const grad = new Float64Array(this.numParams);
+    this.backward(params, X, b, 1, grad, 0);
+    return { loss: value, grad, outputs };
+  }
+
+  outputJacobian(params: Float64Array, X: Float64Array, b: number, out?: Float64Array): Float64Array {
+    this.check(params, X, b);
+    const dz = this.outputDim;
+    const R = b * dz;
+    this.ensure(b, R);
+    const J = this.outBuffer(R, out);
+    this.run(params, X, b);
+    const D = this.dA;
+    D.fill(0, 0, R * dz);
+    for (let r = 0; r < R; r++) D[r * dz + (r % dz)] = 1;
+    this.backward(params, X, R, dz, J, this.numParams);
+    return J;
+  }
+
+  perSampleGrads(params: Float64Array, X: Float64Array, y: Targets, b: number, loss: LossKind, out?: Float64Array): Float64Array {
+    this.check(params, X, b);
+    this.ensure(b, b);
+    const G = this.outBuffer(b, out);
+    const z = this.run(params, X, b);
+    lossForward(loss, z, y, b, this.outputDim, this.dA, 1);
+    this.backward(params, X, b, 1, G, this.numParams);
+    return G;
+  }
+
+  private outBuffer(rows: number, out?: Float64Array): Float64Array {
+    const len = rows * this.numParams;
+    if (!out) return new Float64Array(len);
+    if (!(out instanceof Float64Array) || out.length < len) {
+      throw new RangeError(`${this.name}: out buffer needs ${rows}×${this.numParams} = ${len} values, got ${out?.length}`);
+    }
+    out.fill(0, 0, len);
+    return out;
+  }
+}
