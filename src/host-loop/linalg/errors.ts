@@ -1,0 +1,29 @@
+// Typed failures of the hand-written linear algebra, so callers can tell a bad input from a bug.
+
+/** A matrix that must be positive definite is not (Cholesky met a non-positive pivot). */
+export class NotPositiveDefiniteError extends Error {
+  constructor(
+    readonly pivot: number,
+    readonly value: number,
+    context = 'matrix',
+  ) {
+    super(`${context} is not positive definite: Cholesky pivot ${pivot} is ${value} (must be > 0); increase the damping λ or check the curvature core`);
+    this.name = 'NotPositiveDefiniteError';
+  }
+}
+
+/** A curvature core that must be positive semi-definite has a clearly negative direction. */
+export class NotPsdError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotPsdError';
+  }
+}
+
+/** Factor shapes disagree (J length, core size, vector length). */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}

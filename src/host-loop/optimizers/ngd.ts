@@ -1,0 +1,163 @@
+// Natural-gradient directions x = (F + λI)⁻¹ g with F = scale·Jᵀ H J from batch.curvature(kind).
+import { z } from 'zod';
+import { CgWorkspace, conjugateGradient } from '../linalg/cg.ts';
+import type { CgResult } from '../linalg/cg.ts';
+import { choleskyInPlace, choleskySolve, formDenseCurvature } from '../linalg/dense.ts';
+import { ShapeError } from '../linalg/errors.ts';
+import { FactoredOperator } from '../linalg/factored.ts';
+import { WoodburySolver } from '../linalg/woodbury.ts';
+import type { BatchOracle, CurvatureFactors, CurvatureKind } from '../types.ts';
+import type { DirectionSource, DirectionStats } from './direction.ts';
+import { OptimizerLimitError, OptimizerStateError } from './errors.ts';
+import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
+import { innerRuleSchema } from './update-rules.ts';
+
+const num = (name: string) => z.number({ error: `${name} must be a number` }).finite(`${name} must be finite`);
+
+/**
+ * Options every natural-gradient-style optimizer shares (NGD variants and, later, TNGD):
+ * the damping, the curvature kind and the inner update rule with its hyperparameters.
+ */
+export const directionOptimizerBaseShape = {
+  lr: num('lr').positive('lr (learning rate η) must be > 0'),
+  inner: innerRuleSchema.default('sgd'),
+  momentum: num('momentum').min(0, 'momentum must be ≥ 0').max(0.999999, 'momentum must be < 1').default(0),
+  nesterov: z.boolean().default(false),
+  weightDecay: num('weightDecay').min(0, 'weightDecay must be ≥ 0').default(0),
+  beta1: num('beta1').min(0, 'beta1 must be ≥ 0').max(0.999999, 'beta1 must be < 1').default(0.9),
+  beta2: num('beta2').min(0, 'beta2 must be ≥ 0').max(0.999999999, 'beta2 must be < 1').default(0.999),
+  eps: num('eps').min(0, 'eps must be ≥ 0').default(1e-8),
+  biasCorrection: z.boolean().default(true),
+};
+
+export const ngdBaseShape = {
+  ...directionOptimizerBaseShape,
+  damping: num('damping').positive('damping λ must be > 0 (A = F + λI must be positive definite)'),
+  curvature: z.enum(['ggn', 'ef'], { error: "curvature must be 'ggn' or 'ef'" }).default('ggn'),
+};
+
+/** Hard ceiling for exact NGD: an N×N matrix of 8192² doubles is 512 MiB. */
+export const NGD_EXACT_MAX_PARAMS_LIMIT = 8192;
+
+export const ngdExactOptionsSchema = z.strictObject({
+  ...ngdBaseShape,
+  maxParams: z
+    .number()
+    .int('maxParams must be an integer')
+    .positive()
+    .max(NGD_EXACT_MAX_PARAMS_LIMIT, `maxParams must be ≤ ${NGD_EXACT_MAX_PARAMS_LIMIT} (dense N×N memory)`)
+    .default(2048),
+});
+export const ngdCgOptionsSchema = z.strictObject({
+  ...ngdBaseShape,
+  tol: num('tol').positive('tol must be > 0').max(1, 'tol must be ≤ 1').default(1e-6),
+  maxIter: z.number().int('maxIter must be an integer').positive('maxIter must be ≥ 1').default(100),
+  warmStart: z.boolean().default(false),
+});
+export const ngdWoodburyOptionsSchema = z.strictObject({ ...ngdBaseShape });
+
+export type NgdExactOptions = z.infer<typeof ngdExactOptionsSchema>;
+export type NgdCgOptions = z.infer<typeof ngdCgOptionsSchema>;
+export type NgdWoodburyOptions = z.infer<typeof ngdWoodburyOptionsSchema>;
+
+function curvatureFor(batch: BatchOracle, kind: CurvatureKind, n: number): CurvatureFactors {
+  const f = batch.curvature(kind);
+  if (f.n !== n) throw new ShapeError(`curvature has n = ${f.n}, parameters ${n}`);
+  return f;
+}
+
+function noState(state: unknown, what: string): void {
+  if (state !== null) throw new OptimizerStateError(`${what} direction has no state; expected null`);
+}
+
+/** Exact damped NGD: forms A densely and factors it by Cholesky. O(N³ + r·N²) time, N² memory. */
+export class NgdExactDirection implements DirectionSource {
+  private a = new Float64Array(0);
+  constructor(
+    private readonly lambda: number,
+    private readonly kind: CurvatureKind,
+    private readonly maxParams: number,
+  ) {}
+
+  compute(params: Float64Array, batch: BatchOracle, out: Float64Array): DirectionStats {
+    const n = params.length;
+    if (n > this.maxParams)
+      throw new OptimizerLimitError(
+        `ngd-exact forms a dense N×N curvature: N = ${n} exceeds maxParams = ${this.maxParams} ` +
+          `(${((n * n * 8) / 2 ** 20).toFixed(0)} MiB, ~N³/3 = ${((n ** 3) / 3).toExponential(1)} flops per step); use ngd-woodbury or ngd-cg`,
+      );
+    const f = curvatureFor(batch, this.kind, n);
+    if (this.a.length !== n * n) this.a = new Float64Array(n * n);
+    formDenseCurvature(f, this.lambda, this.a);
+    choleskyInPlace(this.a, n, `damped curvature F + λI (λ = ${this.lambda})`);
+    choleskySolve(this.a, n, batch.grad, out);
+    return {};
+  }
+  saveState(): unknown {
+    return null;
+  }
+  loadState(state: unknown): void {
+    noState(state, 'ngd-exact');
+  }
+}
+
+const cgStateSchema = z.strictObject({ prev: vecSchema });
+
+/** Matrix-free damped CG on the factored operator; optional warm start from the last solution. */
+export class NgdCgDirection implements DirectionSource {
+  private ws: CgWorkspace | null = null;
+  private prev: Float64Array | null = null;
+  /** result of the most recent solve, for diagnostics */
+  lastSolve: CgResult | null = null;
+
+  constructor(
+    private readonly lambda: number,
+    private readonly kind: CurvatureKind,
+    private readonly tol: number,
+    private readonly maxIter: number,
+    private readonly warmStart: boolean,
+  ) {}
+
+  compute(params: Float64Array, batch: BatchOracle, out: Float64Array): DirectionStats {
+    const n = params.length;
+    const op = new FactoredOperator(curvatureFor(batch, this.kind, n), this.lambda);
+    if (this.ws === null || this.ws.n !== n) this.ws = new CgWorkspace(n);
+    if (this.warmStart && this.prev !== null && this.prev.length === n) out.set(this.prev);
+    else out.fill(0);
+    const res = conjugateGradient((v, o) => op.apply(v, o), batch.grad, out, { tol: this.tol, maxIter: this.maxIter }, this.ws);
+    this.lastSolve = res;
+    if (this.warmStart) {
+      if (this.prev === null || this.prev.length !== n) this.prev = new Float64Array(n);
+      this.prev.set(out);
+    }
+    return { matvecs: res.matvecs };
+  }
+  saveState(): unknown {
+    return { prev: saveVec(this.prev) };
+  }
+  loadState(state: unknown): void {
+    const s = parseState(cgStateSchema, state, 'ngd-cg direction');
+    this.prev = loadVec(s.prev, 'ngd-cg warm-start vector');
+  }
+}
+
+/** NGD through the Woodbury identity on the factored curvature: O(r²N + r³) per step. */
+export class NgdWoodburyDirection implements DirectionSource {
+  private readonly solver = new WoodburySolver();
+  constructor(
+    private readonly lambda: number,
+    private readonly kind: CurvatureKind,
+  ) {}
+
+  compute(params: Float64Array, batch: BatchOracle, out: Float64Array): DirectionStats {
+    this.solver.factor(curvatureFor(batch, this.kind, params.length), this.lambda);
+    this.solver.solve(batch.grad, out);
+    return {};
+  }
+  saveState(): unknown {
+    return null;
+  }
+  loadState(state: unknown): void {
+    noState(state, 'ngd-woodbury');
+  }
+}
