@@ -110,7 +110,7 @@ describe('binding port contract (direct calls)', () => {
     await expect(pending2).rejects.toMatchObject({ canceled: true });
     await expect(port.read(buf, 0, 16)).rejects.toMatchObject({ canceled: true });
     await expect(port.close()).rejects.toThrow(/not open/);
-    expect((await binding.list()).map((p) => p.path)).toEqual(['emu:direct']);
+    expect((await binding.list()).map((p: { path: string }) => p.path)).toEqual(['emu:direct']);
     h.unregister();
     expect(await binding.list()).toEqual([]);
   });

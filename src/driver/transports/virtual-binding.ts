@@ -20,7 +20,8 @@ import type {
   PortStatus,
   SetOptions,
   UpdateOptions,
-} from '@serialport/bindings-interface';
+} from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+// (The package's ESM export has no .d.mts; its types are reachable through the require condition.)
 
 export type VirtualDevice = Duplex;
 export type VirtualDeviceFactory = () => VirtualDevice;

@@ -1,0 +1,136 @@
+// Host side of a TCP link to a device server (firmware-spec/TRANSPORTS.md, "TCP link"): connect,
+// read the server greeting, answer the shared-secret challenge if any, verify the server's proof,
+// then hand back the socket as a plain byte Duplex. No protocol byte flows before that.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { LinkError } from './errors.ts';
+
+const PREFIX = 'TNGD-LINK/1 ';
+const MAX_LINE = 512;
+
+export interface TcpTarget {
+  host: string;
+  port: number;
+  secret?: string;
+  /** Budget for connect + greeting. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+function mac(secret: string, label: 'client' | 'server', serverNonce: Buffer, clientNonce: Buffer): Buffer {
+  return createHmac('sha256', Buffer.from(secret, 'utf8'))
+    .update(`tngd-link/1 ${label}\n`)
+    .update(serverNonce)
+    .update(clientNonce)
+    .digest();
+}
+
+function parseTarget(target: string | TcpTarget): TcpTarget {
+  if (typeof target !== 'string') return target;
+  let u: URL;
+  try {
+    u = new URL(target);
+  } catch {
+    throw new LinkError('BAD_URL', `not a URL: ${target}`);
+  }
+  if (u.protocol !== 'tcp:') throw new LinkError('BAD_URL', `expected tcp://host:port, got ${u.protocol}`);
+  const port = Number(u.port);
+  if (!u.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new LinkError('BAD_URL', `expected tcp://host:port with a port in 1..65535, got ${target}`);
+  }
+  const secret = u.searchParams.get('secret') ?? undefined;
+  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port, secret };
+}
+
+/** Reads one greeting line; bytes after it stay queued in the socket for the protocol. */
+function readLine(socket: Socket, deadline: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const finish = (err: Error | null, line?: string, rest?: Buffer): void => {
+      clearTimeout(timer);
+      socket.off('readable', onReadable);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      if (rest && rest.length > 0) socket.unshift(rest);
+      if (err) reject(err);
+      else resolve(line as string);
+    };
+    const onReadable = (): void => {
+      let chunk: Buffer | null;
+      while ((chunk = socket.read() as Buffer | null) !== null) {
+        buf = Buffer.concat([buf, chunk]);
+        const nl = buf.indexOf(0x0a);
+        if (nl >= 0 && nl <= MAX_LINE) return finish(null, buf.subarray(0, nl).toString('latin1'), buf.subarray(nl + 1));
+        if (buf.length > MAX_LINE) {
+          return finish(new LinkError('PROTOCOL', 'the server greeting is not a TNGD link greeting (line too long)'));
+        }
+      }
+    };
+    const onClose = (): void => finish(new LinkError('OPEN_FAILED', 'the server closed the connection during the greeting'));
+    const onError = (e: Error): void => finish(new LinkError('OPEN_FAILED', `connection failed: ${e.message}`, { cause: e }));
+    const timer = setTimeout(
+      () => finish(new LinkError('TIMEOUT', 'no TNGD link greeting from the server in time (is this a tngd device server?)')),
+      Math.max(0, deadline - Date.now()),
+    );
+    socket.on('readable', onReadable);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    onReadable();
+  });
+}
+
+function refusal(line: string): LinkError | null {
+  const m = /^TNGD-LINK\/1 refused (\S+) ?(.*)$/.exec(line);
+  if (!m) return null;
+  const code = m[1] === 'auth-failed' || m[1] === 'auth-timeout' ? 'AUTH_FAILED' : 'REFUSED';
+  return new LinkError(code, `device server refused the connection (${m[1]}): ${m[2]}`);
+}
+
+/** Connects, authenticates and returns the socket carrying raw protocol bytes. */
+export async function openTcpLink(target: string | TcpTarget): Promise<Socket> {
+  const { host, port, secret, timeoutMs = 5000 } = parseTarget(target);
+  const deadline = Date.now() + timeoutMs;
+  const socket = connect({ host, port });
+  socket.setNoDelay(true);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new LinkError('TIMEOUT', `TCP connect to ${host}:${port} timed out`)), timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new LinkError('OPEN_FAILED', `cannot connect to ${host}:${port}: ${e.code ?? e.message}`, { cause: e }));
+      });
+    });
+    const greeting = await readLine(socket, deadline);
+    const refused = refusal(greeting);
+    if (refused) throw refused;
+    if (greeting === `${PREFIX}ready`) {
+      if (secret !== undefined) {
+        throw new LinkError('AUTH_REQUIRED', 'the server does not use a shared secret, but the URL carries one; refusing an unauthenticated device');
+      }
+      return socket;
+    }
+    const ch = /^TNGD-LINK\/1 challenge ([0-9a-f]{64})$/.exec(greeting);
+    if (!ch) throw new LinkError('PROTOCOL', `unexpected greeting from the server: ${JSON.stringify(greeting.slice(0, 80))}`);
+    if (secret === undefined) {
+      throw new LinkError('AUTH_REQUIRED', 'the device server requires a shared secret: add ?secret=... to the tcp:// URL');
+    }
+    const serverNonce = Buffer.from(ch[1], 'hex');
+    const clientNonce = randomBytes(32);
+    socket.write(`${PREFIX}response ${clientNonce.toString('hex')} ${mac(secret, 'client', serverNonce, clientNonce).toString('hex')}\n`);
+    const answer = await readLine(socket, deadline);
+    const refused2 = refusal(answer);
+    if (refused2) throw refused2;
+    const ok = /^TNGD-LINK\/1 ok ([0-9a-f]{64})$/.exec(answer);
+    if (!ok) throw new LinkError('PROTOCOL', `unexpected answer to the challenge response: ${JSON.stringify(answer.slice(0, 80))}`);
+    if (!timingSafeEqual(Buffer.from(ok[1], 'hex'), mac(secret, 'server', serverNonce, clientNonce))) {
+      throw new LinkError('AUTH_FAILED', 'the server could not prove it knows the shared secret');
+    }
+    return socket;
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+}
