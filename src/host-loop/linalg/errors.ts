@@ -7,7 +7,7 @@ export class NotPositiveDefiniteError extends Error {
     readonly value: number,
     context = 'matrix',
   ) {
-    super(`${context} is not positive definite: Cholesky pivot ${pivot} is ${value} (must be > 0); increase the damping λ or check the curvature core`);
+    super(`${context} is not positive definite: Cholesky pivot ${pivot} is ${Number(value.toPrecision(6))} (must be > 0); increase the damping λ or check the curvature core`);
     this.name = 'NotPositiveDefiniteError';
   }
 }

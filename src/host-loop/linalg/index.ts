@@ -1,7 +1,7 @@
 export { NotPositiveDefiniteError, NotPsdError, ShapeError } from './errors.ts';
 export { FactoredOperator, applyCore, validateFactors } from './factored.ts';
 export { formDenseCurvature, choleskyInPlace, choleskySolve } from './dense.ts';
-export { pivotedCholesky } from './psd.ts';
+export { pivotedCholesky, PSD_ABS_TOL } from './psd.ts';
 export type { PsdFactor } from './psd.ts';
 export { WoodburySolver } from './woodbury.ts';
 export { conjugateGradient, CgWorkspace } from './cg.ts';

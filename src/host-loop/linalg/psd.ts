@@ -12,10 +12,19 @@ export interface PsdFactor {
 const EPS = 2.220446049250313e-16;
 
 /**
+ * Absolute floor of the rank cut. Loss Hessians arrive already rounded at O(ε) absolute
+ * (a CE block p_i − p_i² with p_i ≈ 1 has error ~1e-16 however small the entry), so a
+ * purely relative cut would flag rounding as indefiniteness. Dropping a direction of size
+ * ≤ 1e-13 changes A by ≤ 1e-13·scale·‖J_i‖², negligible against any practical damping λ.
+ */
+export const PSD_ABS_TOL = 1e-13;
+
+/**
  * Factors a symmetric PSD n×n matrix (row-major, read from `a` at `offset`) as L Lᵀ with
  * L n×rank. Stops when every remaining Schur-complement diagonal is ≤ tol, where
- * tol = max(relTol, 64·n·ε)·max|a_ij|; the neglected remainder then has norm ≤ n·tol.
- * Throws NotPsdError when the remainder shows a clearly negative direction.
+ * tol = max(max(relTol, 64·n·ε)·max|a_ij|, absTol); the neglected remainder has norm ≤ n·tol.
+ * Throws NotPsdError when the remainder has an entry beyond 8·tol in magnitude (a PSD
+ * remainder with diagonal ≤ tol has none), i.e. a clearly negative direction.
  * `work` (n² entries) and `colsOut` (n² entries) may be passed to avoid allocation.
  */
 export function pivotedCholesky(
@@ -23,6 +32,7 @@ export function pivotedCholesky(
   n: number,
   offset = 0,
   relTol = 1e-12,
+  absTol = PSD_ABS_TOL,
   work?: Float64Array,
   colsOut?: Float64Array,
   used?: Uint8Array,
@@ -38,7 +48,7 @@ export function pivotedCholesky(
   const cols = colsOut && colsOut.length >= n * n ? colsOut : new Float64Array(n * n);
   const done = used && used.length >= n ? used : new Uint8Array(n);
   done.fill(0, 0, n);
-  const tol = Math.max(relTol, 64 * n * EPS) * maxAbs;
+  const tol = Math.max(Math.max(relTol, 64 * n * EPS) * maxAbs, absTol);
   let rank = 0;
   for (;;) {
     let p = -1;
@@ -67,7 +77,7 @@ export function pivotedCholesky(
     rank++;
   }
   // A PSD remainder with diagonal ≤ tol has |s_ij| ≤ tol; allow rounding slack.
-  const slack = 8 * tol + 1e-300;
+  const slack = 8 * tol;
   for (let i = 0; i < n; i++) {
     if (done[i]) continue;
     for (let j = 0; j < n; j++) {

@@ -9,7 +9,7 @@ import type { CurvatureFactors } from '../types.ts';
 import { choleskyInPlace, choleskySolve } from './dense.ts';
 import { NotPsdError, ShapeError } from './errors.ts';
 import { validateFactors } from './factored.ts';
-import { pivotedCholesky } from './psd.ts';
+import { PSD_ABS_TOL, pivotedCholesky } from './psd.ts';
 
 export class WoodburySolver {
   private n = 0;
@@ -56,7 +56,7 @@ export class WoodburySolver {
         case 'diagonal': {
           let dmax = 0;
           for (let i = 0; i < r; i++) dmax = Math.max(dmax, Math.abs(core.d[i]));
-          const tol = 1e-12 * dmax;
+          const tol = Math.max(1e-12 * dmax, PSD_ABS_TOL);
           for (let i = 0; i < r; i++) {
             const d = core.d[i];
             if (d < -8 * tol) throw new NotPsdError(`diagonal core entry ${i} is negative (${d})`);
@@ -75,7 +75,7 @@ export class WoodburySolver {
           const cols = new Float64Array(dz * dz);
           const used = new Uint8Array(dz);
           for (let b0 = 0; b0 < r; b0 += dz) {
-            const pf = pivotedCholesky(core.blocks, dz, b0 * dz, 1e-12, work, cols, used);
+            const pf = pivotedCholesky(core.blocks, dz, b0 * dz, 1e-12, PSD_ABS_TOL, work, cols, used);
             for (let c = 0; c < pf.rank; c++) addRow(pf.cols, c * dz, b0, dz, rs);
           }
           break;
