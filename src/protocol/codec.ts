@@ -1,0 +1,167 @@
+// Message codec (type/flags + MessagePack payload, validated by the zod schemas) and frame codec
+// (header ‖ payload ‖ CRC-32C, COBS-encoded, 0x00-terminated).
+import type { z } from 'zod';
+import { cobsDecode, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.ts';
+import { crc32c } from './crc32c.ts';
+import type { ProtocolError} from './errors.ts';
+import { ErrorCode, FramingError, ProtocolViolationError, SchemaError, errorClassOf } from './errors.ts';
+import {
+  CRC_BYTES,
+  FLAG_ERROR,
+  FLAG_EVENT,
+  FLAG_MORE,
+  FLAG_REPLY,
+  FLAG_RESERVED_MUST,
+  HEADER_BYTES,
+  MIN_FRAME_BYTES,
+  readHeader,
+  writeHeader,
+} from './header.ts';
+import type { FrameHeader } from './header.ts';
+import { packPlainShared, unpackPlain } from './msgpack.ts';
+import { eventNameOfType, kindInfo, opNameOfType } from './registry.ts';
+import type { Message } from './registry.ts';
+import type { ErrorBody } from './schemas.ts';
+import { PROTOCOL_MAJOR } from './version.ts';
+
+export interface EncodedMessage {
+  type: number;
+  flags: number;
+  payload: Buffer;
+}
+
+export interface DecodedFrame {
+  header: FrameHeader;
+  message: Message;
+  /** COBS-encoded length of the frame, excluding the 0x00 delimiter */
+  encodedBytes: number;
+}
+
+function schemaFailure(kind: string, err: z.ZodError): SchemaError {
+  const issues = err.issues.slice(0, 4).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  const tensorIssue = err.issues.some((i) => i.code === 'custom' && (i as { params?: { wireCode?: number } }).params?.wireCode === ErrorCode.TENSOR_INVALID);
+  return new SchemaError(tensorIssue ? ErrorCode.TENSOR_INVALID : ErrorCode.SCHEMA_INVALID, `${kind}: ${issues.join('; ')}`, {
+    issues: issues,
+  });
+}
+
+/** Validates `msg` against its schema and returns its header type, flags and canonical payload. */
+export function encodeMessage(msg: Message): EncodedMessage {
+  const info = kindInfo(msg.kind);
+  const parsed = info.schema.safeParse(msg.body);
+  if (!parsed.success) throw schemaFailure(msg.kind, parsed.error);
+  let type = info.type;
+  let flags = 0;
+  if (info.direction === 'reply') flags = FLAG_REPLY;
+  else if (info.direction === 'event') flags = FLAG_EVENT;
+  else if (info.direction === 'error') {
+    flags = FLAG_REPLY | FLAG_ERROR;
+    type = (msg as { requestType: number }).requestType;
+    if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new RangeError(`error requestType ${type} is not a u16`);
+  }
+  return { type, flags, payload: Buffer.from(packPlainShared(parsed.data)) };
+}
+
+/**
+ * Interprets header + payload. Throws ProtocolViolationError (version, flags, unknown type) or
+ * SchemaError (MessagePack or schema) — each with its wire code.
+ */
+export function decodeMessage(header: FrameHeader, payload: Uint8Array): Message {
+  if (header.version !== PROTOCOL_MAJOR)
+    throw new ProtocolViolationError(ErrorCode.VERSION_UNSUPPORTED, `major ${header.version} not supported (speaks ${PROTOCOL_MAJOR})`, {
+      supportedMajors: [PROTOCOL_MAJOR],
+    });
+  const f = header.flags;
+  if (f & FLAG_RESERVED_MUST) throw new ProtocolViolationError(ErrorCode.UNKNOWN_MUST_FLAG, `must-understand flag bits 0x${(f & FLAG_RESERVED_MUST).toString(16)} unknown`);
+  const isReply = (f & FLAG_REPLY) !== 0;
+  const isError = (f & FLAG_ERROR) !== 0;
+  const isEvent = (f & FLAG_EVENT) !== 0;
+  if ((isError && !isReply) || (isEvent && isReply)) throw new ProtocolViolationError(ErrorCode.BAD_FLAGS, `flags 0x${f.toString(16)} combine REPLY/ERROR/EVENT illegally`);
+
+  let kind: Message['kind'];
+  if (isError) kind = 'Error';
+  else if (isEvent) {
+    const ev = eventNameOfType(header.type);
+    if (!ev) throw new ProtocolViolationError(ErrorCode.UNKNOWN_TYPE, `unknown event type 0x${header.type.toString(16)}`);
+    kind = `${ev}Event`;
+  } else {
+    const op = opNameOfType(header.type);
+    if (!op) throw new ProtocolViolationError(ErrorCode.UNKNOWN_TYPE, `unknown message type 0x${header.type.toString(16)}`);
+    kind = isReply ? `${op}Reply` : `${op}Request`;
+  }
+
+  let raw: unknown;
+  try {
+    raw = unpackPlain(payload);
+  } catch (e) {
+    throw new SchemaError(ErrorCode.MSGPACK_INVALID, `payload is not one MessagePack value: ${(e as Error).message}`);
+  }
+  const parsed = kindInfo(kind).schema.safeParse(raw);
+  if (!parsed.success) throw schemaFailure(kind, parsed.error);
+  if (kind === 'Error') return { kind, requestType: header.type, body: parsed.data as ErrorBody };
+  return { kind, body: parsed.data } as Message;
+}
+
+export interface FrameOptions {
+  /** sets the may-ignore MORE flag */
+  more?: boolean;
+  /** prefix a 0x00 so a receiver that lost sync drops only the previous fragment */
+  leadingDelimiter?: boolean;
+}
+
+/** Frames an already-encoded header + payload (also used to build malformed test vectors). */
+export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: { leadingDelimiter?: boolean } = {}): Buffer {
+  const innerLen = HEADER_BYTES + payload.length + CRC_BYTES;
+  const inner = Buffer.allocUnsafe(innerLen);
+  writeHeader(inner, 0, header);
+  inner.set(payload, HEADER_BYTES);
+  inner.writeUInt32LE(crc32c(inner, 0, 0, innerLen - CRC_BYTES), innerLen - CRC_BYTES);
+  const lead = opts.leadingDelimiter ? 1 : 0;
+  const out = Buffer.allocUnsafe(lead + cobsMaxEncodedLength(innerLen) + 1);
+  if (lead) out[0] = 0;
+  const n = cobsEncodeInto(inner, out, lead);
+  out[lead + n] = 0;
+  return out.subarray(0, lead + n + 1);
+}
+
+/** Encodes a message into one complete wire frame, ending with the 0x00 delimiter. */
+export function encodeFrame(msg: Message, requestId: number, opts: FrameOptions = {}): Buffer {
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffffffff) throw new RangeError(`requestId ${requestId} is not a u32`);
+  const m = encodeMessage(msg);
+  return encodeRawFrame(
+    { version: PROTOCOL_MAJOR, flags: m.flags | (opts.more ? FLAG_MORE : 0), type: m.type, requestId },
+    m.payload,
+    opts,
+  );
+}
+
+/** Checks length and CRC of a decoded (un-COBSed) frame and splits it. */
+export function splitFrame(inner: Uint8Array): { header: FrameHeader; payload: Uint8Array } {
+  if (inner.length < MIN_FRAME_BYTES) throw new FramingError(ErrorCode.FRAME_TOO_SHORT, `frame has ${inner.length} bytes, minimum ${MIN_FRAME_BYTES}`);
+  const end = inner.length - CRC_BYTES;
+  const want = (inner[end] | (inner[end + 1] << 8) | (inner[end + 2] << 16) | (inner[end + 3] << 24)) >>> 0;
+  const got = crc32c(inner, 0, 0, end);
+  if (got !== want) throw new FramingError(ErrorCode.BAD_CRC, `CRC-32C 0x${got.toString(16).padStart(8, '0')} ≠ trailer 0x${want.toString(16).padStart(8, '0')}`);
+  return { header: readHeader(inner), payload: inner.subarray(HEADER_BYTES, end) };
+}
+
+/**
+ * Decodes exactly one frame given as COBS bytes (a trailing 0x00 delimiter is allowed). Throws
+ * the typed ProtocolError the streaming decoder would count as a fault.
+ */
+export function decodeFrame(encoded: Uint8Array): DecodedFrame {
+  let bytes = encoded;
+  if (bytes.length > 0 && bytes[bytes.length - 1] === 0) bytes = bytes.subarray(0, bytes.length - 1);
+  const inner = cobsDecode(bytes);
+  if (!inner) throw new FramingError(ErrorCode.COBS_INVALID, 'invalid COBS encoding');
+  const { header, payload } = splitFrame(inner);
+  return { header, message: decodeMessage(header, payload), encodedBytes: bytes.length };
+}
+
+/** Builds an Error message from a typed error (used by devices answering a bad request). */
+export function errorMessageFrom(err: ProtocolError, requestType: number): Message {
+  const body: ErrorBody = { code: err.code, class: errorClassOf(err.code), message: err.message.slice(0, 256) };
+  if (err.detail) body.detail = err.detail;
+  return { kind: 'Error', requestType, body };
+}
+

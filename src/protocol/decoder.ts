@@ -1,0 +1,237 @@
+// Streaming frame decoder. COBS is undone incrementally into one preallocated buffer of the
+// maximum frame size; a frame that grows past the limit is dropped byte by byte until the next
+// 0x00 (never buffered whole). Every fault is counted and reported; nothing is thrown.
+import { Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+import { decodeMessage, splitFrame } from './codec.ts';
+import type { DecodedFrame } from './codec.ts';
+import { ErrorCode, FramingError, ProtocolError } from './errors.ts';
+import { MIN_FRAME_BYTES } from './header.ts';
+import type { FrameHeader } from './header.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from './version.ts';
+
+export type FaultKind = 'badCrc' | 'oversize' | 'undecodable' | 'unknownType' | 'unsupported';
+
+export interface FrameFault {
+  kind: FaultKind;
+  /** typed error carrying the wire code */
+  error: ProtocolError;
+  /**
+   * Header of the faulty frame when it passed the CRC: a device answers such a frame with an
+   * Error reply echoing header.requestId and header.type. Absent when the CRC failed or the
+   * frame was oversize/undecodable as COBS.
+   */
+  header?: FrameHeader;
+  /** encoded bytes the fault discarded (excluding the delimiter) */
+  bytes: number;
+}
+
+export interface DecoderCounters {
+  framesOk: number;
+  badCrc: number;
+  oversize: number;
+  /** COBS invalid, shorter than header + CRC, MessagePack invalid, schema invalid */
+  undecodable: number;
+  unknownType: number;
+  /** unsupported major version, unknown must-understand flag, illegal flag combination */
+  unsupported: number;
+  /** non-delimiter bytes that did not end up in a good frame */
+  bytesDiscarded: number;
+  /** empty frames (consecutive 0x00): legal idle/sync filler, not a fault */
+  emptyFrames: number;
+}
+
+export interface FrameDecoderOptions {
+  /** largest accepted encoded frame, excluding the delimiter (default 4096) */
+  maxFrameBytes?: number;
+  onFault?: (fault: FrameFault) => void;
+}
+
+function faultKindOf(code: number): FaultKind {
+  switch (code) {
+    case ErrorCode.BAD_CRC:
+      return 'badCrc';
+    case ErrorCode.FRAME_TOO_LARGE:
+      return 'oversize';
+    case ErrorCode.UNKNOWN_TYPE:
+      return 'unknownType';
+    case ErrorCode.VERSION_UNSUPPORTED:
+    case ErrorCode.UNKNOWN_MUST_FLAG:
+    case ErrorCode.BAD_FLAGS:
+      return 'unsupported';
+    default:
+      return 'undecodable';
+  }
+}
+
+export class FrameDecoder {
+  readonly maxFrameBytes: number;
+  readonly counters: DecoderCounters = {
+    framesOk: 0,
+    badCrc: 0,
+    oversize: 0,
+    undecodable: 0,
+    unknownType: 0,
+    unsupported: 0,
+    bytesDiscarded: 0,
+    emptyFrames: 0,
+  };
+  private readonly onFault: ((f: FrameFault) => void) | undefined;
+  private readonly buf: Uint8Array;
+  private outLen = 0;
+  private encodedLen = 0;
+  /** data bytes still expected in the current COBS block */
+  private blockLeft = 0;
+  /** code of the current block, 0 before the first block */
+  private lastCode = 0;
+  private discarding = false;
+
+  constructor(opts: FrameDecoderOptions = {}) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(this.maxFrameBytes) || this.maxFrameBytes < MIN_FRAME_BYTES + 1) throw new RangeError(`maxFrameBytes ${this.maxFrameBytes} too small`);
+    this.onFault = opts.onFault;
+    this.buf = new Uint8Array(this.maxFrameBytes);
+  }
+
+  /** Bytes of the current partial frame held (always ≤ maxFrameBytes). */
+  get buffered(): number {
+    return this.discarding ? 0 : this.outLen;
+  }
+
+  /** Feeds bytes; returns the frames completed by them. Faults go to onFault and the counters. */
+  push(chunk: Uint8Array): DecodedFrame[] {
+    const frames: DecodedFrame[] = [];
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len) {
+      let z = chunk.indexOf(0, pos);
+      const atDelimiter = z >= 0;
+      if (!atDelimiter) z = len;
+      if (z > pos) this.consume(chunk, pos, z);
+      if (atDelimiter) {
+        this.endFrame(frames);
+        pos = z + 1;
+      } else pos = z;
+    }
+    return frames;
+  }
+
+  /** Drops a partial frame (e.g. at end of stream or after a link reset); counts its bytes. */
+  reset(): void {
+    if (!this.discarding) this.counters.bytesDiscarded += this.encodedLen;
+    this.clear();
+  }
+
+  private clear(): void {
+    this.outLen = 0;
+    this.encodedLen = 0;
+    this.blockLeft = 0;
+    this.lastCode = 0;
+    this.discarding = false;
+  }
+
+  private fault(kind: FaultKind, error: ProtocolError, bytes: number, header?: FrameHeader): void {
+    this.counters[kind]++;
+    this.counters.bytesDiscarded += bytes;
+    if (this.onFault) {
+      const f: FrameFault = { kind, error, bytes };
+      if (header) f.header = header;
+      try {
+        this.onFault(f);
+      } catch {
+        // a throwing listener must not break decoding
+      }
+    }
+  }
+
+  private consume(chunk: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.discarding) {
+      this.counters.bytesDiscarded += n;
+      return;
+    }
+    if (this.encodedLen + n > this.maxFrameBytes) {
+      const had = this.encodedLen;
+      this.discarding = true;
+      this.encodedLen = 0;
+      this.fault('oversize', new FramingError(ErrorCode.FRAME_TOO_LARGE, `frame exceeds ${this.maxFrameBytes} encoded bytes`), had + n);
+      return;
+    }
+    this.encodedLen += n;
+    const buf = this.buf;
+    let i = start;
+    while (i < end) {
+      if (this.blockLeft === 0) {
+        const code = chunk[i++];
+        if (this.lastCode !== 0 && this.lastCode !== 0xff) buf[this.outLen++] = 0;
+        this.lastCode = code;
+        this.blockLeft = code - 1;
+      } else {
+        const take = Math.min(this.blockLeft, end - i);
+        if (take < 16) for (let k = 0; k < take; k++) buf[this.outLen++] = chunk[i + k];
+        else {
+          buf.set(chunk.subarray(i, i + take), this.outLen);
+          this.outLen += take;
+        }
+        i += take;
+        this.blockLeft -= take;
+      }
+    }
+  }
+
+  private endFrame(frames: DecodedFrame[]): void {
+    if (this.discarding) {
+      this.clear();
+      return;
+    }
+    const encodedBytes = this.encodedLen;
+    if (encodedBytes === 0) {
+      this.counters.emptyFrames++;
+      return;
+    }
+    if (this.blockLeft !== 0) {
+      this.clear();
+      this.fault('undecodable', new FramingError(ErrorCode.COBS_INVALID, 'COBS block cut short by a delimiter'), encodedBytes);
+      return;
+    }
+    const inner = this.buf.subarray(0, this.outLen);
+    this.clear();
+    let header: FrameHeader | undefined;
+    try {
+      const split = splitFrame(inner);
+      header = split.header;
+      // copy: message bins are views of the payload, and this.buf is reused for the next frame
+      const payload = Buffer.from(split.payload);
+      const message = decodeMessage(header, payload);
+      this.counters.framesOk++;
+      frames.push({ header, message, encodedBytes });
+    } catch (e) {
+      const err = e instanceof ProtocolError ? e : new FramingError(ErrorCode.COBS_INVALID, String(e));
+      this.fault(faultKindOf(err.code), err, encodedBytes, header);
+    }
+  }
+}
+
+/**
+ * Node Transform: bytes in, DecodedFrame objects out. Faults are emitted as 'fault' events
+ * (never 'error'); at end of input a partial frame is discarded and counted.
+ */
+export class FrameDecoderStream extends Transform {
+  readonly decoder: FrameDecoder;
+  constructor(opts: Omit<FrameDecoderOptions, 'onFault'> = {}) {
+    super({ readableObjectMode: true, writableObjectMode: false });
+    this.decoder = new FrameDecoder({ ...opts, onFault: (f) => this.emit('fault', f) });
+  }
+  get counters(): DecoderCounters {
+    return this.decoder.counters;
+  }
+  override _transform(chunk: Buffer | Uint8Array | string, _enc: BufferEncoding, cb: TransformCallback): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    for (const f of this.decoder.push(bytes)) this.push(f);
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    this.decoder.reset();
+    cb();
+  }
+}

@@ -1,0 +1,41 @@
+// Plain MessagePack only: no msgpackr records or extensions, maps decode to plain objects,
+// 64-bit integers decode to number (every integer field is range-checked by its schema, all
+// ranges lie within ±2^53, so an out-of-range int64 can never pass as a smaller value).
+import { Packr, Unpackr } from 'msgpackr';
+
+const OPTIONS = {
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  moreTypes: false,
+  bundleStrings: false,
+  structuredClone: false,
+  int64AsType: 'number',
+} as const;
+
+const packr = new Packr(OPTIONS);
+const unpackr = new Unpackr(OPTIONS);
+
+/** Drops keys whose value is undefined (absent optional fields), without entering bins. */
+function prune(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map(prune);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = prune(x);
+  return out;
+}
+
+/** Packs into a fresh Buffer (msgpackr reuses its internal buffer between calls). */
+export function packPlain(value: unknown): Buffer {
+  return Buffer.from(packr.pack(prune(value)));
+}
+
+/** Packs into msgpackr's shared buffer: valid only until the next pack call. */
+export function packPlainShared(value: unknown): Buffer {
+  return packr.pack(prune(value));
+}
+
+/** Unpacks exactly one value; throws on truncation or trailing bytes. Bins are views of `bytes`. */
+export function unpackPlain(bytes: Uint8Array): unknown {
+  return unpackr.unpack(bytes);
+}
