@@ -24,7 +24,6 @@ export const ErrorCode = {
   UNKNOWN_MUST_FLAG: 0x202,
   UNKNOWN_TYPE: 0x203,
   BAD_FLAGS: 0x204,
-  HANDSHAKE_REQUIRED: 0x205,
   // schema 0x3xx: the payload does not decode or does not match the message schema
   MSGPACK_INVALID: 0x301,
   SCHEMA_INVALID: 0x302,
