@@ -1,0 +1,180 @@
+// Exact integrator: per-mode joint Gaussian law of (final state, sample average) in the
+// eigenbasis of A, mapped back without forming N×N (factored) — EMULATOR.md §Exact integrator.
+import { DOMAIN, fillGaussians } from './philox.ts';
+import { modeLaw, type ModeLaw, type SegmentPlan } from './ou.ts';
+import type { DenseOperator, FactoredOperator } from './operators.ts';
+
+export interface ExactScratch {
+  /** ≥ 2·maxCells */
+  z: Float64Array;
+  /** ≥ maxCells each */
+  w1: Float64Array;
+  w2: Float64Array;
+}
+
+export interface NoiseAddress {
+  k0: number;
+  k1: number;
+  /** counter word c1: segment id */
+  segment: number;
+  /** counter word c2: run index */
+  run: number;
+}
+
+const law: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
+
+/**
+ * Draws the final state into outFinal (and, when plan.m > 0 and outMean is given, the average of
+ * the plan's samples into outMean) for dx = −(Ax − g)dt + √(2κ) dW started at x0.
+ * outFinal may alias x0.
+ */
+export function exactDense(
+  op: DenseOperator, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
+  addr: NoiseAddress, s: ExactScratch, outFinal: Float64Array, outMean: Float64Array | null,
+): void {
+  const n = op.n;
+  const sp = op.getSpectral();
+  const Q = sp.basis;
+  const z = s.z;
+  if (kappa > 0) fillGaussians(z, 2 * n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactModes);
+  else z.fill(0, 0, 2 * n);
+  const fT = s.w1;
+  const fM = s.w2;
+  for (let i = 0; i < n; i++) {
+    let xq = 0;
+    let gq = 0;
+    for (let j = 0; j < n; j++) {
+      const qji = Q[j * n + i];
+      xq = xq + qji * x0[j];
+      gq = gq + qji * g[j];
+    }
+    const a = sp.a[i];
+    modeLaw(a, kappa, plan, law);
+    const m = gq / a;
+    const u0 = xq - m;
+    const uT = law.cT * u0 + law.L11 * z[2 * i];
+    fT[i] = m + uT;
+    if (plan.m > 0) {
+      const S = (law.cS * u0 + law.L21 * z[2 * i]) + law.L22 * z[2 * i + 1];
+      fM[i] = m + S / plan.m;
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    let accT = 0;
+    let accM = 0;
+    const row = j * n;
+    for (let i = 0; i < n; i++) {
+      accT = accT + Q[row + i] * fT[i];
+      if (outMean) accM = accM + Q[row + i] * fM[i];
+    }
+    outFinal[j] = accT;
+    if (outMean && plan.m > 0) outMean[j] = accM;
+  }
+}
+
+export interface FactoredScratch extends ExactScratch {
+  /** ≥ 6·maxRank */
+  jr: Float64Array;
+}
+
+/** Factored A = λI + U diag(μ) Uᵀ, U = JᵀR; complement of span(U) has eigenvalue λ. */
+export function exactFactored(
+  op: FactoredOperator, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
+  addr: NoiseAddress, s: FactoredScratch, outFinal: Float64Array, outMean: Float64Array | null,
+): void {
+  const { n, r, J, lambda } = op;
+  const sp = op.getSpectral();
+  const q = sp.q;
+  const R = sp.basis;
+  const wantMean = outMean !== null && plan.m > 0;
+  const w1 = s.w1;
+  const w2 = s.w2;
+  const z = s.z;
+  if (kappa > 0) {
+    fillGaussians(w1, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement1);
+    if (wantMean) fillGaussians(w2, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement2);
+    else w2.fill(0, 0, n);
+    fillGaussians(z, 2 * q, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactModes);
+  } else {
+    w1.fill(0, 0, n);
+    w2.fill(0, 0, n);
+    z.fill(0, 0, 2 * q);
+  }
+  // J·v for v ∈ {x0, g, w1, w2}, one pass over J.
+  const jr = s.jr;
+  const jx = jr.subarray(0, r), jg = jr.subarray(r, 2 * r), j1 = jr.subarray(2 * r, 3 * r), j2 = jr.subarray(3 * r, 4 * r);
+  for (let k = 0; k < r; k++) {
+    let ax = 0, ag = 0, a1 = 0, a2 = 0;
+    const row = k * n;
+    for (let j = 0; j < n; j++) {
+      const v = J[row + j];
+      ax = ax + v * x0[j];
+      ag = ag + v * g[j];
+      a1 = a1 + v * w1[j];
+      a2 = a2 + v * w2[j];
+    }
+    jx[k] = ax;
+    jg[k] = ag;
+    j1[k] = a1;
+    j2[k] = a2;
+  }
+  const perp: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
+  modeLaw(lambda, kappa, plan, perp);
+  const M = plan.m;
+  // Mode coefficients of the two U-corrections (see EMULATOR.md for the derivation).
+  const cF = new Float64Array(q);
+  const cM = new Float64Array(q);
+  for (let j = 0; j < q; j++) {
+    let xu = 0, gu = 0, u1 = 0, u2 = 0;
+    for (let k = 0; k < r; k++) {
+      const rk = R[k * q + j];
+      xu = xu + rk * jx[k];
+      gu = gu + rk * jg[k];
+      u1 = u1 + rk * j1[k];
+      u2 = u2 + rk * j2[k];
+    }
+    const a = sp.a[j];
+    modeLaw(a, kappa, plan, law);
+    const m = gu / a;
+    const u0 = xu - m;
+    const uT = law.cT * u0 + law.L11 * z[2 * j];
+    const gl = gu / lambda;
+    cF[j] = ((m - gl) + uT) - (perp.cT * (xu - gl) + perp.L11 * u1);
+    if (wantMean) {
+      const S = (law.cS * u0 + law.L21 * z[2 * j]) + law.L22 * z[2 * j + 1];
+      const Sp = (perp.cS * (xu - gl) + perp.L21 * u1) + perp.L22 * u2;
+      cM[j] = (m - gl) + (S - Sp) / M;
+    }
+  }
+  // ρ = R·c (length r), then Jᵀρ added to the full-space complement term.
+  const rF = jr.subarray(4 * r, 5 * r), rM = jr.subarray(5 * r, 6 * r);
+  for (let k = 0; k < r; k++) {
+    let af = 0, am = 0;
+    for (let j = 0; j < q; j++) {
+      af = af + R[k * q + j] * cF[j];
+      am = am + R[k * q + j] * cM[j];
+    }
+    rF[k] = af;
+    rM[k] = am;
+  }
+  // Complement terms first (need x0 before outFinal may overwrite it).
+  for (let i = 0; i < n; i++) {
+    const gl = g[i] / lambda;
+    const d = x0[i] - gl;
+    if (wantMean) outMean![i] = gl + ((perp.cS * d + perp.L21 * w1[i]) + perp.L22 * w2[i]) / M;
+    outFinal[i] = gl + (perp.cT * d + perp.L11 * w1[i]);
+  }
+  const accF = w1; // reuse: w1 no longer needed
+  const accM = w2;
+  accF.fill(0, 0, n);
+  if (wantMean) accM.fill(0, 0, n);
+  for (let k = 0; k < r; k++) {
+    const fk = rF[k];
+    const mk = rM[k];
+    const row = k * n;
+    for (let i = 0; i < n; i++) accF[i] = accF[i] + J[row + i] * fk;
+    if (wantMean) for (let i = 0; i < n; i++) accM[i] = accM[i] + J[row + i] * mk;
+  }
+  for (let i = 0; i < n; i++) outFinal[i] = outFinal[i] + accF[i];
+  if (wantMean) for (let i = 0; i < n; i++) outMean![i] = outMean![i] + accM[i];
+}

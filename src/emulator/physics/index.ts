@@ -1,0 +1,13 @@
+// Public surface of the SPU physics core (bit-exact emulator numerics).
+export { SpuCore, RunHandle } from './core.ts';
+export type {
+  SpuCoreOptions, FactoredCurvature, UploadOptions, UploadReport, Integrator, RunConfig, StartMode,
+  SampleBlock, RunOptions, RunFlag, RunResult,
+} from './core.ts';
+export type { CoreSpec } from './operators.ts';
+export { PhysicsError } from './errors.ts';
+export type { PhysicsErrorCode } from './errors.ts';
+export { PROFILES, dacQuantise } from './profile.ts';
+export type { Profile } from './profile.ts';
+export { philox4x32, wordsToUniform, fillGaussians, gaussianAt, seedKey, DOMAIN } from './philox.ts';
+export { normInv, logDet, expDet, expm1Det, roundHalfEven } from './detmath.ts';

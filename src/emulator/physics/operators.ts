@@ -1,0 +1,223 @@
+// Loaded coupling matrices A (dense, or factored A = s·JᵀHJ + λI), validated and immutable once
+// built. Each exposes the drift product A·x in the normative summation order and, lazily, the
+// spectral data the exact integrator needs.
+import { PhysicsError } from './errors.ts';
+import { jacobiEigen } from './linalg.ts';
+
+export type CoreSpec =
+  | { kind: 'identity' }
+  /** length r */
+  | { kind: 'diagonal'; d: Float64Array }
+  /** r/dz consecutive dz×dz row-major blocks (length r·dz) */
+  | { kind: 'block'; dz: number; blocks: Float64Array }
+  /** r×r row-major */
+  | { kind: 'dense'; h: Float64Array };
+
+/** Spectral form A = Σ_j a_j u_j u_jᵀ (+ λ on the orthogonal complement for factored A). */
+export interface Spectral {
+  /** number of explicit modes q */
+  q: number;
+  /** eigenvalues of A on the explicit modes (all > 0) */
+  a: Float64Array;
+  /**
+   * Dense: the n×n eigenvector matrix Q (column j = mode j). Factored: the r×q matrix R with
+   * U = Jᵀ R (U never formed).
+   */
+  basis: Float64Array;
+}
+
+export class DenseOperator {
+  readonly kind = 'dense';
+  private spectral: Spectral | null = null;
+  constructor(readonly n: number, readonly a: Float64Array) {}
+
+  /** out[i] = Σ_j A_ij x_j, j ascending from +0. */
+  apply(x: Float64Array, out: Float64Array): void {
+    const n = this.n;
+    const a = this.a;
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      const row = i * n;
+      for (let j = 0; j < n; j++) acc = acc + a[row + j] * x[j];
+      out[i] = acc;
+    }
+  }
+
+  getSpectral(): Spectral {
+    if (this.spectral) return this.spectral;
+    const { values, vectors } = jacobiEigen(this.a, this.n);
+    for (let i = 0; i < this.n; i++) {
+      if (!(values[i] > 0)) throw new PhysicsError('not-positive-definite', `dense A has eigenvalue ${values[i]}`);
+    }
+    this.spectral = { q: this.n, a: values, basis: vectors };
+    return this.spectral;
+  }
+
+  /** Euler stability bound: max row sum of |A| (Gershgorin) ≥ largest eigenvalue. */
+  gershgorin(): number {
+    let m = 0;
+    for (let i = 0; i < this.n; i++) {
+      let s = 0;
+      for (let j = 0; j < this.n; j++) s += Math.abs(this.a[i * this.n + j]);
+      if (s > m) m = s;
+    }
+    return m;
+  }
+}
+
+export class FactoredOperator {
+  readonly kind = 'factored';
+  private spectral: Spectral | null = null;
+  /** r-length scratch for y = Jx and w = s·H·y */
+  private readonly y: Float64Array;
+  private readonly w: Float64Array;
+  constructor(
+    readonly n: number,
+    readonly r: number,
+    /** r×n row-major, held once */
+    readonly J: Float64Array,
+    readonly core: CoreSpec,
+    readonly scale: number,
+    readonly lambda: number,
+  ) {
+    this.y = new Float64Array(r);
+    this.w = new Float64Array(r);
+  }
+
+  /** w = s·(H y), per the core kind (see EMULATOR.md §Drift). */
+  applyCore(y: Float64Array, w: Float64Array): void {
+    const r = this.r;
+    const s = this.scale;
+    const c = this.core;
+    switch (c.kind) {
+      case 'identity':
+        for (let k = 0; k < r; k++) w[k] = s * y[k];
+        break;
+      case 'diagonal':
+        for (let k = 0; k < r; k++) w[k] = s * (c.d[k] * y[k]);
+        break;
+      case 'block': {
+        const dz = c.dz;
+        for (let b0 = 0; b0 < r; b0 += dz) {
+          for (let k = 0; k < dz; k++) {
+            let acc = 0;
+            const row = b0 * dz + k * dz; // block (b0/dz), row k
+            for (let l = 0; l < dz; l++) acc = acc + c.blocks[row + l] * y[b0 + l];
+            w[b0 + k] = s * acc;
+          }
+        }
+        break;
+      }
+      case 'dense':
+        for (let k = 0; k < r; k++) {
+          let acc = 0;
+          for (let l = 0; l < r; l++) acc = acc + c.h[k * r + l] * y[l];
+          w[k] = s * acc;
+        }
+        break;
+    }
+  }
+
+  /** out = A x = (Σ_k J_ki w_k) + λ x_i with y = J x, w = s·H y. Never forms N×N. */
+  apply(x: Float64Array, out: Float64Array): void {
+    const { n, r, J, y, w } = this;
+    for (let k = 0; k < r; k++) {
+      let acc = 0;
+      const row = k * n;
+      for (let j = 0; j < n; j++) acc = acc + J[row + j] * x[j];
+      y[k] = acc;
+    }
+    this.applyCore(y, w);
+    out.fill(0, 0, n);
+    for (let k = 0; k < r; k++) {
+      const wk = w[k];
+      const row = k * n;
+      for (let i = 0; i < n; i++) out[i] = out[i] + J[row + i] * wk;
+    }
+    const lam = this.lambda;
+    for (let i = 0; i < n; i++) out[i] = out[i] + lam * x[i];
+  }
+
+  /** Dense r×r copy of s·H. */
+  coreDense(): Float64Array {
+    const r = this.r;
+    const c = new Float64Array(r * r);
+    const s = this.scale;
+    const core = this.core;
+    if (core.kind === 'identity') for (let k = 0; k < r; k++) c[k * r + k] = s;
+    else if (core.kind === 'diagonal') for (let k = 0; k < r; k++) c[k * r + k] = s * core.d[k];
+    else if (core.kind === 'block') {
+      const dz = core.dz;
+      for (let b0 = 0; b0 < r; b0 += dz)
+        for (let k = 0; k < dz; k++)
+          for (let l = 0; l < dz; l++) c[(b0 + k) * r + b0 + l] = s * core.blocks[b0 * dz + k * dz + l];
+    } else for (let i = 0; i < r * r; i++) c[i] = s * core.h[i];
+    return c;
+  }
+
+  /**
+   * Thin eigendecomposition of s·JᵀHJ through the r×r Gram K = JJᵀ = P diag(k) Pᵀ:
+   * T = diag(√k) Pᵀ(sH)P diag(√k) = W diag(μ) Wᵀ, U = Jᵀ P diag(k^−½) W = Jᵀ R.
+   * Directions with k ≤ 2^−40·max k are treated as outside span(Jᵀ) (eigenvalue λ).
+   */
+  getSpectral(): Spectral {
+    if (this.spectral) return this.spectral;
+    const { n, r, J } = this;
+    const K = new Float64Array(r * r);
+    for (let a = 0; a < r; a++) {
+      for (let b = a; b < r; b++) {
+        let acc = 0;
+        const ra = a * n;
+        const rb = b * n;
+        for (let j = 0; j < n; j++) acc = acc + J[ra + j] * J[rb + j];
+        K[a * r + b] = acc;
+        K[b * r + a] = acc;
+      }
+    }
+    const ek = jacobiEigen(K, r);
+    let kmax = 0;
+    for (let i = 0; i < r; i++) if (ek.values[i] > kmax) kmax = ek.values[i];
+    const keep: number[] = [];
+    for (let i = 0; i < r; i++) if (ek.values[i] > kmax * 9.094947017729282e-13) keep.push(i);
+    const q = keep.length;
+    const C = this.coreDense();
+    // CP = C · P_keep (r×q)
+    const CP = new Float64Array(r * q);
+    for (let a = 0; a < r; a++)
+      for (let jj = 0; jj < q; jj++) {
+        let acc = 0;
+        const pj = keep[jj];
+        for (let b = 0; b < r; b++) acc = acc + C[a * r + b] * ek.vectors[b * r + pj];
+        CP[a * q + jj] = acc;
+      }
+    const sq = new Float64Array(q);
+    for (let i = 0; i < q; i++) sq[i] = Math.sqrt(ek.values[keep[i]]);
+    const T = new Float64Array(q * q);
+    for (let i = 0; i < q; i++)
+      for (let jj = i; jj < q; jj++) {
+        let acc = 0;
+        const pi = keep[i];
+        for (let a = 0; a < r; a++) acc = acc + ek.vectors[a * r + pi] * CP[a * q + jj];
+        const t = (sq[i] * acc) * sq[jj];
+        T[i * q + jj] = t;
+        T[jj * q + i] = t;
+      }
+    const et = jacobiEigen(T, q);
+    const R = new Float64Array(r * q);
+    for (let a = 0; a < r; a++)
+      for (let jj = 0; jj < q; jj++) {
+        let acc = 0;
+        for (let i = 0; i < q; i++) acc = acc + ek.vectors[a * r + keep[i]] * (et.vectors[i * q + jj] / sq[i]);
+        R[a * q + jj] = acc;
+      }
+    const aEig = new Float64Array(q);
+    for (let j = 0; j < q; j++) {
+      aEig[j] = this.lambda + et.values[j];
+      if (!(aEig[j] > 0)) throw new PhysicsError('not-positive-definite', `factored A has eigenvalue ${aEig[j]}`);
+    }
+    this.spectral = { q, a: aEig, basis: R };
+    return this.spectral;
+  }
+}
+
+export type Operator = DenseOperator | FactoredOperator;

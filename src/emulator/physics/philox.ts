@@ -1,0 +1,84 @@
+// Counter-based randomness: Philox-4x32-10 (Salmon et al., SC'11) with integer-exact JS
+// arithmetic, and the Gaussian stream built on it. A Gaussian is addressed by
+// (key = seed, c1, c2, domain, index), so values never depend on chunking or call order.
+import { normInv } from './detmath.ts';
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+const INV_2_16 = 1 / 65536;
+
+/** Philox-4x32-10 of counter (c0..c3) under key (k0, k1); writes 4 uint32 words to out. */
+export function philox4x32(
+  c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array,
+): void {
+  for (let round = 0; round < 10; round++) {
+    // hi/lo words of M·c: the 64-bit product split at 16 bits keeps every partial exact in f64.
+    const p0hi = Math.floor((M0 * (c0 >>> 16) + Math.floor(M0 * (c0 & 0xffff) * INV_2_16)) * INV_2_16);
+    const p0lo = Math.imul(M0, c0) >>> 0;
+    const p1hi = Math.floor((M1 * (c2 >>> 16) + Math.floor(M1 * (c2 & 0xffff) * INV_2_16)) * INV_2_16);
+    const p1lo = Math.imul(M1, c2) >>> 0;
+    c0 = (p1hi ^ c1 ^ k0) >>> 0;
+    c1 = p1lo;
+    c2 = (p0hi ^ c3 ^ k1) >>> 0;
+    c3 = p0lo;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+}
+
+/** Uniform in (0,1) from two words: k = (a >>> 12)·2^32 + b (52 bits), u = (k + ½)·2^−52. */
+export function wordsToUniform(a: number, b: number): number {
+  return ((a >>> 12) * 4294967296 + b + 0.5) * 2.220446049250313e-16;
+}
+
+/** Noise domains (counter word c3). */
+export const DOMAIN = {
+  euler: 1,
+  exactModes: 2,
+  exactComplement1: 3,
+  exactComplement2: 4,
+  mismatchJ: 16,
+  mismatchH: 17,
+  mismatchA: 18,
+} as const;
+
+/** Splits a seed (integer 0 ≤ seed < 2^53) into key words (low, high). */
+export function seedKey(seed: number): [number, number] {
+  return [seed % 4294967296 >>> 0, Math.floor(seed / 4294967296) >>> 0];
+}
+
+const words = new Uint32Array(4);
+
+/**
+ * Fills out[0..n) with standard Gaussians number `first`..`first+n-1` of the stream
+ * (key, c1, c2, c3): Gaussian i uses Philox counter (⌊i/2⌋, c1, c2, c3), words 2(i mod 2) and
+ * 2(i mod 2)+1, through wordsToUniform and normInv. `first` must be even.
+ */
+export function fillGaussians(
+  out: Float64Array, n: number, k0: number, k1: number, c1: number, c2: number, c3: number, first = 0,
+): void {
+  const pairs = n >>> 1;
+  const base = first >>> 1;
+  for (let p = 0; p < pairs; p++) {
+    philox4x32(base + p, c1, c2, c3, k0, k1, words);
+    out[2 * p] = normInv(wordsToUniform(words[0], words[1]));
+    out[2 * p + 1] = normInv(wordsToUniform(words[2], words[3]));
+  }
+  if (n & 1) {
+    philox4x32(base + pairs, c1, c2, c3, k0, k1, words);
+    out[n - 1] = normInv(wordsToUniform(words[0], words[1]));
+  }
+}
+
+/** The single Gaussian number i of stream (key, c1, c2, c3). */
+export function gaussianAt(k0: number, k1: number, c1: number, c2: number, c3: number, i: number): number {
+  philox4x32(i >>> 1, c1, c2, c3, k0, k1, words);
+  const h = (i & 1) * 2;
+  return normInv(wordsToUniform(words[h], words[h + 1]));
+}
