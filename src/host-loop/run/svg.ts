@@ -1,0 +1,155 @@
+// Self-contained SVG line charts, hand-written: axes with nice ticks, one line per series,
+// optional mean ± sd band, legend. Non-finite points break the line instead of emitting NaN.
+export interface SeriesPoint {
+  x: number;
+  y: number;
+  /** band bounds, e.g. mean ± sd over seeds */
+  lo?: number;
+  hi?: number;
+}
+
+export interface Series {
+  name: string;
+  points: SeriesPoint[];
+  color?: string;
+}
+
+export interface LineChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  width?: number;
+  height?: number;
+  logY?: boolean;
+}
+
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** About `count` round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(1, count);
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  return out;
+}
+
+function tickLabel(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(1);
+  return Number(v.toPrecision(6)).toString();
+}
+
+const f2 = (v: number): string => v.toFixed(2);
+
+export function lineChartSvg(o: LineChartOptions): string {
+  const W = o.width ?? 640;
+  const H = o.height ?? 400;
+  const m = { l: 70, r: 20, t: 36, b: 50 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const ty = (y: number): number => (o.logY ? Math.log10(y) : y);
+  const usable = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v) && (!o.logY || v > 0);
+
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const s of o.series)
+    for (const p of s.points) {
+      if (!Number.isFinite(p.x) || !usable(p.y)) continue;
+      x0 = Math.min(x0, p.x);
+      x1 = Math.max(x1, p.x);
+      for (const v of [p.y, p.lo, p.hi]) {
+        if (!usable(v)) continue;
+        y0 = Math.min(y0, ty(v));
+        y1 = Math.max(y1, ty(v));
+      }
+    }
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${f2(W / 2)}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(o.title)}</text>`,
+  );
+  if (!(x0 <= x1)) {
+    parts.push(`<text x="${f2(W / 2)}" y="${f2(H / 2)}" text-anchor="middle" fill="#888">no data</text>`, '</svg>');
+    return parts.join('\n');
+  }
+  if (x1 === x0) {
+    x0 -= 0.5;
+    x1 += 0.5;
+  }
+  if (y1 === y0) {
+    const pad = Math.abs(y0) * 0.05 || 0.5;
+    y0 -= pad;
+    y1 += pad;
+  } else {
+    const pad = (y1 - y0) * 0.04;
+    y0 -= pad;
+    y1 += pad;
+  }
+  const sx = (x: number): number => m.l + ((x - x0) / (x1 - x0)) * pw;
+  const sy = (y: number): number => m.t + ph - ((ty(y) - y0) / (y1 - y0)) * ph;
+
+  // axes and grid
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  for (const t of niceTicks(x0, x1, 6)) {
+    const x = f2(m.l + ((t - x0) / (x1 - x0)) * pw);
+    parts.push(
+      `<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#eee"/>`,
+      `<text x="${x}" y="${m.t + ph + 16}" text-anchor="middle">${escapeXml(tickLabel(t))}</text>`,
+    );
+  }
+  for (const t of niceTicks(y0, y1, 5)) {
+    const y = f2(m.t + ph - ((t - y0) / (y1 - y0)) * ph);
+    const label = o.logY ? tickLabel(Math.pow(10, t)) : tickLabel(t);
+    parts.push(
+      `<line x1="${m.l}" y1="${y}" x2="${m.l + pw}" y2="${y}" stroke="#eee"/>`,
+      `<text x="${m.l - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${escapeXml(label)}</text>`,
+    );
+  }
+  parts.push(
+    `<text x="${f2(m.l + pw / 2)}" y="${H - 10}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`,
+    `<text x="16" y="${f2(m.t + ph / 2)}" text-anchor="middle" transform="rotate(-90 16 ${f2(m.t + ph / 2)})">${escapeXml(o.yLabel + (o.logY ? ' (log)' : ''))}</text>`,
+  );
+
+  o.series.forEach((s, si) => {
+    const color = s.color ?? PALETTE[si % PALETTE.length];
+    // contiguous runs of plottable points
+    const runs: SeriesPoint[][] = [];
+    let cur: SeriesPoint[] = [];
+    for (const p of s.points) {
+      if (Number.isFinite(p.x) && usable(p.y)) cur.push(p);
+      else if (cur.length) {
+        runs.push(cur);
+        cur = [];
+      }
+    }
+    if (cur.length) runs.push(cur);
+    for (const run of runs) {
+      const band = run.filter((p) => usable(p.lo) && usable(p.hi));
+      if (band.length === run.length && band.length > 1) {
+        const pts = [...band.map((p) => `${f2(sx(p.x))},${f2(sy(p.hi!))}`), ...band.reverse().map((p) => `${f2(sx(p.x))},${f2(sy(p.lo!))}`)];
+        parts.push(`<polygon points="${pts.join(' ')}" fill="${color}" fill-opacity="0.18" stroke="none"/>`);
+      }
+      if (run.length === 1) parts.push(`<circle cx="${f2(sx(run[0].x))}" cy="${f2(sy(run[0].y))}" r="2.5" fill="${color}"/>`);
+      else parts.push(`<path d="${run.map((p, i) => `${i ? 'L' : 'M'}${f2(sx(p.x))} ${f2(sy(p.y))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
+    }
+    const ly = m.t + 14 + si * 16;
+    const lx = m.l + pw - 150;
+    parts.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${color}" stroke-width="2.5"/>`,
+      `<text x="${lx + 24}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
