@@ -13,19 +13,42 @@ export interface Dataset {
   shape: [number, number, number];
 }
 
-/** Builds a Dataset from uint8 images (n × h × w) and labels; labels must lie in [0, classes). */
-export function datasetFromBytes(images: Uint8Array, labels: Uint8Array, n: number, shape: [number, number, number], classes: number): Dataset {
-  const d = shape[0] * shape[1] * shape[2];
+/**
+ * Builds a Dataset from uint8 images (n × h × w × c) and labels; labels must lie in [0, classes).
+ * With `pool2x2` the images are 2×2 mean-pooled on the way (exact mean of the four bytes / 255),
+ * without materialising the full-resolution float array.
+ */
+export function datasetFromBytes(images: Uint8Array, labels: Uint8Array, n: number, shape: [number, number, number], classes: number, pool2x2 = false): Dataset {
+  const [h, w, c] = shape;
+  const d = h * w * c;
   if (images.length !== n * d) throw new RangeError(`images: expected ${n}×${d} bytes, got ${images.length}`);
   if (labels.length !== n) throw new RangeError(`labels: expected ${n}, got ${labels.length}`);
-  const x = new Float64Array(n * d);
-  for (let i = 0; i < n * d; i++) x[i] = images[i] / 255;
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     if (labels[i] >= classes) throw new RangeError(`label ${labels[i]} of sample ${i} is out of range [0, ${classes})`);
     y[i] = labels[i];
   }
-  return { x, y, n, d, classes, shape };
+  if (!pool2x2) {
+    const x = new Float64Array(n * d);
+    for (let i = 0; i < n * d; i++) x[i] = images[i] / 255;
+    return { x, y, n, d, classes, shape };
+  }
+  if (c !== 1) throw new RangeError(`2×2 downsampling supports single-channel images, got ${c} channels`);
+  checkEven(h, w);
+  const oh = h / 2;
+  const ow = w / 2;
+  const od = oh * ow;
+  const x = new Float64Array(n * od);
+  for (let s = 0; s < n; s++) {
+    const io = s * d;
+    for (let yy = 0; yy < oh; yy++) {
+      for (let xx = 0; xx < ow; xx++) {
+        const a = io + 2 * yy * w + 2 * xx;
+        x[s * od + yy * ow + xx] = (images[a] + images[a + 1] + images[a + w] + images[a + w + 1]) / 1020;
+      }
+    }
+  }
+  return { x, y, n, d: od, classes, shape: [oh, ow, 1] };
 }
 
 /** 2×2 mean pooling of h×w images (h, w even). Works on bytes (rounded half up) or on floats. */

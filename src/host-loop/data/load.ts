@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataFileError, readIdxFile } from './idx.ts';
-import { datasetFromBytes, downsample2x2, type Dataset } from './dataset.ts';
+import { datasetFromBytes, type Dataset } from './dataset.ts';
 
 export const SHIPPED_DATA_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../data/fashion-mnist-small');
 
@@ -39,7 +39,7 @@ function findFile(dir: string, base: string): string {
   throw new DataFileError(join(dir, base), `missing (looked for ${base} and ${base}.gz in ${dir})`);
 }
 
-function loadSplit(dir: string, imagesBase: string, labelsBase: string, classes: number): Dataset {
+function loadSplit(dir: string, imagesBase: string, labelsBase: string, classes: number, pool: boolean): Dataset {
   const imgPath = findFile(dir, imagesBase);
   const lblPath = findFile(dir, labelsBase);
   const img = readIdxFile(imgPath);
@@ -52,19 +52,17 @@ function loadSplit(dir: string, imagesBase: string, labelsBase: string, classes:
   for (let i = 0; i < n; i++) {
     if (lbl.data[i] >= classes) throw new DataFileError(lblPath, `label ${lbl.data[i]} of item ${i} is out of range [0, ${classes})`);
   }
-  return datasetFromBytes(img.data, lbl.data, n, [h, w, 1], classes);
+  if (pool && (h % 2 !== 0 || w % 2 !== 0)) throw new DataFileError(imgPath, `cannot downsample ${h}×${w} images 2×2 (height and width must be even)`);
+  return datasetFromBytes(img.data, lbl.data, n, [h, w, 1], classes, pool);
 }
 
 export function loadDataset(opts: LoadOptions = {}): TrainTest {
   const dir = resolve(opts.dir ?? SHIPPED_DATA_DIR);
   const classes = opts.classes ?? 10;
   if (!existsSync(dir)) throw new DataFileError(dir, 'data directory not found');
-  let train = loadSplit(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels, classes);
-  let test = loadSplit(dir, IDX_FILES.testImages, IDX_FILES.testLabels, classes);
+  const pool = opts.downsample ?? false;
+  const train = loadSplit(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels, classes, pool);
+  const test = loadSplit(dir, IDX_FILES.testImages, IDX_FILES.testLabels, classes, pool);
   if (train.d !== test.d) throw new DataFileError(dir, `train images are ${train.shape.join('×')} but test images are ${test.shape.join('×')}`);
-  if (opts.downsample) {
-    train = downsample2x2(train);
-    test = downsample2x2(test);
-  }
   return { train, test, dir };
 }

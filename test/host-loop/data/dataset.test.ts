@@ -16,6 +16,17 @@ describe('downsampling', () => {
     expect(() => downsample2x2Bytes(img, 1, 3, 5)).toThrow(/even height and width, got 3×5/);
   });
 
+  it('pooling while converting bytes equals converting then pooling', () => {
+    const rng = new Rng(6);
+    const bytes = Uint8Array.from({ length: 3 * 36 }, () => rng.int(256));
+    const labels = Uint8Array.of(1, 2, 0);
+    const a = downsample2x2(datasetFromBytes(bytes, labels, 3, [6, 6, 1], 3));
+    const b = datasetFromBytes(bytes, labels, 3, [6, 6, 1], 3, true);
+    expect([b.d, b.shape]).toEqual([9, [3, 3, 1]]);
+    for (let i = 0; i < a.x.length; i++) expect(Math.abs(a.x[i] - b.x[i])).toBeLessThan(1e-15);
+    expect(Array.from(b.y)).toEqual([1, 2, 0]);
+  });
+
   it('gatherBatch copies rows and labels and rejects bad indices', () => {
     const ds = datasetFromBytes(Uint8Array.of(0, 51, 102, 153, 204, 255), Uint8Array.of(4, 5, 6), 3, [1, 2, 1], 10);
     const { x, y } = gatherBatch(ds, [2, 0]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataFileError, encodeIdx } from '../../../src/host-loop/data/idx.ts';
@@ -60,6 +60,17 @@ describe('loadDataset', () => {
     expect(train.x[0]).toBeCloseTo((px(0) + px(1) + px(4) + px(5)) / 4, 15);
   });
 
+  it('downsample rejects odd image sizes with a clear error', () => {
+    const dir = makeDir({ trainImg: img(5, 3, 4), trainLbl: lbl([0, 1, 2, 3, 4]), testImg: img(2, 3, 4), testLbl: lbl([1, 2]) });
+    expect(loadDataset({ dir }).train.shape).toEqual([3, 4, 1]);
+    try {
+      loadDataset({ dir, downsample: true });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/train-images-idx3-ubyte.*cannot downsample 3×4 images/);
+    }
+  });
+
   it('names the missing file', () => {
     const e = loadError(makeDir({ ...valid(), testLbl: undefined }));
     expect(e.message).toMatch(/t10k-labels-idx1-ubyte: missing \(looked for t10k-labels-idx1-ubyte and t10k-labels-idx1-ubyte\.gz/);
@@ -110,5 +121,14 @@ describe('loadDataset', () => {
     expect(mean).toBeLessThan(0.32);
     // classes are interleaved (stored in permutation order), not sorted
     expect(new Set(Array.from(train.y.subarray(0, 50))).size).toBeGreaterThan(5);
+  });
+});
+
+const DEBIAN = '/usr/share/datasets/fashion-mnist';
+describe.runIf(existsSync(join(DEBIAN, 'train-images-idx3-ubyte.gz')))('full Fashion-MNIST from the Debian package', () => {
+  it('loads 60000 + 10000 images, downsampled to 14×14, 6000/1000 per class', () => {
+    const { train, test } = loadDataset({ dir: DEBIAN, downsample: true });
+    expect([train.n, train.shape, test.n, test.shape]).toEqual([60000, [14, 14, 1], 10000, [14, 14, 1]]);
+    expect(Array.from({ length: 10 }, (_, c) => test.y.filter((v) => v === c).length)).toEqual(new Array(10).fill(1000));
   });
 });
