@@ -228,12 +228,14 @@ class SequentialModel implements Model {
 
   /**
    * Reverse pass from R seed rows (in this.dA, R × dz); row r belongs to sample ⌊r/m⌋.
-   * Parameter gradients of row r are accumulated at out[r·stride …]: stride 0 sums all rows
-   * into one vector, stride N writes one row per seed.
+   * Parameter gradients of row r go to out[r·stride …]: stride 0 accumulates all rows into one
+   * vector (out must start zeroed), stride N stores one row per seed (out need not be zeroed:
+   * every entry of every row is written).
    */
   private backward(params: Float64Array, X: Float64Array, R: number, m: number, out: Float64Array, stride: number): void {
     let D = this.dA;
     let Dp = this.dB;
+    const rows = stride !== 0;
     for (let li = this.layers.length - 1; li >= 0; li--) {
       const l = this.layers[li];
       const { nIn, nOut, wOff, bOff } = l;
@@ -264,10 +266,20 @@ class SequentialModel implements Model {
           const pr = r * nIn;
           for (let o = 0; o < nOut; o++) {
             const d = D[dr + o];
-            if (d === 0) continue;
-            out[base + bOff + o] += d;
             const go = base + wOff + o * nIn;
-            for (let j = 0; j < nIn; j++) out[go + j] += d * A[ao + j];
+            if (rows) {
+              // each (row, unit) segment is written exactly once: store, don't accumulate
+              out[base + bOff + o] = d;
+              if (d === 0) {
+                out.fill(0, go, go + nIn);
+                continue;
+              }
+              for (let j = 0; j < nIn; j++) out[go + j] = d * A[ao + j];
+            } else {
+              if (d === 0) continue;
+              out[base + bOff + o] += d;
+              for (let j = 0; j < nIn; j++) out[go + j] += d * A[ao + j];
+            }
             if (needInputGrad) {
               const wo = wOff + o * nIn;
               for (let j = 0; j < nIn; j++) Dp[pr + j] += d * params[wo + j];
@@ -279,6 +291,7 @@ class SequentialModel implements Model {
         const pt = this.patches[li] as Float64Array;
         for (let r = 0; r < R; r++) {
           const base = r * stride;
+          if (rows) out.fill(0, base + wOff, base + bOff + outC);
           const po = ((r / m) | 0) * P * Q;
           const pr = r * nIn;
           for (let p = 0; p < P; p++) {
@@ -356,7 +369,6 @@ class SequentialModel implements Model {
     if (!(out instanceof Float64Array) || out.length < len) {
       throw new RangeError(`${this.name}: out buffer needs ${rows}×${this.numParams} = ${len} values, got ${out?.length}`);
     }
-    out.fill(0, 0, len);
     return out;
   }
 }
