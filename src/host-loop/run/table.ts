@@ -1,6 +1,6 @@
 // Plain-text tables for the terminal and the summary of a comparison.
 import type { SummaryRow } from './aggregate.ts';
-import { formatMeanSd } from './stats.ts';
+import { formatMeanSd, formatNumber } from './stats.ts';
 
 /** Column-aligned text table; numeric-looking cells are right-aligned. */
 export function formatTable(headers: string[], rows: string[][]): string {
@@ -24,7 +24,7 @@ export function summaryCells(r: SummaryRow): string[] {
   return [
     r.optimizer,
     String(r.seeds),
-    formatMeanSd(r.iterations, 6),
+    r.iterations.n ? formatNumber(r.iterations.mean, 6) : '—',
     formatMeanSd(r.finalTrainLoss),
     formatMeanSd(r.finalTestLoss),
     acc.n && Number.isFinite(acc.mean) ? `${formatMeanSd(acc, 4)}%` : '—',
