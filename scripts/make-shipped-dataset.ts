@@ -6,6 +6,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { encodeIdx, readIdxFile } from '../src/host-loop/data/idx.ts';
 import { downsample2x2Bytes } from '../src/host-loop/data/dataset.ts';
 import { IDX_FILES, SHIPPED_DATA_DIR } from '../src/host-loop/data/load.ts';
@@ -46,9 +47,10 @@ function subset(imgFile: string, lblFile: string, perClass: number, stream: numb
   return { images, labels, n: pick.length };
 }
 
-function main(): void {
-  const src = arg('--src', '/usr/share/datasets/fashion-mnist');
-  const out = arg('--out', SHIPPED_DATA_DIR);
+export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+
+/** Writes the four gzipped IDX files of the shipped subset from the full set in `src`. */
+export function makeShippedDataset(src: string, out: string, log: (s: string) => void = () => {}): void {
   mkdirSync(out, { recursive: true });
   const splits = [
     { img: IDX_FILES.trainImages, lbl: IDX_FILES.trainLabels, perClass: SHIPPED.trainPerClass, stream: 1 },
@@ -58,8 +60,10 @@ function main(): void {
     const { images, labels, n } = subset(join(src, `${s.img}.gz`), join(src, `${s.lbl}.gz`), s.perClass, s.stream);
     writeFileSync(join(out, `${s.img}.gz`), encodeIdx([n, 14, 14], images, true));
     writeFileSync(join(out, `${s.lbl}.gz`), encodeIdx([n], labels, true));
-    console.log(`${s.img}: ${n} images 14×14, ${s.perClass} per class`);
+    log(`${s.img}: ${n} images 14×14, ${s.perClass} per class`);
   }
 }
 
-main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  makeShippedDataset(arg('--src', DEBIAN_FASHION_MNIST), arg('--out', SHIPPED_DATA_DIR), (s) => console.log(s));
+}
