@@ -1,6 +1,7 @@
 // Consistent Overhead Byte Stuffing (Cheshire & Baker 1999). Encoded data contains no 0x00, so
 // 0x00 can delimit frames. Block code c (1..255) is followed by c−1 non-zero bytes; a block with
 // c < 255 that is not the last block of the frame stands for its bytes followed by one 0x00.
+// Encoders emit no empty trailing block after a final 255 block; decoders accept one.
 
 /** Upper bound on the encoded length of n bytes (without the 0x00 delimiter). */
 export function cobsMaxEncodedLength(n: number): number {
@@ -25,6 +26,8 @@ export function cobsEncodeInto(src: Uint8Array, dst: Uint8Array, dstOffset = 0):
       dst[out++] = b;
       if (++code === 0xff) {
         dst[codeAt] = code;
+        // a full block that ends the input is not followed by an empty 0x01 block
+        if (i === src.length - 1) return out - dstOffset;
         codeAt = out++;
         code = 1;
       }

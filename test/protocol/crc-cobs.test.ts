@@ -1,0 +1,89 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CRC32C_CHECK_VALUE, cobsDecode, cobsEncode, cobsMaxEncodedLength, crc32c } from '../../src/protocol/index.ts';
+
+/** Bit-at-a-time reference CRC-32C (reflected poly 0x82F63B78), independent of the tables. */
+function crc32cBitwise(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+describe('CRC-32C (CRC-32/ISCSI)', () => {
+  it('check value over ASCII "123456789" is 0xE3069283', () => {
+    expect(CRC32C_CHECK_VALUE).toBe(0xe3069283);
+    expect(crc32c(Buffer.from('123456789', 'ascii'))).toBe(0xe3069283);
+  });
+  it('matches the RFC 3720 §B.4 iSCSI test vectors', () => {
+    const inc = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const dec = Uint8Array.from({ length: 32 }, (_, i) => 31 - i);
+    expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
+    expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
+    expect(crc32c(inc)).toBe(0x46dd794e);
+    expect(crc32c(dec)).toBe(0x113fdb5c);
+  });
+  it('slicing-by-8 equals the bitwise reference, for any split into two calls', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), (bytes, cut) => {
+        const k = bytes.length ? cut % (bytes.length + 1) : 0;
+        const ref = crc32cBitwise(bytes);
+        expect(crc32c(bytes)).toBe(ref);
+        expect(crc32c(bytes.subarray(k), crc32c(bytes.subarray(0, k)))).toBe(ref);
+        expect(crc32c(bytes, 0, 0, k)).toBe(crc32cBitwise(bytes.subarray(0, k)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('detects every single-bit error in a 64-byte message (512 flips)', () => {
+    const msg = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff);
+    const c = crc32c(msg);
+    let detected = 0;
+    for (let bit = 0; bit < 512; bit++) {
+      const m = Uint8Array.from(msg);
+      m[bit >> 3] ^= 1 << (bit & 7);
+      if (crc32c(m) !== c) detected++;
+    }
+    expect(detected).toBe(512);
+  });
+});
+
+describe('COBS', () => {
+  const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
+  it('encodes the published examples', () => {
+    expect(cobsEncode(hex('00')).toString('hex')).toBe('0101');
+    expect(cobsEncode(hex('0000')).toString('hex')).toBe('010101');
+    expect(cobsEncode(hex('00 11 00')).toString('hex')).toBe('01021101');
+    expect(cobsEncode(hex('11 22 00 33')).toString('hex')).toBe('0311220233');
+    expect(cobsEncode(hex('11 22 33 44')).toString('hex')).toBe('0511223344');
+    expect(cobsEncode(hex('11 00 00 00')).toString('hex')).toBe('0211010101');
+    const run254 = Uint8Array.from({ length: 254 }, (_, i) => i + 1);
+    expect(cobsEncode(run254).toString('hex')).toBe(`ff${Buffer.from(run254).toString('hex')}`);
+    const run255 = Uint8Array.from({ length: 255 }, (_, i) => i + 1);
+    expect(cobsEncode(run255).toString('hex')).toBe(`ff${Buffer.from(run254).toString('hex')}02ff`);
+    expect(cobsEncode(new Uint8Array(0)).toString('hex')).toBe('01');
+  });
+  it('decodes a trailing empty block after a full block (other encoders emit it)', () => {
+    const run254 = Uint8Array.from({ length: 254 }, (_, i) => i + 1);
+    expect(cobsDecode(Buffer.concat([Buffer.from([0xff]), run254, Buffer.from([0x01])]))?.equals(Buffer.from(run254))).toBe(true);
+  });
+  it('round-trips, never emits 0x00 and stays within n + ⌊n/254⌋ + 1 bytes', () => {
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 1200 }), fc.uint8Array({ maxLength: 600 }).map((a) => a.map((x) => (x < 200 ? x + 1 : 0))));
+    fc.assert(
+      fc.property(bytes, (src) => {
+        const enc = cobsEncode(src);
+        expect(enc.includes(0)).toBe(false);
+        expect(enc.length).toBeLessThanOrEqual(cobsMaxEncodedLength(src.length));
+        expect(cobsDecode(enc)?.equals(Buffer.from(src))).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+  it('rejects a block that runs past the end or contains 0x00', () => {
+    expect(cobsDecode(hex('05 11 22'))).toBeNull();
+    expect(cobsDecode(hex('03 11 00'))).toBeNull();
+    expect(cobsDecode(hex('00'))).toBeNull();
+  });
+});
