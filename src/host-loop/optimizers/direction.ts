@@ -8,8 +8,12 @@ import { parseState } from './state-codec.ts';
 import { OptimizerStateError } from './errors.ts';
 import type { UpdateRule } from './update-rules.ts';
 
-/** Accounting a direction source adds to the step's stats (hostSeconds is measured around it). */
-export type DirectionStats = Omit<StepStats, 'hostSeconds'>;
+/**
+ * Accounting a direction source adds to the step's stats. Leave hostSeconds out to have the whole
+ * compute() timed as host work; a source that waits on a device should report its own host time
+ * (e.g. excluding the analog run) and the update rule's time is added to it.
+ */
+export type DirectionStats = Partial<StepStats>;
 
 export interface DirectionSource {
   /** Writes the search direction for the batch at `params` into `out` (length N). */
@@ -61,9 +65,12 @@ export class DirectionOptimizer implements Optimizer {
     if (batch.grad.length !== n) throw new ShapeError(`gradient has length ${batch.grad.length}, parameters ${n}`);
     if (this.dir === null || this.dir.length !== n) this.dir = new Float64Array(n);
     const extra = await this.source.compute(params, batch, this.dir);
+    const t1 = process.hrtime.bigint();
     this.rule.apply(params, this.dir);
     this.steps++;
-    return { ...extra, hostSeconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+    const t2 = process.hrtime.bigint();
+    const hostSeconds = extra.hostSeconds === undefined ? Number(t2 - t0) / 1e9 : extra.hostSeconds + Number(t2 - t1) / 1e9;
+    return { ...extra, hostSeconds };
   }
 
   saveState(): unknown {

@@ -19,5 +19,5 @@ export {
 } from './ngd.ts';
 export type { NgdExactOptions, NgdCgOptions, NgdWoodburyOptions } from './ngd.ts';
 export { registerOptimizer, createOptimizer, listOptimizers, getOptimizerSpec, parseOptimizerOptions } from './registry.ts';
-export type { OptimizerSpec } from './registry.ts';
+export type { OptimizerSpec, OptimizerContext } from './registry.ts';
 export { saveVec, loadVec } from './state-codec.ts';

@@ -26,7 +26,7 @@ export const directionOptimizerBaseShape = {
   weightDecay: num('weightDecay').min(0, 'weightDecay must be ≥ 0').default(0),
   beta1: num('beta1').min(0, 'beta1 must be ≥ 0').max(0.999999, 'beta1 must be < 1').default(0.9),
   beta2: num('beta2').min(0, 'beta2 must be ≥ 0').max(0.999999999, 'beta2 must be < 1').default(0.999),
-  eps: num('eps').min(0, 'eps must be ≥ 0').default(1e-8),
+  eps: num('eps').positive('eps must be > 0 (a zero direction would give 0/0)').default(1e-8),
   biasCorrection: z.boolean().default(true),
 };
 

@@ -19,8 +19,11 @@ export interface OptimizerSpec<S extends z.ZodType = z.ZodType> {
   description: string;
   /** validates and fills defaults; should be a strict object so typos are reported */
   schema: S;
-  create(options: z.output<S>): Optimizer;
+  /** `context` carries run-time handles that are not options (e.g. a connected device for TNGD). */
+  create(options: z.output<S>, context: OptimizerContext): Optimizer;
 }
+
+export type OptimizerContext = Readonly<Record<string, unknown>>;
 
 const registry = new Map<string, OptimizerSpec>();
 
@@ -46,9 +49,9 @@ export function parseOptimizerOptions(name: string, options: unknown): unknown {
   return r.data;
 }
 
-export function createOptimizer(name: string, options: unknown): Optimizer {
+export function createOptimizer(name: string, options: unknown, context: OptimizerContext = {}): Optimizer {
   const parsed = parseOptimizerOptions(name, options);
-  return registry.get(name)!.create(parsed);
+  return registry.get(name)!.create(parsed, context);
 }
 
 function nesterovNeedsMomentum(o: { nesterov: boolean; momentum: number }, ctx: z.RefinementCtx): void {

@@ -28,7 +28,7 @@ export const adamRuleOptionsSchema = z.strictObject({
   lr: z.number({ error: 'lr must be a number' }).finite().positive('lr (learning rate η) must be > 0'),
   beta1: nonNeg('beta1').max(0.999999, 'beta1 must be < 1').default(0.9),
   beta2: nonNeg('beta2').max(0.999999999, 'beta2 must be < 1').default(0.999),
-  eps: nonNeg('eps').default(1e-8),
+  eps: z.number({ error: 'eps must be a number' }).finite().positive('eps must be > 0 (a zero direction would give 0/0)').default(1e-8),
   biasCorrection: z.boolean().default(true),
   weightDecay: nonNeg('weightDecay').default(0),
 });

@@ -121,6 +121,8 @@ export function lineChartSvg(o: LineChartOptions): string {
     `<text x="16" y="${f2(m.t + ph / 2)}" text-anchor="middle" transform="rotate(-90 16 ${f2(m.t + ph / 2)})">${escapeXml(o.yLabel + (o.logY ? ' (log)' : ''))}</text>`,
   );
 
+  if (o.series.length > 0)
+    parts.push(`<rect x="${m.l + pw - 156}" y="${m.t + 4}" width="152" height="${o.series.length * 16 + 4}" fill="white" fill-opacity="0.8"/>`);
   o.series.forEach((s, si) => {
     const color = s.color ?? PALETTE[si % PALETTE.length];
     // contiguous runs of plottable points

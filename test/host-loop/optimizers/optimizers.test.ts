@@ -249,3 +249,44 @@ describe('option validation', () => {
     }
   });
 });
+
+describe('registry extension (how TNGD plugs in)', () => {
+  it('registers a direction optimizer that reuses the shared options and update rules, with a run-time context', async () => {
+    const { z } = await import('zod');
+    const { registerOptimizer, DirectionOptimizer, createUpdateRule, directionOptimizerBaseShape } = await import(
+      '../../../src/host-loop/optimizers/index.ts'
+    );
+    // A stand-in "device" direction: the gradient scaled by a factor taken from the context,
+    // which reports 1 ms of its own host time (the rest being time spent waiting).
+    registerOptimizer({
+      name: 'scaled-test',
+      description: 'test only',
+      schema: z.strictObject({ ...directionOptimizerBaseShape }),
+      create: (o, ctx) =>
+        new DirectionOptimizer(
+          'scaled-test',
+          {
+            compute: (_p, batch, out) => {
+              const k = ctx.factor as number;
+              for (let i = 0; i < out.length; i++) out[i] = k * batch.grad[i];
+              return { hostSeconds: 1e-3, deviceTau: 5 };
+            },
+            saveState: () => null,
+            loadState: () => undefined,
+          },
+          createUpdateRule(o.inner, o),
+        ),
+    });
+    expect(() => registerOptimizer({ name: 'scaled-test', description: '', schema: z.object({}), create: () => createOptimizer('sgd', { lr: 1 }) })).toThrow(
+      /already registered/,
+    );
+    const opt = createOptimizer('scaled-test', { lr: 0.5 }, { factor: 2 });
+    const th = Float64Array.from([1, 1]);
+    const stats = await opt.step(th, gradOracle([0.25, -0.5]));
+    expect(Array.from(th)).toEqual([0.75, 1.5]);
+    expect(stats.deviceTau).toBe(5);
+    expect(stats.hostSeconds).toBeGreaterThanOrEqual(1e-3);
+    expect(stats.hostSeconds).toBeLessThan(0.5);
+    expect(() => createOptimizer('scaled-test', { lr: 0.5, eps: 0 })).toThrow(/eps must be > 0/);
+  });
+});
