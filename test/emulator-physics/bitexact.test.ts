@@ -1,0 +1,77 @@
+// Golden vectors: the committed digests, PRNG words and elementary-function bits must be
+// reproduced exactly, and results must not depend on how a run is chunked.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  expDet, expm1Det, gaussianAt, logDet, normInv, philox4x32, replayScenario, wordsToUniform, type Scenario, type ScenarioOutcome,
+} from '../../src/emulator/physics/index.ts';
+
+const dir = new URL('../../firmware-spec/vectors/emulator/', import.meta.url);
+const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as T;
+const bits = (x: number) => Buffer.from(new Float64Array([x]).buffer).readBigUInt64LE().toString(16).padStart(16, '0');
+const hex = (x: number) => x.toString(16).padStart(8, '0');
+
+describe('PRNG and Gaussian vectors (prng.json)', () => {
+  const v = load<{
+    key: string[];
+    philoxKnownAnswers: { counter: string[]; key: string[]; output: string[] }[];
+    gaussians: { c1: number; c2: number; c3: number; index: number; words: string[]; uniformBits: string; gaussianBits: string }[];
+    quantileTails: { uniform: number; gaussianBits: string }[];
+  }>('prng.json');
+  it('Philox-4x32-10 reproduces the Random123 known answers', () => {
+    const w = new Uint32Array(4);
+    expect(v.philoxKnownAnswers).toHaveLength(3);
+    for (const k of v.philoxKnownAnswers) {
+      const c = k.counter.map((s) => parseInt(s, 16));
+      const key = k.key.map((s) => parseInt(s, 16));
+      philox4x32(c[0], c[1], c[2], c[3], key[0], key[1], w);
+      expect(Array.from(w, hex)).toEqual(k.output);
+    }
+  });
+  it('uniforms and Gaussians of the stream are bit-identical', () => {
+    const [k0, k1] = v.key.map((s) => parseInt(s, 16));
+    for (const gv of v.gaussians) {
+      const [a, b] = gv.words.map((s) => parseInt(s, 16));
+      expect(bits(wordsToUniform(a, b))).toBe(gv.uniformBits);
+      expect(bits(gaussianAt(k0, k1, gv.c1, gv.c2, gv.c3, gv.index))).toBe(gv.gaussianBits);
+    }
+    for (const t of v.quantileTails) expect(bits(normInv(t.uniform))).toBe(t.gaussianBits);
+  });
+});
+
+describe('deterministic elementary functions (detmath.json)', () => {
+  const v = load<Record<'log' | 'exp' | 'expm1', { x: number; xBits: string; yBits: string }[]>>('detmath.json');
+  it('logDet / expDet / expm1Det bits match, and agree with Math.* to 4 ulp-ish', () => {
+    for (const [name, f, ref] of [['log', logDet, Math.log], ['exp', expDet, Math.exp], ['expm1', expm1Det, Math.expm1]] as const) {
+      for (const e of v[name]) {
+        expect(bits(e.x)).toBe(e.xBits);
+        const y = f(e.x);
+        expect(bits(y)).toBe(e.yBits);
+        const r = ref(e.x);
+        if (r !== 0) expect(Math.abs(y - r) / Math.abs(r)).toBeLessThan(1e-15);
+      }
+    }
+  });
+});
+
+describe('golden scenario digests (digests.json)', () => {
+  const v = load<{ scenarios: (Scenario & { expected: ScenarioOutcome })[] }>('digests.json');
+  it('covers dense and factored, both integrators, both profiles', () => {
+    const names = v.scenarios.map((s) => s.name);
+    for (const k of ['dense', 'factored-block'])
+      for (const i of ['euler', 'exact'])
+        for (const p of ['ideal', 'prototype']) expect(names).toContain(`${k}-${i}-${p}`);
+  });
+  for (const s of v.scenarios) {
+    it(`${s.name}: digest and run summaries reproduce`, () => {
+      const got = replayScenario(s);
+      expect(got.runs).toEqual(s.expected.runs);
+      expect(got.sha256).toBe(s.expected.sha256);
+    });
+  }
+  it('results are identical when every run is advanced 1, 3 or 17 steps at a time', () => {
+    for (const s of v.scenarios.filter((x) => x.name.includes('euler') || x.name.includes('stream') || x.name.includes('factored-block-exact'))) {
+      for (const chunk of [1, 3, 17]) expect(replayScenario(s, { forceChunk: chunk }).sha256, `${s.name} chunk ${chunk}`).toBe(s.expected.sha256);
+    }
+  });
+});
