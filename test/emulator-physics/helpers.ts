@@ -50,9 +50,9 @@ export function expm(m: Float64Array, n: number, t: number): Float64Array {
   for (let i = 0; i < n * n; i++) norm = Math.max(norm, Math.abs(m[i] * t));
   const s = Math.max(0, Math.ceil(Math.log2(norm * n + 1)) + 2);
   const a = m.map((v) => (v * t) / 2 ** s);
-  let term = new Float64Array(n * n);
+  let term: Float64Array = new Float64Array(n * n);
   for (let i = 0; i < n; i++) term[i * n + i] = 1;
-  let e = Float64Array.from(term);
+  let e: Float64Array = Float64Array.from(term);
   for (let k = 1; k <= 24; k++) {
     term = matmul(term, a, n).map((v) => v / k);
     e = e.map((v, i) => v + term[i]);
