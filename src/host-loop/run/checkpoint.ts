@@ -59,7 +59,33 @@ const bodySchema = z.strictObject({
   device: z.unknown().optional(),
 });
 
+/**
+ * Opaque fields must survive JSON exactly: NaN/±Inf would silently become null and typed arrays
+ * would turn into index-keyed objects, so both are refused (encode vectors with encodeF64).
+ */
+function assertJsonSafe(v: unknown, path: string): void {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new CheckpointError('invalid', '(encode)', `${path} is ${v}, which JSON cannot represent`);
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => assertJsonSafe(x, `${path}[${i}]`));
+    return;
+  }
+  if (typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) assertJsonSafe(x, `${path}.${k}`);
+    return;
+  }
+  const what = ArrayBuffer.isView(v) ? `a ${(v as object).constructor.name} (encode it with encodeF64)` : `a ${typeof v}`;
+  throw new CheckpointError('invalid', '(encode)', `${path} is ${what}, not plain JSON`);
+}
+
 export function encodeCheckpoint(c: Checkpoint): Buffer {
+  assertJsonSafe(c.optimizer.state ?? null, 'optimizer.state');
+  assertJsonSafe(c.rng ?? null, 'rng');
+  assertJsonSafe(c.config ?? null, 'config');
+  if (c.device !== undefined) assertJsonSafe(c.device, 'device');
   const body = {
     iteration: c.iteration,
     epoch: c.epoch,

@@ -120,7 +120,8 @@ export function readMetrics(path: string): MetricsFile {
 
 /**
  * For --resume: keep only records with iter ≤ lastIter (what the checkpoint covers), dropping a
- * torn last line, so the resumed file matches an uninterrupted run. Atomic. Returns lines kept.
+ * torn last line, so the resumed file matches an uninterrupted run. Atomic (replaces the file),
+ * so call it before opening the MetricsWriter in append mode. Returns the number of lines kept.
  */
 export function truncateMetrics(path: string, lastIter: number): number {
   if (!existsSync(path)) return 0;

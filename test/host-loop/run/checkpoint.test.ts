@@ -87,6 +87,12 @@ describe('checkpoint format', () => {
     expect(codeOf(() => readCheckpoint(p))).toBe('invalid');
   });
 
+  it('refuses opaque fields JSON would silently change (NaN, typed arrays)', () => {
+    expect(codeOf(() => encodeCheckpoint({ ...sample(), rng: { s: NaN } }))).toBe('invalid');
+    expect(() => encodeCheckpoint({ ...sample(), rng: { s: NaN } })).toThrow(/rng\.s is NaN/);
+    expect(() => encodeCheckpoint({ ...sample(), device: { x: new Float64Array(2) } })).toThrow(/device\.x is a Float64Array \(encode it with encodeF64\)/);
+  });
+
   it('rejects a well-checksummed body that breaks the schema', () => {
     const c = sample();
     const buf = encodeCheckpoint(c);
