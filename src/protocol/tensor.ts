@@ -86,7 +86,8 @@ export function quantizeI16(values: ArrayLike<number>, opts: I16Options = {}): Q
       for (let i = 0; i < values.length; i++) fs = Math.max(fs, Math.abs(values[i]));
       if (!(fs > 0) || !Number.isFinite(fs)) fs = fs === 0 ? 1 : fs;
     }
-    scale = fs / I16_MAX_CODE;
+    // a subnormal full scale underflows; the smallest positive scale keeps it representable
+    scale = fs / I16_MAX_CODE || Number.MIN_VALUE;
   }
   if (!(scale > 0) || !Number.isFinite(scale)) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `i16 scale must be positive and finite, got ${scale}`);
   const codes = new Int16Array(values.length);
