@@ -31,11 +31,27 @@ export class DenseOperator {
   private spectral: Spectral | null = null;
   constructor(readonly n: number, readonly a: Float64Array) {}
 
-  /** out[i] = Σ_j A_ij x_j, j ascending from +0. */
+  /** out[i] = Σ_j A_ij x_j, j ascending from +0 (four rows at a time for ILP; same order). */
   apply(x: Float64Array, out: Float64Array): void {
     const n = this.n;
     const a = this.a;
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      for (let j = 0; j < n; j++) {
+        const xj = x[j];
+        a0 = a0 + a[r0 + j] * xj;
+        a1 = a1 + a[r1 + j] * xj;
+        a2 = a2 + a[r2 + j] * xj;
+        a3 = a3 + a[r3 + j] * xj;
+      }
+      out[i] = a0;
+      out[i + 1] = a1;
+      out[i + 2] = a2;
+      out[i + 3] = a3;
+    }
+    for (; i < n; i++) {
       let acc = 0;
       const row = i * n;
       for (let j = 0; j < n; j++) acc = acc + a[row + j] * x[j];
@@ -118,23 +134,57 @@ export class FactoredOperator {
     }
   }
 
-  /** out = A x = (Σ_k J_ki w_k) + λ x_i with y = J x, w = s·H y. Never forms N×N. */
-  apply(x: Float64Array, out: Float64Array): void {
-    const { n, r, J, y, w } = this;
-    for (let k = 0; k < r; k++) {
+  /** y_k = Σ_j J_kj x_j (j ascending from +0), four rows per sweep over x. */
+  applyJ(x: Float64Array, y: Float64Array): void {
+    const { n, r, J } = this;
+    let k = 0;
+    for (; k + 4 <= r; k += 4) {
+      const r0 = k * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      for (let j = 0; j < n; j++) {
+        const xj = x[j];
+        a0 = a0 + J[r0 + j] * xj;
+        a1 = a1 + J[r1 + j] * xj;
+        a2 = a2 + J[r2 + j] * xj;
+        a3 = a3 + J[r3 + j] * xj;
+      }
+      y[k] = a0;
+      y[k + 1] = a1;
+      y[k + 2] = a2;
+      y[k + 3] = a3;
+    }
+    for (; k < r; k++) {
       let acc = 0;
       const row = k * n;
       for (let j = 0; j < n; j++) acc = acc + J[row + j] * x[j];
       y[k] = acc;
     }
-    this.applyCore(y, w);
+  }
+
+  /** out_i = Σ_k J_ki w_k (k ascending from +0), four rows per sweep over out. */
+  applyJT(w: Float64Array, out: Float64Array): void {
+    const { n, r, J } = this;
     out.fill(0, 0, n);
-    for (let k = 0; k < r; k++) {
+    let k = 0;
+    for (; k + 4 <= r; k += 4) {
+      const r0 = k * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+      const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3];
+      for (let i = 0; i < n; i++) out[i] = (((out[i] + J[r0 + i] * w0) + J[r1 + i] * w1) + J[r2 + i] * w2) + J[r3 + i] * w3;
+    }
+    for (; k < r; k++) {
       const wk = w[k];
       const row = k * n;
       for (let i = 0; i < n; i++) out[i] = out[i] + J[row + i] * wk;
     }
+  }
+
+  /** out = A x = (Σ_k J_ki w_k) + λ x_i with y = J x, w = s·H y. Never forms N×N. */
+  apply(x: Float64Array, out: Float64Array): void {
+    this.applyJ(x, this.y);
+    this.applyCore(this.y, this.w);
+    this.applyJT(this.w, out);
     const lam = this.lambda;
+    const n = this.n;
     for (let i = 0; i < n; i++) out[i] = out[i] + lam * x[i];
   }
 

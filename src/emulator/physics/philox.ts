@@ -7,18 +7,19 @@ const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
-const INV_2_16 = 1 / 65536;
+const INV_2_32 = 1 / 4294967296;
 
 /** Philox-4x32-10 of counter (c0..c3) under key (k0, k1); writes 4 uint32 words to out. */
 export function philox4x32(
   c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array,
 ): void {
   for (let round = 0; round < 10; round++) {
-    // hi/lo words of M·c: the 64-bit product split at 16 bits keeps every partial exact in f64.
-    const p0hi = Math.floor((M0 * (c0 >>> 16) + Math.floor(M0 * (c0 & 0xffff) * INV_2_16)) * INV_2_16);
+    // lo = exact low word; hi = (M·c − lo)/2^32 rounded: the f64 product is within 2^12 of the
+    // exact one, so the quotient is within 2^−20 of the integer hi word and rounding is exact.
     const p0lo = Math.imul(M0, c0) >>> 0;
-    const p1hi = Math.floor((M1 * (c2 >>> 16) + Math.floor(M1 * (c2 & 0xffff) * INV_2_16)) * INV_2_16);
+    const p0hi = Math.round((M0 * c0 - p0lo) * INV_2_32);
     const p1lo = Math.imul(M1, c2) >>> 0;
+    const p1hi = Math.round((M1 * c2 - p1lo) * INV_2_32);
     c0 = (p1hi ^ c1 ^ k0) >>> 0;
     c1 = p1lo;
     c2 = (p0hi ^ c3 ^ k1) >>> 0;
