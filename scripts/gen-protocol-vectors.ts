@@ -236,9 +236,9 @@ export function malformedVectors(): MalformedVector[] {
   add('too-short', 'valid COBS of 5 bytes: shorter than header + CRC', Buffer.concat([Buffer.from([0x06, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00]), hb(8, 2)]));
   add(
     'oversize',
-    'a 600-byte frame to a decoder limited to 512 encoded bytes; dropped without buffering, the next frame decodes',
-    Buffer.concat([encodeFrame({ kind: 'BulkChunkRequest', body: { transferId: 1, seq: 0, offset: 0, data: Buffer.alloc(560, 0x5a) } }, 3), hb(8, 2)]),
-    512,
+    'a 1100-byte frame to a decoder limited to 1024 encoded bytes; dropped without buffering, the next frame decodes',
+    Buffer.concat([encodeFrame({ kind: 'BulkChunkRequest', body: { transferId: 1, seq: 0, offset: 0, data: Buffer.alloc(1040, 0x5a) } }, 3), hb(8, 2)]),
+    1024,
   );
   add('version-2', 'intact frame with major version 2: error reply VERSION_UNSUPPORTED echoing request id 9', rawFrame({ version: 2 }));
   add('must-flag', 'reserved must-understand flag bit 3 set', rawFrame({ flags: FLAG_RESERVED_MUST }));

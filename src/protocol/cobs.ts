@@ -13,28 +13,32 @@ export function cobsMaxEncodedLength(n: number): number {
  * `dst` must have room for cobsMaxEncodedLength(src.length) bytes.
  */
 export function cobsEncodeInto(src: Uint8Array, dst: Uint8Array, dstOffset = 0): number {
-  let codeAt = dstOffset;
-  let out = dstOffset + 1;
-  let code = 1;
-  for (let i = 0; i < src.length; i++) {
-    const b = src[i];
-    if (b === 0) {
-      dst[codeAt] = code;
-      codeAt = out++;
-      code = 1;
-    } else {
-      dst[out++] = b;
-      if (++code === 0xff) {
-        dst[codeAt] = code;
-        // a full block that ends the input is not followed by an empty 0x01 block
-        if (i === src.length - 1) return out - dstOffset;
-        codeAt = out++;
-        code = 1;
-      }
+  // Runs between zeros are found with indexOf and copied in blocks of ≤ 254 bytes.
+  const n = src.length;
+  let out = dstOffset;
+  let i = 0;
+  for (;;) {
+    let z = src.indexOf(0, i);
+    if (z < 0) z = n;
+    // emit the run src[i, z) as full 254-byte blocks plus a final block closed by the zero (or end)
+    while (z - i >= 254) {
+      dst[out++] = 0xff;
+      dst.set(src.subarray(i, i + 254), out);
+      out += 254;
+      i += 254;
+      // a full block that ends the input is not followed by an empty 0x01 block
+      if (i === n) return out - dstOffset;
     }
+    const len = z - i;
+    dst[out++] = len + 1;
+    if (len < 16) for (let k = 0; k < len; k++) dst[out++] = src[i + k];
+    else {
+      dst.set(src.subarray(i, z), out);
+      out += len;
+    }
+    if (z >= n) return out - dstOffset;
+    i = z + 1;
   }
-  dst[codeAt] = code;
-  return out - dstOffset;
 }
 
 export function cobsEncode(src: Uint8Array): Buffer {

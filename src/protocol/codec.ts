@@ -47,6 +47,12 @@ function schemaFailure(kind: string, err: z.ZodError): SchemaError {
 
 /** Validates `msg` against its schema and returns its header type, flags and canonical payload. */
 export function encodeMessage(msg: Message): EncodedMessage {
+  const m = encodeMessageShared(msg);
+  return { ...m, payload: Buffer.from(m.payload) };
+}
+
+/** As encodeMessage, but the payload lives in msgpackr's shared buffer until the next pack. */
+function encodeMessageShared(msg: Message): EncodedMessage {
   const info = kindInfo(msg.kind);
   const parsed = info.schema.safeParse(msg.body);
   if (!parsed.success) throw schemaFailure(msg.kind, parsed.error);
@@ -59,7 +65,7 @@ export function encodeMessage(msg: Message): EncodedMessage {
     type = (msg as { requestType: number }).requestType;
     if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new RangeError(`error requestType ${type} is not a u16`);
   }
-  return { type, flags, payload: Buffer.from(packPlainShared(parsed.data)) };
+  return { type, flags, payload: packPlainShared(parsed.data) };
 }
 
 /**
@@ -127,7 +133,7 @@ export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: {
 /** Encodes a message into one complete wire frame, ending with the 0x00 delimiter. */
 export function encodeFrame(msg: Message, requestId: number, opts: FrameOptions = {}): Buffer {
   if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffffffff) throw new RangeError(`requestId ${requestId} is not a u32`);
-  const m = encodeMessage(msg);
+  const m = encodeMessageShared(msg);
   return encodeRawFrame(
     { version: PROTOCOL_MAJOR, flags: m.flags | (opts.more ? FLAG_MORE : 0), type: m.type, requestId },
     m.payload,

@@ -3,6 +3,7 @@
 // Integers are in [−2^31, 2^32−1] (counters wrap modulo 2^32); floats are finite.
 import { z } from 'zod';
 import { BinSchema, DtypeSchema, TensorSchema } from './tensor.ts';
+import { MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES } from './version.ts';
 
 const u8 = z.number().int().min(0).max(0xff);
 const u16 = z.number().int().min(0).max(0xffff);
@@ -10,6 +11,7 @@ const u32 = z.number().int().min(0).max(0xffffffff);
 const posFinite = z.number().positive();
 const nonNeg = z.number().min(0);
 const str = (max: number) => z.string().max(max);
+const frameLimit = z.number().int().min(MIN_MAX_FRAME_BYTES).max(MAX_MAX_FRAME_BYTES);
 
 export const DeviceStateSchema = z.enum(['IDLE', 'READY', 'RUNNING', 'FAULT']);
 export type DeviceState = z.infer<typeof DeviceStateSchema>;
@@ -28,7 +30,7 @@ export const HelloRequestSchema = z.object({
   major: u8.meta({ description: 'host protocol major' }),
   minor: u8.meta({ description: 'highest minor the host speaks' }),
   host: str(64).meta({ description: 'free-form host identification' }),
-  maxFrameBytes: u32.meta({ description: 'largest encoded frame the host accepts' }),
+  maxFrameBytes: frameLimit.meta({ description: 'largest encoded frame the host accepts (excluding the delimiter)' }),
   schemaFingerprint: z.string().regex(/^[0-9a-f]{16}$/),
 });
 
@@ -49,7 +51,7 @@ export const CapabilitiesSchema = z.object({
   tauSeconds: posFinite.meta({ description: 'time constant τ = RC in seconds' }),
   kappa0Min: nonNeg,
   kappa0Max: nonNeg,
-  maxFrameBytes: u32.meta({ description: 'largest encoded frame the device accepts (≥ 512)' }),
+  maxFrameBytes: frameLimit.meta({ description: 'largest encoded frame the device accepts (excluding the delimiter)' }),
   linkBytesPerSecond: nonNeg.meta({ description: 'nominal link payload rate; 0 = unknown' }),
   maxOpenTransfers: u16,
   bulkWindow: u16.meta({ description: 'max unacknowledged BulkChunk requests in flight' }),
