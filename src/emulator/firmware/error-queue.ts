@@ -1,0 +1,49 @@
+// SCPI-style FIFO error queue of fixed depth. When it is full, the last slot holds a single
+// QUEUE_OVERFLOW entry and further errors are dropped (counted) until the host reads or clears.
+import { ErrorCode } from '../../protocol/index.ts';
+import type { ErrorEntry } from '../../protocol/index.ts';
+
+export class ErrorQueue {
+  private entries: ErrorEntry[] = [];
+  private overflowed = false;
+  /** errors lost since the overflow entry was queued */
+  dropped = 0;
+  last: { code: number; message: string } | undefined;
+
+  constructor(readonly depth: number) {}
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  push(e: ErrorEntry): void {
+    const entry = { ...e, message: e.message.slice(0, 256) };
+    this.last = { code: entry.code, message: entry.message };
+    if (this.overflowed) {
+      this.dropped++;
+      return;
+    }
+    if (this.entries.length < this.depth - 1) {
+      this.entries.push(entry);
+      return;
+    }
+    this.overflowed = true;
+    this.dropped = 1;
+    this.entries.push({ code: ErrorCode.QUEUE_OVERFLOW, message: 'error queue overflow: later errors were lost', requestId: 0, type: 0, uptimeMs: entry.uptimeMs });
+  }
+
+  /** Removes and returns up to max entries, oldest first. */
+  read(max: number): ErrorEntry[] {
+    const out = this.entries.splice(0, max);
+    if (this.entries.length === 0) this.overflowed = false;
+    return out;
+  }
+
+  clear(): number {
+    const n = this.entries.length;
+    this.entries = [];
+    this.overflowed = false;
+    this.dropped = 0;
+    return n;
+  }
+}

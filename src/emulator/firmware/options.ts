@@ -1,0 +1,142 @@
+// Options of the emulated firmware and what it advertises in its Hello reply. Every advertised
+// limit is also enforced (firmware-spec/EMULATED-DEVICE.md). Validation here is for programmer
+// and CLI input: a bad option throws a RangeError before the device powers on.
+import type { Logger } from 'pino';
+import { DEFAULT_MAX_FRAME_BYTES, FEATURES, MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES } from '../../protocol/index.ts';
+import type { Capabilities, Dtype } from '../../protocol/index.ts';
+import { PROFILES } from '../physics/index.ts';
+import type { Profile } from '../physics/index.ts';
+import type { DeviceFaults } from './faults.ts';
+
+export type ProfileName = keyof typeof PROFILES;
+export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
+
+export const FIRMWARE_VERSION = '0.1.0';
+
+export interface Identity {
+  vendor: string;
+  model: string;
+  serial: string;
+  firmware: string;
+}
+
+export interface EmulatorPacing {
+  /** Device↔host bytes leave no faster than this (both directions); also advertised. */
+  linkBytesPerSecond?: number;
+  /** A run takes at least its analog time × tauSeconds of wall time. */
+  analogRealtime?: boolean;
+}
+
+/** Capabilities a caller may change; the rest follow from the options above and the profile. */
+export type CapabilityOverrides = Partial<
+  Pick<Capabilities, 'dtypes' | 'tauSeconds' | 'kappa0Min' | 'kappa0Max' | 'maxOpenTransfers' | 'bulkWindow' | 'sampleRingBlocks' | 'errorQueueDepth'>
+>;
+
+export interface EmulatorOptions {
+  /** Noise / mismatch seed (integer in [0, 2^32)); Configure may change it. Default 0. */
+  seed?: number;
+  /** Non-ideality profile at power-on; Configure may change it. Default 'ideal'. */
+  profile?: ProfileName;
+  /** Largest N (cells). Default 4096. */
+  maxCells?: number;
+  /** Largest factor rank r. Default 256. */
+  maxRank?: number;
+  /** Largest encoded frame the device accepts (advertised). Default 4096. */
+  maxFrameBytes?: number;
+  /** Budget for staged transfers + loaded tensors, bytes. Default 64 MiB. */
+  memoryBytes?: number;
+  identity?: Partial<Identity>;
+  capabilities?: CapabilityOverrides;
+  pacing?: EmulatorPacing;
+  faults?: DeviceFaults;
+  /** pino logger; frames are logged at trace level. Default: silent. */
+  logger?: Logger;
+  /** Millisecond clock for uptime (tests pin it). Default performance.now. */
+  now?: () => number;
+}
+
+export interface ResolvedOptions {
+  seed: number;
+  profile: ProfileName;
+  maxCells: number;
+  maxRank: number;
+  maxFrameBytes: number;
+  memoryBytes: number;
+  identity: Identity;
+  capabilities: Capabilities;
+  pacing: EmulatorPacing;
+  faults: DeviceFaults;
+  now: () => number;
+}
+
+function intIn(name: string, v: number | undefined, dflt: number, lo: number, hi: number): number {
+  const x = v ?? dflt;
+  if (!Number.isInteger(x) || x < lo || x > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  return x;
+}
+
+export function profileOf(name: string): Profile | undefined {
+  return (PROFILES as Record<string, Profile>)[name];
+}
+
+export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
+  const seed = intIn('seed', o.seed, 0, 0, 0xffffffff);
+  const profile = o.profile ?? 'ideal';
+  const p = profileOf(profile);
+  if (!p) throw new RangeError(`profile must be one of ${PROFILE_NAMES.join(', ')}, got ${String(profile)}`);
+  const maxCells = intIn('maxCells', o.maxCells, 4096, 1, 1 << 24);
+  const maxRank = intIn('maxRank', o.maxRank, 256, 1, 1 << 16);
+  const maxFrameBytes = intIn('maxFrameBytes', o.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES);
+  const memoryBytes = intIn('memoryBytes', o.memoryBytes, 64 * 2 ** 20, 1024, 2 ** 40);
+  const pacing = { ...o.pacing };
+  const rate = pacing.linkBytesPerSecond;
+  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`pacing.linkBytesPerSecond must be positive, got ${rate}`);
+  const c = o.capabilities ?? {};
+  const dtypes: Dtype[] = c.dtypes ? [...c.dtypes] : ['f64', 'f32', 'i16'];
+  if (dtypes.length === 0 || !dtypes.includes('f64')) throw new RangeError('capabilities.dtypes must include f64 (results are read as f64)');
+  const tauSeconds = c.tauSeconds ?? 1e-6;
+  if (!(tauSeconds > 0 && Number.isFinite(tauSeconds))) throw new RangeError('capabilities.tauSeconds must be positive');
+  const kappa0Min = c.kappa0Min ?? 0;
+  const kappa0Max = c.kappa0Max ?? 1;
+  if (!(kappa0Min >= 0 && kappa0Max >= kappa0Min && Number.isFinite(kappa0Max))) throw new RangeError('capabilities: need 0 ≤ kappa0Min ≤ kappa0Max < ∞');
+  const capabilities: Capabilities = {
+    maxCells,
+    maxRank,
+    dtypes,
+    // 0 = no quantisation (the ideal profile)
+    dacBits: p.dacBits ?? 0,
+    adcBits: p.adcBits ?? 0,
+    fullScale: p.fullScale,
+    tauSeconds,
+    kappa0Min,
+    kappa0Max,
+    maxFrameBytes,
+    linkBytesPerSecond: rate ?? 0,
+    maxOpenTransfers: intIn('capabilities.maxOpenTransfers', c.maxOpenTransfers, 4, 1, 0xffff),
+    bulkWindow: intIn('capabilities.bulkWindow', c.bulkWindow, 8, 1, 0xffff),
+    sampleRingBlocks: intIn('capabilities.sampleRingBlocks', c.sampleRingBlocks, 64, 1, 1 << 20),
+    errorQueueDepth: intIn('capabilities.errorQueueDepth', c.errorQueueDepth, 16, 2, 0xffff),
+    features: [...FEATURES].filter((f) => f !== 'i16-dac' || dtypes.includes('i16')),
+  };
+  const identity: Identity = {
+    vendor: 'tngd',
+    model: 'spu-emulator',
+    serial: `EMU-${seed.toString(16).padStart(8, '0')}`,
+    firmware: FIRMWARE_VERSION,
+    ...o.identity,
+  };
+  for (const [k, v] of Object.entries(identity)) if (typeof v !== 'string' || v.length > 64) throw new RangeError(`identity.${k} must be a string of ≤ 64 characters`);
+  return {
+    seed,
+    profile,
+    maxCells,
+    maxRank,
+    maxFrameBytes,
+    memoryBytes,
+    identity,
+    capabilities,
+    pacing,
+    faults: { ...o.faults },
+    now: o.now ?? (() => performance.now()),
+  };
+}

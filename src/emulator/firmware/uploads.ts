@@ -1,0 +1,120 @@
+// Wire tensors (inline or {ref}) → validated float64 arrays for the physics core. Shape and limit
+// checks happen here, before anything is loaded, so a bad request changes nothing.
+import { ErrorCode, SchemaError, ValueRangeError, tensorElementCount, tensorToFloat64 } from '../../protocol/index.ts';
+import type { Capabilities, RequestBody, TensorOrRef, WireTensor } from '../../protocol/index.ts';
+import { PhysicsError } from '../physics/index.ts';
+import type { CoreSpec, FactoredCurvature } from '../physics/index.ts';
+import type { Staging } from './transfers.ts';
+
+export type CurvatureLoad =
+  | { form: 'dense'; n: number; r: 0; a: Float64Array; lambda: number; bytes: number }
+  | { form: 'factored'; n: number; r: number; f: FactoredCurvature; bytes: number };
+
+export class TensorResolver {
+  /** transfer ids named by the request (released once it succeeds) */
+  readonly refs: number[] = [];
+
+  constructor(
+    private readonly staging: Staging,
+    private readonly caps: Capabilities,
+  ) {}
+
+  wire(t: TensorOrRef): WireTensor {
+    if ('ref' in t) {
+      this.refs.push(t.ref);
+      return this.staging.tensor(t.ref);
+    }
+    return t;
+  }
+
+  /** Decodes to f64 after checking dtype support, rank/shape and finiteness. */
+  values(t: TensorOrRef, what: string, shape: (number | null)[]): { v: Float64Array; shape: number[] } {
+    const w = this.wire(t);
+    if (!this.caps.dtypes.includes(w.dtype)) throw new ValueRangeError(ErrorCode.DTYPE_UNSUPPORTED, `${what}: dtype ${w.dtype} not supported (device takes ${this.caps.dtypes.join(', ')})`);
+    if (w.shape.length !== shape.length || shape.some((d, i) => d !== null && d !== w.shape[i]))
+      throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `${what} has shape ${JSON.stringify(w.shape)}, expected ${JSON.stringify(shape.map((d) => d ?? '*'))}`);
+    let v: Float64Array;
+    try {
+      v = tensorToFloat64(w);
+    } catch (e) {
+      throw e instanceof SchemaError || e instanceof ValueRangeError ? e : new SchemaError(ErrorCode.TENSOR_INVALID, `${what}: ${(e as Error).message}`);
+    }
+    for (let i = 0; i < v.length; i++)
+      if (!Number.isFinite(v[i])) throw new ValueRangeError(ErrorCode.NON_FINITE_VALUE, `${what}[${i}] is ${v[i]}`, { index: i });
+    return { v, shape: w.shape };
+  }
+
+  shapeOf(t: TensorOrRef): number[] {
+    return this.wire(t).shape;
+  }
+}
+
+function checkCells(n: number, caps: Capabilities, what: string): void {
+  if (n < 1) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `${what}: N must be ≥ 1`);
+  if (n > caps.maxCells) throw new ValueRangeError(ErrorCode.TOO_MANY_CELLS, `${what}: N = ${n} exceeds maxCells ${caps.maxCells}`, { n, maxCells: caps.maxCells });
+}
+
+/** Resolves and checks a Curvature request; returns what the core will load. */
+export function curvatureLoad(req: RequestBody<'Curvature'>, res: TensorResolver, caps: Capabilities): CurvatureLoad {
+  if (req.form === 'dense') {
+    const shape = res.shapeOf(req.a);
+    if (shape.length !== 2 || shape[0] !== shape[1]) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `A must be square [N, N], got ${JSON.stringify(shape)}`);
+    const n = shape[0];
+    checkCells(n, caps, 'A');
+    const { v } = res.values(req.a, 'A', [n, n]);
+    return { form: 'dense', n, r: 0, a: v, lambda: req.lambda, bytes: 8 * n * n };
+  }
+  const js = res.shapeOf(req.j);
+  if (js.length !== 2) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `J must be [r, N], got ${JSON.stringify(js)}`);
+  const [r, n] = js;
+  checkCells(n, caps, 'J');
+  if (r < 1) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, 'J: r must be ≥ 1');
+  if (r > caps.maxRank) throw new ValueRangeError(ErrorCode.RANK_TOO_LARGE, `J: r = ${r} exceeds maxRank ${caps.maxRank}`, { r, maxRank: caps.maxRank });
+  if (!(req.lambda > 0)) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, 'factored curvature needs λ > 0 (A must be positive definite)');
+  const J = res.values(req.j, 'J', [r, n]).v;
+  let core: CoreSpec;
+  let coreBytes = 0;
+  const c = req.core;
+  switch (c.kind) {
+    case 'identity':
+      core = { kind: 'identity' };
+      break;
+    case 'diagonal':
+      core = { kind: 'diagonal', d: res.values(c.d, 'core.d', [r]).v };
+      coreBytes = 8 * r;
+      break;
+    case 'block':
+      if (r % c.dz !== 0) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `block size dz = ${c.dz} does not divide r = ${r}`);
+      core = { kind: 'block', dz: c.dz, blocks: res.values(c.blocks, 'core.blocks', [r / c.dz, c.dz, c.dz]).v };
+      coreBytes = 8 * r * c.dz;
+      break;
+    case 'dense':
+      core = { kind: 'dense', h: res.values(c.h, 'core.h', [r, r]).v };
+      coreBytes = 8 * r * r;
+      break;
+  }
+  return { form: 'factored', n, r, f: { n, r, J, core, scale: req.scale, lambda: req.lambda }, bytes: 8 * r * n + coreBytes };
+}
+
+/** A vector of N cells (gradient or state). */
+export function vectorLoad(t: TensorOrRef, what: string, res: TensorResolver, caps: Capabilities): Float64Array {
+  const shape = res.shapeOf(t);
+  if (shape.length !== 1) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `${what} must be a vector [N], got ${JSON.stringify(shape)}`);
+  checkCells(tensorElementCount(shape), caps, what);
+  return res.values(t, what, [shape[0]]).v;
+}
+
+/** Maps a physics-core failure to the wire error a host sees. */
+export function wireErrorOfPhysics(e: PhysicsError): ValueRangeError | SchemaError {
+  const detail = { reason: e.code };
+  switch (e.code) {
+    case 'shape':
+      return new ValueRangeError(ErrorCode.SHAPE_MISMATCH, e.message, detail);
+    case 'non-finite':
+      return new ValueRangeError(ErrorCode.NON_FINITE_VALUE, e.message, detail);
+    default:
+      return new ValueRangeError(ErrorCode.OUT_OF_RANGE, e.message, detail);
+  }
+}
+
+export { PhysicsError };
