@@ -33,9 +33,9 @@ export function philox4x32(
   out[3] = c3;
 }
 
-/** Uniform in (0,1) from two words: k = (a >>> 12)·2^32 + b (52 bits), u = (k + ½)·2^−52. */
-export function wordsToUniform(a: number, b: number): number {
-  return ((a >>> 12) * 4294967296 + b + 0.5) * 2.220446049250313e-16;
+/** Uniform in (0,1) from one word: u = (w + ½)·2^−32 (exact; 2^32 equally spaced values). */
+export function wordToUniform(w: number): number {
+  return (w + 0.5) * 2.3283064365386963e-10;
 }
 
 /** Noise domains (counter word c3). */
@@ -58,28 +58,31 @@ const words = new Uint32Array(4);
 
 /**
  * Fills out[0..n) with standard Gaussians number `first`..`first+n-1` of the stream
- * (key, c1, c2, c3): Gaussian i uses Philox counter (⌊i/2⌋, c1, c2, c3), words 2(i mod 2) and
- * 2(i mod 2)+1, through wordsToUniform and normInv. `first` must be even.
+ * (key, c1, c2, c3): Gaussian i is normInv(wordToUniform(word i mod 4)) of the Philox block
+ * at counter (⌊i/4⌋, c1, c2, c3). `first` must be a multiple of 4.
  */
 export function fillGaussians(
   out: Float64Array, n: number, k0: number, k1: number, c1: number, c2: number, c3: number, first = 0,
 ): void {
-  const pairs = n >>> 1;
-  const base = first >>> 1;
-  for (let p = 0; p < pairs; p++) {
+  const base = first >>> 2;
+  const full = n >>> 2;
+  for (let p = 0; p < full; p++) {
     philox4x32(base + p, c1, c2, c3, k0, k1, words);
-    out[2 * p] = normInv(wordsToUniform(words[0], words[1]));
-    out[2 * p + 1] = normInv(wordsToUniform(words[2], words[3]));
+    const o = 4 * p;
+    out[o] = normInv(wordToUniform(words[0]));
+    out[o + 1] = normInv(wordToUniform(words[1]));
+    out[o + 2] = normInv(wordToUniform(words[2]));
+    out[o + 3] = normInv(wordToUniform(words[3]));
   }
-  if (n & 1) {
-    philox4x32(base + pairs, c1, c2, c3, k0, k1, words);
-    out[n - 1] = normInv(wordsToUniform(words[0], words[1]));
+  const rest = n & 3;
+  if (rest) {
+    philox4x32(base + full, c1, c2, c3, k0, k1, words);
+    for (let h = 0; h < rest; h++) out[4 * full + h] = normInv(wordToUniform(words[h]));
   }
 }
 
 /** The single Gaussian number i of stream (key, c1, c2, c3). */
 export function gaussianAt(k0: number, k1: number, c1: number, c2: number, c3: number, i: number): number {
-  philox4x32(i >>> 1, c1, c2, c3, k0, k1, words);
-  const h = (i & 1) * 2;
-  return normInv(wordsToUniform(words[h], words[h + 1]));
+  philox4x32(Math.floor(i / 4), c1, c2, c3, k0, k1, words);
+  return normInv(wordToUniform(words[i & 3]));
 }

@@ -1,0 +1,129 @@
+// Emulator physics: Euler step throughput against a same-run streaming-read baseline, exact vs
+// Euler integrator time, and peak memory of the largest factored configuration.
+import type { BenchRow, BenchSuite } from './harness.ts';
+import { timeIt } from './harness.ts';
+import { PROFILES, SpuCore } from '../src/emulator/physics/index.ts';
+
+const DT = 0.1;
+
+function makeCore(n: number, r: number, seed = 1): SpuCore {
+  const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed });
+  const J = new Float64Array(r * n);
+  let s = 0x9e3779b9;
+  for (let i = 0; i < J.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    J[i] = (s / 4294967296 - 0.5) * 0.02;
+  }
+  // 2×2 PSD blocks (block-diagonal H, the GGN layout); λ = 0.01 as in the paper's MNIST runs.
+  const blocks = new Float64Array(r * 2);
+  for (let b = 0; b < r / 2; b++) blocks.set([0.25, -0.1, -0.1, 0.25], b * 4);
+  c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz: 2, blocks }, scale: 1 / 64, lambda: 0.01 }, { transfer: true });
+  c.setGradient(new Float64Array(n).fill(0.01));
+  return c;
+}
+
+/** A plain streaming sum over `len` doubles: what reading one step's bytes costs at minimum. */
+function streamSum(buf: Float64Array): number {
+  let acc = 0;
+  for (let i = 0; i < buf.length; i++) acc += buf[i];
+  return acc;
+}
+
+let sink = 0;
+
+function eulerRow(n: number, r: number, quick: boolean): BenchRow {
+  const c = makeCore(n, r);
+  c.configure({ kappa0: 1e-3, integrator: { kind: 'euler', dtTau: DT }, samplePeriodTau: DT, burnInTau: 0 });
+  const elems = r * n + 3 * n; // J once, x, g and the drift vector
+  const bytes = 8 * elems;
+  const steps = Math.max(2, Math.min(200, Math.round((quick ? 2e7 : 6e7) / elems)));
+  const reps = r * n >= 1e7 ? 3 : 5;
+  const tRun = timeIt(() => void c.run({ durationTau: steps * DT, start: 'carry' }), reps) / steps;
+  const buf = new Float64Array(elems).fill(1e-9);
+  const tBase = timeIt(() => {
+    for (let k = 0; k < steps; k++) sink += streamSum(buf);
+  }, reps) / steps;
+  return {
+    case: `euler N=${n} r=${r}`,
+    value: 1 / tRun,
+    unit: 'steps/s',
+    baseline: 1 / tBase,
+    ratio: tRun / tBase,
+    note: 'ratio = step time / streaming-sum time over the same bytes (lower is better; target ≤ 2)',
+    GBps: bytes / tRun / 1e9,
+    baselineGBps: bytes / tBase / 1e9,
+  };
+}
+
+function exactRows(n: number, r: number): BenchRow[] {
+  const T = 50;
+  const c = makeCore(n, r, 2);
+  c.configure({ kappa0: 1e-3, integrator: { kind: 'euler', dtTau: DT }, samplePeriodTau: DT, burnInTau: 0 });
+  const tEuler = timeIt(() => void c.run({ durationTau: T }), 1, 0);
+  c.configure({ kappa0: 1e-3, integrator: { kind: 'exact' }, samplePeriodTau: DT, burnInTau: 0 });
+  let s = process.hrtime.bigint();
+  c.run({ durationTau: T }); // first exact run after an upload pays the O(N r² + r³) set-up
+  const tFirst = Number(process.hrtime.bigint() - s) / 1e9;
+  const tRun = timeIt(() => void c.run({ durationTau: T }), 5);
+  s = process.hrtime.bigint();
+  void s;
+  return [
+    { case: `exact incl. set-up, t=50τ N=${n} r=${r}`, value: tFirst, unit: 's/run', baseline: tEuler, ratio: tEuler / tFirst, note: 'baseline = Euler δt=0.1τ (500 steps); ratio = Euler/exact (higher is better; target ≥ 10 at r=64)' },
+    { case: `exact per run (set-up cached) N=${n} r=${r}`, value: tRun, unit: 's/run', baseline: tEuler, ratio: tEuler / tRun, note: 'same run repeated with the same upload' },
+  ];
+}
+
+function memoryRow(quick: boolean): BenchRow {
+  const n = 100_000, r = 640;
+  const before = process.memoryUsage();
+  let peakAb = before.arrayBuffers;
+  let peakRss = before.rss;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peakAb = Math.max(peakAb, m.arrayBuffers);
+    peakRss = Math.max(peakRss, m.rss);
+  };
+  const c = makeCore(n, r, 3);
+  sample();
+  c.configure({ kappa0: 1e-3, integrator: { kind: 'euler', dtTau: DT }, samplePeriodTau: DT, burnInTau: 0 });
+  const t0 = process.hrtime.bigint();
+  c.run({ durationTau: 3 * DT });
+  const tStep = Number(process.hrtime.bigint() - t0) / 1e9 / 3;
+  sample();
+  let tSetup = NaN;
+  if (!quick) {
+    c.configure({ kappa0: 1e-3, integrator: { kind: 'exact' }, samplePeriodTau: DT, burnInTau: 0 });
+    const t1 = process.hrtime.bigint();
+    c.run({ durationTau: 50 });
+    tSetup = Number(process.hrtime.bigint() - t1) / 1e9;
+    sample();
+  }
+  const jBytes = 8 * r * n;
+  return {
+    case: `peak memory N=1e5 r=640${quick ? ' (Euler only)' : ' (Euler + exact)'}`,
+    value: (peakAb - before.arrayBuffers) / 2 ** 20,
+    unit: 'MiB arrayBuffers',
+    baseline: jBytes / 2 ** 20,
+    ratio: (peakAb - before.arrayBuffers) / jBytes,
+    note: 'baseline = bytes of J in f64 (held once); rss peak and timings alongside',
+    rssPeakMiB: peakRss / 2 ** 20,
+    eulerStepSeconds: tStep,
+    exactFirstRunSeconds: tSetup,
+  };
+}
+
+const suite: BenchSuite = {
+  name: 'emulator',
+  async run({ quick }) {
+    const rows: BenchRow[] = [];
+    const Ns = quick ? [1000, 10000] : [1000, 10000, 100000];
+    const Rs = quick ? [10, 64] : [10, 64, 320, 640];
+    for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
+    rows.push(...exactRows(10000, 64));
+    if (!quick) rows.push(...exactRows(10000, 320));
+    rows.push(memoryRow(quick));
+    if (sink === 42) console.log('');
+    return rows;
+  },
+};
+export default suite;
