@@ -9,24 +9,26 @@ export interface SymEigen {
 }
 
 /**
- * Cyclic Jacobi on a symmetric n×n row-major matrix (not modified). Sweeps rows p < q in
- * order, skipping exact zeros, until the off-diagonal mass ≤ 2^−104 · ‖A‖_F² or 60 sweeps.
+ * Cyclic Jacobi on a symmetric n×n row-major matrix (not modified). Sweeps pairs p < q in row
+ * order; a pair with |a_pq| ≤ 2^−53·√|a_pp·a_qq| is set to zero without a rotation (relative
+ * convergence); stops after a sweep without rotations, or after 60 sweeps.
  */
 export function jacobiEigen(a0: Float64Array, n: number): SymEigen {
   const a = Float64Array.from(a0.subarray(0, n * n));
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  let total = 0;
-  for (let i = 0; i < n * n; i++) total = total + a[i] * a[i];
-  const tol = total * 4.930380657631324e-32; // 2^-104
   for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off = off + a[p * n + q] * a[p * n + q];
-    if (off <= tol) break;
+    let rotations = 0;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q];
         if (apq === 0) continue;
+        if (Math.abs(apq) <= 1.1102230246251565e-16 * Math.sqrt(Math.abs(a[p * n + p] * a[q * n + q]))) {
+          a[p * n + q] = 0;
+          a[q * n + p] = 0;
+          continue;
+        }
+        rotations++;
         const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
         const at = Math.abs(theta);
         let t = at > 1e150 ? 1 / (2 * at) : 1 / (at + Math.sqrt(at * at + 1));
@@ -54,6 +56,7 @@ export function jacobiEigen(a0: Float64Array, n: number): SymEigen {
         }
       }
     }
+    if (rotations === 0) break;
   }
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = a[i * n + i];

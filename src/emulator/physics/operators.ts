@@ -214,10 +214,27 @@ export class FactoredOperator {
     if (this.spectral) return this.spectral;
     const { n, r, J } = this;
     const K = new Float64Array(r * r);
+    // K_ab = Σ_j ascending J_aj·J_bj; four b per sweep over row a (same order per entry).
     for (let a = 0; a < r; a++) {
-      for (let b = a; b < r; b++) {
+      const ra = a * n;
+      let b = a;
+      for (; b + 4 <= r; b += 4) {
+        const r0 = b * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (let j = 0; j < n; j++) {
+          const v = J[ra + j];
+          a0 = a0 + v * J[r0 + j];
+          a1 = a1 + v * J[r1 + j];
+          a2 = a2 + v * J[r2 + j];
+          a3 = a3 + v * J[r3 + j];
+        }
+        K[a * r + b] = K[b * r + a] = a0;
+        K[a * r + b + 1] = K[(b + 1) * r + a] = a1;
+        K[a * r + b + 2] = K[(b + 2) * r + a] = a2;
+        K[a * r + b + 3] = K[(b + 3) * r + a] = a3;
+      }
+      for (; b < r; b++) {
         let acc = 0;
-        const ra = a * n;
         const rb = b * n;
         for (let j = 0; j < n; j++) acc = acc + J[ra + j] * J[rb + j];
         K[a * r + b] = acc;
