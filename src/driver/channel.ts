@@ -1,0 +1,354 @@
+// Request/reply engine over one byte link: frames out, frames in, request ids, per-request
+// timeouts, retries of idempotent requests (a fresh id per attempt, so a late reply to an earlier
+// attempt is recognised, counted and dropped), device-initiated events routed to the request they
+// belong to, and a typed DisconnectedError for everything pending when the link goes down.
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { FLAG_REPLY, FrameDecoder, encodeFrame, opNameOfType } from '../protocol/index.ts';
+import type { DecodedFrame, EventMessage, FrameFault, Message, OpName, ReplyBody, RequestBody, RequestMessage } from '../protocol/index.ts';
+import { ArgumentError, DeviceError, DisconnectedError, ProtocolMismatchError, TimeoutError } from './errors.ts';
+import type { MetricsRecorder } from './metrics.ts';
+import type { ByteLink } from './transports/open-link.ts';
+
+/**
+ * Requests the driver re-sends after a timeout. PROTOCOL.md §6 lists the ones that are safe by
+ * construction (Hello, Status, Heartbeat, ErrorsRead, Results, ResultsRead, SamplesRead,
+ * BulkChunk, BulkAbort). The driver adds the "set" requests — Configure, Curvature, Gradient,
+ * StateSet, StateReset — because it re-sends them byte-identical and holds every other
+ * state-changing request back until they are answered, so a duplicate only sets the same value
+ * twice (a Curvature naming a bulk transfer that the first attempt already consumed fails with
+ * NO_SUCH_TRANSFER, and the upload is then redone as a whole). Abort twice is harmless.
+ * Never retried: Run, BulkBegin (except by the bulk uploader, which aborts orphans), BulkCommit,
+ * ErrorsClear, DeviceReset.
+ */
+export const IDEMPOTENT_OPS: ReadonlySet<OpName> = new Set<OpName>([
+  'Hello',
+  'Status',
+  'Heartbeat',
+  'ErrorsRead',
+  'Results',
+  'ResultsRead',
+  'SamplesRead',
+  'BulkChunk',
+  'BulkAbort',
+  'Configure',
+  'Curvature',
+  'Gradient',
+  'StateSet',
+  'StateReset',
+  'Abort',
+]);
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** Extra attempts after a timeout; only used for idempotent requests. */
+  retries?: number;
+  /** Overrides the IDEMPOTENT_OPS classification. */
+  idempotent?: boolean;
+  /** Device-initiated messages carrying this request's id (e.g. SampleBlock during a Run). */
+  onEvent?: (ev: EventMessage) => void;
+  /** Called with the request id of each attempt, before it is sent. */
+  onAttempt?: (requestId: number) => void;
+  /**
+   * Asked when the timeout expires: resolve true to wait another timeoutMs (e.g. the device
+   * reports it is still running), false to give up.
+   */
+  extend?: () => Promise<boolean>;
+}
+
+export interface ChannelOptions {
+  logger: Logger;
+  metrics: MetricsRecorder;
+  /** Largest encoded frame this host accepts (advertised in Hello). */
+  maxFrameBytes: number;
+  timeoutMs: number;
+  retries: number;
+}
+
+interface Pending {
+  op: OpName | 'raw';
+  sentAt: number;
+  timer: NodeJS.Timeout;
+  resolve: (f: DecodedFrame) => void;
+  reject: (e: Error) => void;
+  onEvent?: (ev: EventMessage) => void;
+}
+
+/** Internal marker: one attempt timed out (the caller decides whether to retry). */
+class AttemptTimeout extends Error {}
+/** Internal marker: the reply passed its CRC but did not decode (a retry may get a good one). */
+class AttemptGarbled extends Error {}
+
+const RETIRED_MAX = 4096;
+
+export class Channel {
+  readonly link: ByteLink;
+  private readonly log: Logger;
+  private readonly metrics: MetricsRecorder;
+  private readonly decoder: FrameDecoder;
+  private readonly pending = new Map<number, Pending>();
+  /** ids of attempts that timed out or were abandoned: their replies are "late" */
+  private readonly retired = new Set<number>();
+  private nextId: number;
+  private downError: DisconnectedError | null = null;
+  private readonly downListeners = new Set<(e: DisconnectedError) => void>();
+  private readonly frameTaps = new Set<(f: DecodedFrame) => void>();
+  /** time of the last byte received (liveness) */
+  lastRxAt = performance.now();
+  timeoutMs: number;
+  retries: number;
+
+  constructor(link: ByteLink, opts: ChannelOptions) {
+    this.link = link;
+    this.log = opts.logger;
+    this.metrics = opts.metrics;
+    this.timeoutMs = opts.timeoutMs;
+    this.retries = opts.retries;
+    // A random first id makes a reply left over from an earlier session very unlikely to match.
+    this.nextId = randomInt(1, 0x7fffffff);
+    this.decoder = new FrameDecoder({ maxFrameBytes: opts.maxFrameBytes, onFault: (f) => this.onFault(f) });
+    link.stream.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    // Write errors also surface through `closed`; a listener keeps them from crashing the process.
+    link.stream.on('error', (e: Error) => this.log.debug({ err: e.message }, 'link stream error'));
+    void link.closed.then((c) => {
+      const why = c.disconnected ? 'the link went down' : 'the link was closed';
+      this.goDown(new DisconnectedError(c.disconnected ? 'link-closed' : 'closed-by-host', `${why} (${link.label})${c.error ? `: ${c.error.message}` : ''}`, { cause: c.error }));
+    });
+  }
+
+  get isDown(): boolean {
+    return this.downError !== null;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Decoder counters of this link (host side). */
+  get decoderCounters(): Readonly<FrameDecoder['counters']> {
+    return this.decoder.counters;
+  }
+
+  allocId(): number {
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    return id;
+  }
+
+  onDown(fn: (e: DisconnectedError) => void): () => void {
+    this.downListeners.add(fn);
+    return () => this.downListeners.delete(fn);
+  }
+
+  /** Observes every good frame received (conformance checks, diagnostics). */
+  tap(fn: (f: DecodedFrame) => void): () => void {
+    this.frameTaps.add(fn);
+    return () => this.frameTaps.delete(fn);
+  }
+
+  /** Fails everything pending and refuses new requests. Idempotent. */
+  goDown(err: DisconnectedError): void {
+    if (this.downError) return;
+    this.downError = err;
+    this.log.info({ reason: err.reason }, err.message);
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(err);
+    }
+    for (const fn of this.downListeners) fn(err);
+  }
+
+  /** Sends a typed request and resolves with its validated reply body. */
+  async request<K extends OpName>(op: K, body: RequestBody<K>, opts: RequestOptions = {}): Promise<ReplyBody<K>> {
+    const idempotent = opts.idempotent ?? IDEMPOTENT_OPS.has(op);
+    const attempts = 1 + (idempotent ? Math.max(0, opts.retries ?? this.retries) : 0);
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const msg = { kind: `${op}Request`, body } as RequestMessage;
+    for (let attempt = 1; ; attempt++) {
+      const id = this.allocId();
+      let frame: Buffer;
+      try {
+        frame = encodeFrame(msg, id);
+      } catch (e) {
+        throw new ArgumentError(`${op}: request does not match the protocol schema: ${(e as Error).message}`, { cause: e });
+      }
+      opts.onAttempt?.(id);
+      try {
+        const reply = await this.exchange(op, id, frame, timeoutMs, opts.onEvent, opts.extend);
+        return this.interpret(op, reply);
+      } catch (e) {
+        const retriable = e instanceof AttemptTimeout || e instanceof AttemptGarbled;
+        if (retriable && attempt < attempts && !this.downError) {
+          this.metrics.retries++;
+          this.log.debug({ op, id, attempt }, e instanceof AttemptTimeout ? 'timeout, retrying' : 'garbled reply, retrying');
+          continue;
+        }
+        if (e instanceof AttemptTimeout) {
+          this.metrics.timeouts++;
+          throw new TimeoutError(op, timeoutMs, attempt);
+        }
+        if (e instanceof AttemptGarbled) throw new ProtocolMismatchError(`${op}: the device's reply did not decode: ${e.message}`);
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Writes raw bytes and waits for the frame (reply, error) that carries `requestId`. For
+   * conformance checks that send malformed or hand-built frames.
+   */
+  async rawExchange(bytes: Uint8Array, requestId: number, timeoutMs = this.timeoutMs): Promise<DecodedFrame> {
+    try {
+      return await this.exchange('raw', requestId, Buffer.from(bytes), timeoutMs);
+    } catch (e) {
+      if (e instanceof AttemptTimeout) throw new TimeoutError('raw frame', timeoutMs, 1);
+      if (e instanceof AttemptGarbled) throw new ProtocolMismatchError(`raw frame: reply did not decode: ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** Writes raw bytes without expecting anything back (garbage, frames the device must drop). */
+  writeRaw(bytes: Uint8Array): void {
+    if (this.downError) throw this.downError;
+    this.write(Buffer.from(bytes));
+  }
+
+  private write(frame: Buffer): void {
+    this.metrics.bytesOut += frame.length;
+    this.metrics.framesOut++;
+    this.link.stream.write(frame);
+  }
+
+  private exchange(
+    op: OpName | 'raw',
+    id: number,
+    frame: Buffer,
+    timeoutMs: number,
+    onEvent?: (ev: EventMessage) => void,
+    extend?: () => Promise<boolean>,
+  ): Promise<DecodedFrame> {
+    if (this.downError) return Promise.reject(this.downError);
+    return new Promise<DecodedFrame>((resolve, reject) => {
+      const expire = (): void => {
+        if (!this.pending.has(id)) return;
+        const giveUp = (): void => {
+          if (!this.pending.delete(id)) return;
+          this.retire(id);
+          reject(new AttemptTimeout());
+        };
+        if (!extend) return giveUp();
+        extend().then(
+          (more) => {
+            const q = this.pending.get(id);
+            if (!q) return;
+            if (more) q.timer = setTimeout(expire, timeoutMs);
+            else giveUp();
+          },
+          () => giveUp(),
+        );
+      };
+      const timer = setTimeout(expire, timeoutMs);
+      const p: Pending = { op, sentAt: performance.now(), timer, resolve, reject };
+      if (onEvent) p.onEvent = onEvent;
+      this.pending.set(id, p);
+      if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', op, id, bytes: frame.length }, 'frame');
+      this.write(frame);
+    });
+  }
+
+  private retire(id: number): void {
+    this.retired.add(id);
+    if (this.retired.size > RETIRED_MAX) {
+      const first = this.retired.values().next().value as number;
+      this.retired.delete(first);
+    }
+  }
+
+  /** Abandons a pending request without failing the caller's other requests (its reply will be late). */
+  abandon(id: number, err: Error): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    this.retire(id);
+    p.reject(err);
+  }
+
+  private interpret<K extends OpName>(op: K, f: DecodedFrame): ReplyBody<K> {
+    const m = f.message;
+    if (m.kind === 'Error') {
+      this.metrics.deviceErrors++;
+      throw new DeviceError(op, m.body.code, m.body.message, m.body.detail);
+    }
+    if (m.kind !== `${op}Reply`) throw new ProtocolMismatchError(`${op}: the device answered with ${m.kind}`);
+    return m.body as ReplyBody<K>;
+  }
+
+  private onBytes(chunk: Buffer): void {
+    this.lastRxAt = performance.now();
+    this.metrics.bytesIn += chunk.length;
+    const before = this.decoder.counters.bytesDiscarded;
+    const frames = this.decoder.push(chunk);
+    this.metrics.bytesDiscarded += this.decoder.counters.bytesDiscarded - before;
+    for (const f of frames) this.onFrame(f);
+  }
+
+  private onFrame(f: DecodedFrame): void {
+    this.metrics.framesIn++;
+    const { requestId } = f.header;
+    const m: Message = f.message;
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'rx', kind: m.kind, id: requestId, bytes: f.encodedBytes + 1 }, 'frame');
+    for (const t of this.frameTaps) t(f);
+    const p = this.pending.get(requestId);
+    if (m.kind.endsWith('Event')) {
+      if (p?.onEvent) p.onEvent(m as EventMessage);
+      else this.metrics.unexpectedFrames++;
+      return;
+    }
+    if (m.kind.endsWith('Request')) {
+      // A device never sends requests; an echoing link (loopback plug) does.
+      this.metrics.unexpectedFrames++;
+      return;
+    }
+    if (!p) {
+      if (this.retired.has(requestId)) {
+        this.metrics.lateReplies++;
+        this.log.debug({ id: requestId, kind: m.kind }, 'late reply dropped');
+      } else {
+        this.metrics.unexpectedFrames++;
+        this.log.debug({ id: requestId, kind: m.kind }, 'reply to no request of this session dropped');
+      }
+      return;
+    }
+    clearTimeout(p.timer);
+    this.pending.delete(requestId);
+    this.metrics.latency(p.op, performance.now() - p.sentAt);
+    p.resolve(f);
+  }
+
+  private onFault(f: FrameFault): void {
+    this.metrics.badFrame(f.kind);
+    this.log.debug({ fault: f.kind, bytes: f.bytes, err: f.error.message }, 'bad frame from device');
+    // A frame that passed its CRC but failed to decode, addressed to a pending request: let the
+    // caller retry now instead of waiting for the timeout.
+    const h = f.header;
+    if (!h || !(h.flags & FLAG_REPLY)) return;
+    const p = this.pending.get(h.requestId);
+    if (!p || p.op === 'raw') return;
+    clearTimeout(p.timer);
+    this.pending.delete(h.requestId);
+    this.retire(h.requestId);
+    p.reject(new AttemptGarbled(f.error.message));
+  }
+}
+
+/** Name of the operation a frame's type number belongs to (for messages and logs). */
+export function opOfFrame(f: DecodedFrame): string {
+  return opNameOfType(f.header.type) ?? `type 0x${f.header.type.toString(16)}`;
+}
+
+/** True when `e` came from the device rather than from the link or the host. */
+export function isDeviceError(e: unknown, code?: number): e is DeviceError {
+  return e instanceof DeviceError && (code === undefined || e.code === code);
+}
