@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { register as registerTrain } from './commands/train.ts';
+import { register as registerCompare } from './commands/compare.ts';
 
 // Each subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
 // Exit codes: 0 ok, 1 runtime failure, 2 bad usage (commander's default for usage errors).
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .description('Thermodynamic natural gradient descent: SPU emulator, driver, conformance and training')
     .version(pkg.version)
     .showHelpAfterError();
+  registerTrain(program);
+  registerCompare(program);
   return program;
 }
 
