@@ -1,0 +1,220 @@
+// Study 4 — cost per iteration against the number of parameters N (the analogue of the paper's
+// Fig. 2). Measured on this CPU: SGD / Adam (gradient only), NGD exact (dense Cholesky), NGD-CG
+// (matrix-free) and NGD-Woodbury, each as gradient + curvature factors + solve. TNGD is projected
+// for hardware from the measured host part (gradient, J and H) plus the device model stated in
+// lib/device-model.ts (upload at the link rate + t·τ + readout).
+import { createModel } from '../src/host-loop/models/model.ts';
+import { makeBatchOracle } from '../src/host-loop/batch-oracle.ts';
+import { createOptimizer } from '../src/host-loop/optimizers/index.ts';
+import { loadDataset } from '../src/host-loop/data/load.ts';
+import { lineChartSvg, formatTable, formatNumber } from '../src/host-loop/run/index.ts';
+import type { Series } from '../src/host-loop/run/index.ts';
+import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, studyCommand } from './lib/cli.ts';
+import { StudyOutput, median, timed } from './lib/output.ts';
+import { projectTngdDevice, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
+
+/** Least-squares slope of log t against log N (the empirical scaling exponent). */
+export function logLogSlope(ns: number[], ts: number[]): number {
+  const pts = ns.map((n, i) => [Math.log(n), Math.log(ts[i])]).filter(([, y]) => Number.isFinite(y));
+  if (pts.length < 2) return NaN;
+  const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of pts) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  return sxy / sxx;
+}
+
+const METHODS = ['sgd', 'adam', 'ngd-exact', 'ngd-cg', 'ngd-woodbury'] as const;
+type Method = (typeof METHODS)[number];
+
+interface SizeRow {
+  hidden: number;
+  model: string;
+  n: number;
+  r: number;
+  /** median seconds: loss + gradient */
+  gradSeconds: number;
+  /** median seconds: GGN factors J (r × N) and H */
+  factorSeconds: number;
+  /** median seconds of the optimizer step alone (direction + update), per method; null = skipped */
+  stepSeconds: Record<Method, number | null>;
+  /** per-iteration totals: gradient (+ factors for NGD) + step */
+  iterSeconds: Record<Method | 'tngd-projected', number | null>;
+  cgMatvecs: number | null;
+  tngd: TngdProjection;
+}
+
+export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: SizeRow[] }> {
+  const cmd = studyCommand('cost', 'runtime per iteration against N: NGD exact/CG/Woodbury measured, TNGD projected', 1)
+    .option('--hidden <list>', 'hidden widths H of mlp:196-H-10 (N = 207·H + 10)', numberList('--hidden', true))
+    .option('--batch <b>', 'batch size b', positiveInt('--batch', 4096), 32)
+    .option('--reps <n>', 'timed repetitions per case (median; one extra warm-up)', positiveInt('--reps', 100))
+    .option('--exact-max <n>', 'largest N for NGD exact (dense N×N Cholesky)', positiveInt('--exact-max', 8192))
+    .option('--damping <λ>', 'damping λ', positiveNumber('--damping'), 0.01)
+    .option('--cg-tol <tol>', 'NGD-CG relative residual tolerance', positiveNumber('--cg-tol'), 1e-4)
+    .option('--cg-max-iter <n>', 'NGD-CG iteration cap', positiveInt('--cg-max-iter', 10000), 100)
+    .option('--t-tau <t>', 'TNGD analog time per iteration, in τ', positiveNumber('--t-tau'), 50)
+    .option('--tau-seconds <s>', 'device time constant τ = RC (emulator default 1 µs)', positiveNumber('--tau-seconds'), 1e-6)
+    .option('--bits <b>', 'DAC/ADC word size used for transfers', positiveInt('--bits', 64), 16)
+    .option('--link-gbps <g>', 'host↔device link rate in Gb/s (paper: 50)', positiveNumber('--link-gbps'), 50);
+  const o = parseStudyArgs<{
+    hidden?: number[];
+    batch: number;
+    reps?: number;
+    exactMax?: number;
+    damping: number;
+    cgTol: number;
+    cgMaxIter: number;
+    tTau: number;
+    tauSeconds: number;
+    bits: number;
+    linkGbps: number;
+  }>(cmd, argv);
+  const hidden = o.hidden ?? (o.quick ? [2, 4, 8] : [2, 4, 8, 16, 32, 64, 128, 256]);
+  const reps = o.reps ?? (o.quick ? 1 : 5);
+  const exactMax = o.exactMax ?? (o.quick ? 900 : 3400);
+  const device: DeviceModel = { tauSeconds: o.tauSeconds, analogTimeTau: o.tTau, bits: o.bits, linkBytesPerSecond: (o.linkGbps * 1e9) / 8 };
+  const out = new StudyOutput('cost', o.out, argv, { ...o, hidden, reps, exactMax, device });
+
+  const { train } = loadDataset();
+  const b = o.batch;
+  if (b > train.n) throw new RangeError(`--batch ${b} exceeds the ${train.n} training samples`);
+  const X = train.x.subarray(0, b * train.d);
+  const y = train.y.subarray(0, b);
+  const rows: SizeRow[] = [];
+
+  // The first width is measured twice and its first pass discarded: JIT warm-up of every path.
+  for (const [pass, h] of [[0, hidden[0]] as const, ...hidden.map((w) => [1, w] as const)]) {
+    const model = createModel(`mlp:${train.d}-${h}-${train.classes}`);
+    const n = model.numParams;
+    const params = model.init(1);
+    const dz = model.outputDim;
+    const times = async (fn: () => unknown): Promise<number> => {
+      await fn(); // warm-up (JIT, buffers)
+      const t: number[] = [];
+      for (let i = 0; i < reps; i++) t.push((await timed(fn)).seconds);
+      return median(t);
+    };
+    const gradSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce'));
+    const factorSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce').curvature('ggn'));
+    const oracle = makeBatchOracle(model, params, X, y, b, 'ce');
+    const r = oracle.curvature('ggn').r;
+    const stepSeconds = {} as Record<Method, number | null>;
+    let cgMatvecs: number | null = null;
+    for (const m of METHODS) {
+      if (m === 'ngd-exact' && n > exactMax) {
+        stepSeconds[m] = null;
+        continue;
+      }
+      const opts: Record<string, unknown> =
+        m === 'sgd' ? { lr: 0.1, momentum: 0.9 } : m === 'adam' ? { lr: 1e-3 } : { lr: 0.1, damping: o.damping };
+      if (m === 'ngd-exact') opts.maxParams = Math.max(n, 1);
+      if (m === 'ngd-cg') Object.assign(opts, { tol: o.cgTol, maxIter: o.cgMaxIter });
+      const opt = createOptimizer(m, opts);
+      stepSeconds[m] = await times(async () => {
+        const s = await opt.step(params.slice(), oracle);
+        if (m === 'ngd-cg') cgMatvecs = s.matvecs ?? null;
+      });
+    }
+    const tngd = projectTngdDevice(n, b, dz, device);
+    const plus = (v: number | null, extra: number): number | null => (v === null ? null : v + extra);
+    const iterSeconds: SizeRow['iterSeconds'] = {
+      sgd: plus(stepSeconds.sgd, gradSeconds),
+      adam: plus(stepSeconds.adam, gradSeconds),
+      'ngd-exact': plus(stepSeconds['ngd-exact'], gradSeconds + factorSeconds),
+      'ngd-cg': plus(stepSeconds['ngd-cg'], gradSeconds + factorSeconds),
+      'ngd-woodbury': plus(stepSeconds['ngd-woodbury'], gradSeconds + factorSeconds),
+      // host: gradient + J, H + the SGD update of the readout (same cost as the SGD step)
+      'tngd-projected': gradSeconds + factorSeconds + (stepSeconds.sgd ?? 0) + tngd.deviceSeconds,
+    };
+    const row: SizeRow = { hidden: h, model: model.name, n, r, gradSeconds, factorSeconds, stepSeconds, iterSeconds, cgMatvecs, tngd };
+    if (pass === 0) continue;
+    rows.push(row);
+    console.log(
+      `[cost] N=${n} r=${r}: ` +
+        Object.entries(iterSeconds)
+          .map(([k, v]) => `${k} ${v === null ? '—' : formatNumber(v * 1e3, 3) + ' ms'}`)
+          .join(', '),
+    );
+  }
+
+  const keys = [...METHODS, 'tngd-projected'] as const;
+  const slopes: Record<string, number> = {};
+  for (const k of keys) {
+    const pts = rows.filter((r) => r.iterSeconds[k] !== null);
+    slopes[k] = logLogSlope(pts.map((r) => r.n), pts.map((r) => r.iterSeconds[k]!));
+  }
+  const solveSlopes: Record<string, number> = {};
+  for (const k of ['ngd-exact', 'ngd-cg', 'ngd-woodbury'] as const) {
+    const pts = rows.filter((r) => r.stepSeconds[k] !== null);
+    solveSlopes[k] = logLogSlope(pts.map((r) => r.n), pts.map((r) => r.stepSeconds[k]!));
+  }
+  const largest = rows[rows.length - 1];
+  const ratios = {
+    n: largest.n,
+    tngdOverAdam: largest.iterSeconds['tngd-projected']! / largest.iterSeconds.adam!,
+    woodburyOverTngd: largest.iterSeconds['ngd-woodbury']! / largest.iterSeconds['tngd-projected']!,
+    cgOverTngd: largest.iterSeconds['ngd-cg']! / largest.iterSeconds['tngd-projected']!,
+    /** device part alone against the Woodbury solve alone */
+    woodburySolveOverTngdDevice: largest.stepSeconds['ngd-woodbury']! / largest.tngd.deviceSeconds,
+  };
+  out.json('results.json', { model: 'mlp:196-H-10 (ReLU), GGN of softmax cross-entropy', batch: b, dz: 10, device, rows, slopes, solveSlopes, ratios });
+
+  const label = (k: string): string => (k === 'tngd-projected' ? 'TNGD (projected)' : k);
+  const series: Series[] = keys.map((k) => ({
+    name: label(k),
+    points: rows.filter((r) => r.iterSeconds[k] !== null).map((r) => ({ x: Math.log10(r.n), y: r.iterSeconds[k]! })),
+  }));
+  out.svg(
+    'cost-per-iteration.svg',
+    lineChartSvg({
+      title: `Seconds per iteration against N (b = ${b}, d_z = 10)`,
+      xLabel: 'log10 N (parameters)',
+      yLabel: 'seconds per iteration',
+      series,
+      logY: true,
+    }),
+  );
+  const parts: Series[] = [
+    { name: 'host: gradient', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.gradSeconds })) },
+    { name: 'host: J, H factors', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.factorSeconds })) },
+    { name: 'device: upload', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.tngd.uploadSeconds })) },
+    { name: `device: analog ${o.tTau}τ`, points: rows.map((r) => ({ x: Math.log10(r.n), y: r.tngd.analogSeconds })) },
+    { name: 'device: readout', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.tngd.readoutSeconds })) },
+  ];
+  out.svg(
+    'tngd-breakdown.svg',
+    lineChartSvg({ title: 'Projected TNGD iteration, by part', xLabel: 'log10 N (parameters)', yLabel: 'seconds', series: parts, logY: true }),
+  );
+
+  const ms = (v: number | null): string => (v === null ? '—' : formatNumber(v * 1e3, 3));
+  const table = formatTable(
+    ['N', 'r', 'grad ms', 'J,H ms', ...keys.map((k) => `${label(k)} ms`), 'CG matvecs'],
+    rows.map((r) => [String(r.n), String(r.r), ms(r.gradSeconds), ms(r.factorSeconds), ...keys.map((k) => ms(r.iterSeconds[k])), String(r.cgMatvecs ?? '—')]),
+  );
+  const slopeLine = keys.map((k) => `${label(k)} ${formatNumber(slopes[k], 3)}`).join(', ');
+  out.text(
+    'summary.md',
+    [
+      `# Cost per iteration (median of ${reps} after a warm-up)`,
+      '',
+      '```',
+      table,
+      '```',
+      '',
+      `log-log slope of seconds/iteration against N: ${slopeLine}`,
+      `log-log slope of the solve alone: ${Object.entries(solveSlopes).map(([k, v]) => `${k} ${formatNumber(v, 3)}`).join(', ')}`,
+      `at N = ${ratios.n}: TNGD/Adam ${formatNumber(ratios.tngdOverAdam, 3)}, Woodbury/TNGD ${formatNumber(ratios.woodburyOverTngd, 3)}, CG/TNGD ${formatNumber(ratios.cgOverTngd, 3)}`,
+      `device model: τ = ${device.tauSeconds} s, t = ${device.analogTimeTau}τ, ${device.bits}-bit words, link ${o.linkGbps} Gb/s`,
+    ].join('\n'),
+  );
+  console.log(table);
+  out.finish();
+  return { out, rows };
+}
+
+runIfMain(import.meta.url, main);

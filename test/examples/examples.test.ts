@@ -1,0 +1,87 @@
+// CI smoke test: every study's --quick variant runs (in-process, as `npm run example:<study> --
+// --quick` would) and writes sane output: manifest, parseable JSON with finite numbers,
+// well-formed SVG figures, and numbers that mean what the study says.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main as costMain } from '../../examples/cost.ts';
+import { main as fashionMain } from '../../examples/fashion-mnist.ts';
+import { projectTngdDevice } from '../../examples/lib/device-model.ts';
+import { checkStudyOutput, checkSvgWellFormed } from './check-output.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'tngd-examples-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('device timing model', () => {
+  it('charges b·d_z(b·d_z + 2N) + N words up, N words down, t·τ analogue', () => {
+    // b = 32, d_z = 10 → r = 320; N = 1000; 16-bit; 50 Gb/s; t = 50τ, τ = 1 µs
+    const p = projectTngdDevice(1000, 32, 10, { tauSeconds: 1e-6, analogTimeTau: 50, bits: 16, linkBytesPerSecond: 50e9 / 8 });
+    expect(p.uploadBytes).toBe((320 * (320 + 2000) + 1000) * 2);
+    expect(p.readoutBytes).toBe(2000);
+    expect(p.uploadSeconds).toBeCloseTo(p.uploadBytes / 6.25e9, 15);
+    expect(p.analogSeconds).toBeCloseTo(50e-6, 15);
+    expect(p.deviceSeconds).toBeCloseTo(p.uploadSeconds + 50e-6 + 2000 / 6.25e9, 15);
+  });
+});
+
+describe('examples --quick', { timeout: 180_000 }, () => {
+  it('cost: times per N, exact NGD only where allowed, TNGD projection', async () => {
+    const dir = join(root, 'cost');
+    await costMain(['--quick', '--out', dir]);
+    const { json } = checkStudyOutput(dir, 'cost');
+    const r = json['results.json'] as {
+      rows: { n: number; r: number; iterSeconds: Record<string, number | null>; tngd: { uploadBytes: number } }[];
+      device: { bits: number };
+    };
+    expect(r.rows.map((x) => x.n)).toEqual([424, 838, 1666]); // mlp:196-H-10, H = 2, 4, 8
+    for (const row of r.rows) {
+      for (const k of ['sgd', 'adam', 'ngd-cg', 'ngd-woodbury', 'tngd-projected']) expect(row.iterSeconds[k]).toBeGreaterThan(0);
+      expect(row.r).toBe(320);
+      expect(row.tngd.uploadBytes).toBe((row.r * (row.r + 2 * row.n) + row.n) * (r.device.bits / 8));
+    }
+    // the quick variant caps exact NGD at N ≤ 900
+    expect(r.rows.map((x) => x.iterSeconds['ngd-exact'] !== null)).toEqual([true, true, false]);
+  });
+
+  it('fashion-mnist: tuned grids, every optimizer learns on the shipped subset', async () => {
+    const dir = join(root, 'fashion-mnist');
+    await fashionMain(['--quick', '--out', dir]);
+    // a diverged tuning run scores +∞ by design
+    const { json, svgs } = checkStudyOutput(dir, 'fashion-mnist', (f, p) => f === 'tuning.json' && p.endsWith('validationLoss'));
+    expect(svgs).toEqual(expect.arrayContaining(['train-loss-vs-iter.svg', 'test-acc-vs-iter.svg', 'test-acc-vs-time.svg', 'lr-tuning.svg']));
+    const res = json['results.json'] as {
+      groups: { label: string; seeds: number[]; finalTestAccuracy: { mean: number }; finalTestLoss: { mean: number } }[];
+      chosenLr: Record<string, number>;
+    };
+    const tuning = json['tuning.json'] as { tuning: { family: string; best: number; grid: { lr: number }[] }[] };
+    for (const t of tuning.tuning) expect(t.grid.map((g) => g.lr)).toContain(t.best);
+    const labels = res.groups.map((g) => g.label);
+    expect(labels).toEqual(expect.arrayContaining(['SGD+momentum', 'Adam', 'NGD-Woodbury', 'NGD-CG']));
+    for (const g of res.groups) {
+      expect(g.seeds).toEqual([1, 2]);
+      expect(g.finalTestAccuracy.mean).toBeGreaterThanOrEqual(0);
+      expect(g.finalTestAccuracy.mean).toBeLessThanOrEqual(1);
+    }
+    // 24 iterations of b = 8 (seeds 1, 2): the natural-gradient runs beat chance (10%, loss ln 10)
+    for (const l of ['NGD-Woodbury', 'NGD-CG']) {
+      const g = res.groups.find((x) => x.label === l)!;
+      expect(g.finalTestAccuracy.mean).toBeGreaterThan(0.3);
+      expect(g.finalTestLoss.mean).toBeLessThan(Math.log(10));
+    }
+    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('NGD-Woodbury');
+  });
+
+  it('the npm entry rejects bad options with exit code 2 and a message', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/cost.ts', '--seeds', '0'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--seeds must be a positive integer|--seeds must be in/);
+  });
+
+  it('the SVG checker catches what it should', () => {
+    expect(() => checkSvgWellFormed('<svg><g></svg>')).toThrow(/closes/);
+    expect(() => checkSvgWellFormed('<svg><path d="M0 0"/><text x="NaN">a</text></svg>')).toThrow(/NaN/);
+    expect(checkSvgWellFormed('<svg width="10"><path d="M0 0"/></svg>')).toEqual(['svg', 'path']);
+  });
+});
