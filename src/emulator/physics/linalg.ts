@@ -8,59 +8,116 @@ export interface SymEigen {
   vectors: Float64Array;
 }
 
+/** √(x² + y²) without overflow, from + − × ÷ √ only (Math.hypot varies between engines). */
+export function hypotDet(x: number, y: number): number {
+  const ax = Math.abs(x);
+  const ay = Math.abs(y);
+  const m = ax > ay ? ax : ay;
+  if (m === 0) return 0;
+  const u = ax / m;
+  const v = ay / m;
+  return m * Math.sqrt(u * u + v * v);
+}
+
+const EPS = 2.220446049250313e-16;
+
 /**
- * Cyclic Jacobi on a symmetric n×n row-major matrix (not modified). Sweeps pairs p < q in row
- * order; a pair with |a_pq| ≤ 2^−53·√|a_pp·a_qq| is set to zero without a rotation (relative
- * convergence); stops after a sweep without rotations, or after 60 sweeps.
+ * Symmetric eigendecomposition (n×n row-major, not modified): Householder reduction to
+ * tridiagonal form with accumulated reflectors, then implicit QR steps with Wilkinson shifts and
+ * Givens rotations (Golub & Van Loan §8.3). O(10 n³); the order of every operation is fixed
+ * (EMULATOR.md §9.2), so the result is bit-reproducible.
  */
-export function jacobiEigen(a0: Float64Array, n: number): SymEigen {
-  const a = Float64Array.from(a0.subarray(0, n * n));
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let rotations = 0;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        if (Math.abs(apq) <= 1.1102230246251565e-16 * Math.sqrt(Math.abs(a[p * n + p] * a[q * n + q]))) {
-          a[p * n + q] = 0;
-          a[q * n + p] = 0;
-          continue;
-        }
-        rotations++;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const at = Math.abs(theta);
-        let t = at > 1e150 ? 1 / (2 * at) : 1 / (at + Math.sqrt(at * at + 1));
-        if (theta < 0) t = -t;
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        // A ← Gᵀ A G on rows/cols p, q.
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p];
-          const vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
+export function symmetricEigen(a0: Float64Array, n: number): SymEigen {
+  const A = Float64Array.from(a0.subarray(0, n * n));
+  const Q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) Q[i * n + i] = 1;
+  const v = new Float64Array(n);
+  const p = new Float64Array(n);
+  for (let k = 0; k + 2 < n; k++) {
+    let tail = 0;
+    for (let i = k + 2; i < n; i++) tail = tail + A[i * n + k] * A[i * n + k];
+    if (tail === 0) continue;
+    const x0 = A[(k + 1) * n + k];
+    const sigma = x0 * x0 + tail;
+    const alpha = x0 >= 0 ? -Math.sqrt(sigma) : Math.sqrt(sigma);
+    v[k + 1] = x0 - alpha;
+    for (let i = k + 2; i < n; i++) v[i] = A[i * n + k];
+    let vtv = 0;
+    for (let i = k + 1; i < n; i++) vtv = vtv + v[i] * v[i];
+    const beta = 2 / vtv;
+    let pv = 0;
+    for (let i = k + 1; i < n; i++) {
+      let acc = 0;
+      for (let j = k + 1; j < n; j++) acc = acc + A[i * n + j] * v[j];
+      p[i] = beta * acc;
+      pv = pv + p[i] * v[i];
+    }
+    const K = (beta / 2) * pv;
+    for (let i = k + 1; i < n; i++) p[i] = p[i] - K * v[i]; // w
+    for (let i = k + 1; i < n; i++)
+      for (let j = k + 1; j < n; j++) A[i * n + j] = (A[i * n + j] - v[i] * p[j]) - p[i] * v[j];
+    A[(k + 1) * n + k] = alpha;
+    A[k * n + k + 1] = alpha;
+    for (let i = k + 2; i < n; i++) {
+      A[i * n + k] = 0;
+      A[k * n + i] = 0;
+    }
+    for (let r = 0; r < n; r++) {
+      let acc = 0;
+      for (let j = k + 1; j < n; j++) acc = acc + Q[r * n + j] * v[j];
+      const t = beta * acc;
+      for (let j = k + 1; j < n; j++) Q[r * n + j] = Q[r * n + j] - t * v[j];
+    }
+  }
+  const d = new Float64Array(n);
+  const e = new Float64Array(n); // e[i] couples i and i+1
+  for (let i = 0; i < n; i++) d[i] = A[i * n + i];
+  for (let i = 0; i + 1 < n; i++) e[i] = A[(i + 1) * n + i];
+
+  let m = n - 1;
+  let iterations = 0;
+  while (m > 0) {
+    if (Math.abs(e[m - 1]) <= EPS * (Math.abs(d[m - 1]) + Math.abs(d[m]))) {
+      e[m - 1] = 0;
+      m--;
+      continue;
+    }
+    let l = m - 1;
+    while (l > 0 && !(Math.abs(e[l - 1]) <= EPS * (Math.abs(d[l - 1]) + Math.abs(d[l])))) l--;
+    if (l > 0) e[l - 1] = 0;
+    if (++iterations > 60 * n) throw new Error('symmetricEigen: no convergence');
+    // Wilkinson shift from the trailing 2×2 of the block l..m.
+    const dd = (d[m - 1] - d[m]) / 2;
+    const bm = e[m - 1];
+    const den = dd >= 0 ? dd + hypotDet(dd, bm) : dd - hypotDet(dd, bm);
+    const mu = d[m] - (bm * bm) / den;
+    let x = d[l] - mu;
+    let z = e[l];
+    for (let k = l; k < m; k++) {
+      const r = hypotDet(x, z);
+      const c = r === 0 ? 1 : x / r;
+      const s = r === 0 ? 0 : z / r;
+      if (k > l) e[k - 1] = r;
+      const al = d[k], be = e[k], ga = d[k + 1];
+      const cs = c * s;
+      d[k] = ((c * c) * al + (2 * cs) * be) + (s * s) * ga;
+      d[k + 1] = ((s * s) * al - (2 * cs) * be) + (c * c) * ga;
+      e[k] = cs * (ga - al) + (c * c - s * s) * be;
+      if (k + 1 < m) {
+        const de = e[k + 1];
+        z = s * de;
+        e[k + 1] = c * de;
+        x = e[k];
+      }
+      for (let i = 0; i < n; i++) {
+        const qk = Q[i * n + k];
+        const qk1 = Q[i * n + k + 1];
+        Q[i * n + k] = c * qk + s * qk1;
+        Q[i * n + k + 1] = c * qk1 - s * qk;
       }
     }
-    if (rotations === 0) break;
   }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
-  return { values, vectors: v };
+  return { values: d, vectors: Q };
 }
 
 /** True when the symmetric n×n matrix admits a Cholesky factor with positive pivots. */
@@ -83,7 +140,7 @@ export function isPositiveDefinite(a: Float64Array, n: number): boolean {
 
 /** Minimum and maximum-magnitude eigenvalue of a symmetric matrix (for PSD checks). */
 export function eigRange(a: Float64Array, n: number): { min: number; maxAbs: number } {
-  const { values } = jacobiEigen(a, n);
+  const { values } = symmetricEigen(a, n);
   let min = Infinity;
   let maxAbs = 0;
   for (let i = 0; i < n; i++) {

@@ -2,7 +2,7 @@
 // built. Each exposes the drift product A·x in the normative summation order and, lazily, the
 // spectral data the exact integrator needs.
 import { PhysicsError } from './errors.ts';
-import { jacobiEigen } from './linalg.ts';
+import { symmetricEigen } from './linalg.ts';
 
 export type CoreSpec =
   | { kind: 'identity' }
@@ -61,7 +61,7 @@ export class DenseOperator {
 
   getSpectral(): Spectral {
     if (this.spectral) return this.spectral;
-    const { values, vectors } = jacobiEigen(this.a, this.n);
+    const { values, vectors } = symmetricEigen(this.a, this.n);
     for (let i = 0; i < this.n; i++) {
       if (!(values[i] > 0)) throw new PhysicsError('not-positive-definite', `dense A has eigenvalue ${values[i]}`);
     }
@@ -241,7 +241,7 @@ export class FactoredOperator {
         K[b * r + a] = acc;
       }
     }
-    const ek = jacobiEigen(K, r);
+    const ek = symmetricEigen(K, r);
     let kmax = 0;
     for (let i = 0; i < r; i++) if (ek.values[i] > kmax) kmax = ek.values[i];
     const keep: number[] = [];
@@ -269,7 +269,7 @@ export class FactoredOperator {
         T[i * q + jj] = t;
         T[jj * q + i] = t;
       }
-    const et = jacobiEigen(T, q);
+    const et = symmetricEigen(T, q);
     const R = new Float64Array(r * q);
     for (let a = 0; a < r; a++)
       for (let jj = 0; jj < q; jj++) {
