@@ -1,8 +1,8 @@
-// Small deterministic dense kernels: cyclic Jacobi eigendecomposition and a Cholesky PD test.
+// Small deterministic dense kernels: symmetric eigendecomposition (Householder + implicit QR) and a Cholesky PD test.
 // Loop orders are part of the bit-exact contract (firmware-spec/EMULATOR.md §Linear algebra).
 
 export interface SymEigen {
-  /** eigenvalues, in the (unsorted) order Jacobi leaves them */
+  /** eigenvalues, in the (unsorted) order the QR iteration leaves them */
   values: Float64Array;
   /** n×n row-major, column j is the eigenvector of values[j] */
   vectors: Float64Array;
