@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { cobsDecode, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.ts';
 import { crc32c } from './crc32c.ts';
 import type { ProtocolError} from './errors.ts';
-import { ErrorCode, FramingError, ProtocolViolationError, SchemaError, errorClassOf } from './errors.ts';
+import { ErrorCode, FramingError, ProtocolViolationError, SchemaError, ValueRangeError, errorClassOf } from './errors.ts';
 import {
   CRC_BYTES,
   FLAG_ERROR,
@@ -63,7 +63,7 @@ function encodeMessageShared(msg: Message): EncodedMessage {
   else if (info.direction === 'error') {
     flags = FLAG_REPLY | FLAG_ERROR;
     type = (msg as { requestType: number }).requestType;
-    if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new RangeError(`error requestType ${type} is not a u16`);
+    if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `error requestType ${type} is not a u16`);
   }
   return { type, flags, payload: packPlainShared(parsed.data) };
 }
@@ -132,7 +132,7 @@ export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: {
 
 /** Encodes a message into one complete wire frame, ending with the 0x00 delimiter. */
 export function encodeFrame(msg: Message, requestId: number, opts: FrameOptions = {}): Buffer {
-  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffffffff) throw new RangeError(`requestId ${requestId} is not a u32`);
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffffffff) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `requestId ${requestId} is not a u32`);
   const m = encodeMessageShared(msg);
   return encodeRawFrame(
     { version: PROTOCOL_MAJOR, flags: m.flags | (opts.more ? FLAG_MORE : 0), type: m.type, requestId },

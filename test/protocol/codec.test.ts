@@ -11,6 +11,7 @@ import {
   ProtocolError,
   SchemaError,
   StateError,
+  ValueRangeError,
   decodeFrame,
   encodeFrame,
   encodeMessage,
@@ -103,8 +104,9 @@ describe('codec rejects what the schemas forbid (typed errors with wire codes)',
     });
 
   it('rejects a request id outside u32', () => {
-    expect(() => encodeFrame({ kind: 'StatusRequest', body: {} }, 2 ** 32)).toThrow(RangeError);
-    expect(() => encodeFrame({ kind: 'StatusRequest', body: {} }, -1)).toThrow(RangeError);
+    expect(() => encodeFrame({ kind: 'StatusRequest', body: {} }, 2 ** 32)).toThrow(ValueRangeError);
+    expect(() => encodeFrame({ kind: 'StatusRequest', body: {} }, -1)).toThrow(ValueRangeError);
+    expect(() => encodeFrame({ kind: 'Error', requestType: 0x10000, body: { code: 0x701, class: 'device', message: '' } }, 1)).toThrow(ValueRangeError);
   });
 });
 
