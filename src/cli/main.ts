@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { register as registerTrain } from './commands/train.ts';
 import { register as registerCompare } from './commands/compare.ts';
+import { register as registerEmulate } from './commands/emulate.ts';
 
 // Each subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
 // Exit codes: 0 ok, 1 runtime failure, 2 bad usage (commander's default for usage errors).
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerTrain(program);
   registerCompare(program);
+  registerEmulate(program);
   return program;
 }
 

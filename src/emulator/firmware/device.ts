@@ -95,7 +95,9 @@ export class EmulatorBoard {
       admit: (op) => this.admit(fw, op),
       onBulkChunk: () => {
         this.chunksSeen++;
-        if (f.dropLinkAtChunk !== undefined && this.chunksSeen === f.dropLinkAtChunk) this.dropLink('mid-upload');
+        if (f.dropLinkAtChunk === undefined || this.chunksSeen !== f.dropLinkAtChunk) return true;
+        this.dropLink('mid-upload');
+        return false;
       },
       onRunProgress: (tau) => {
         if (f.dropLinkAfterRunTau !== undefined && !this.dropped && tau >= f.dropLinkAfterRunTau) this.dropLink('mid-run');
@@ -134,13 +136,15 @@ export class EmulatorBoard {
   }
 
   private dropLink(why: string): void {
+    const l = this.link;
+    if (!l) return;
     this.dropped = true;
     this.log.warn({ why }, 'fault: dropping the link');
-    const l = this.link;
-    // Let the current call stack finish before the endpoint goes away.
-    setImmediate(() => l?.destroy());
+    // Nothing more goes out or comes in on it from here; the endpoint closes on the next turn.
     this.link = null;
     this.fw.linkLost();
+    if (this.powerOffWithLink) this.powerOff();
+    setImmediate(() => l.destroy());
   }
 
   private admit(fw: Firmware, op: OpName): boolean {
@@ -179,10 +183,7 @@ export class EmulatorBoard {
     if (link !== this.link) return;
     this.link = null;
     if (this.powerOffWithLink) this.powerOff();
-    else {
-      this.fw.decoder.reset();
-      this.fw.linkLost();
-    }
+    else this.fw.linkLost();
   }
 
   /** A DeviceFactory whose every call is a new link to this same board. */

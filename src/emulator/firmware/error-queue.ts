@@ -1,5 +1,6 @@
-// SCPI-style FIFO error queue of fixed depth. When it is full, the last slot holds a single
-// QUEUE_OVERFLOW entry and further errors are dropped (counted) until the host reads or clears.
+// SCPI-style FIFO error queue of fixed depth (PROTOCOL.md §9.3). When an error arrives and only
+// one slot is free, that slot gets a QUEUE_OVERFLOW entry and further errors are dropped
+// (counted) until the host reads or clears.
 import { ErrorCode } from '../../protocol/index.ts';
 import type { ErrorEntry } from '../../protocol/index.ts';
 
@@ -35,7 +36,8 @@ export class ErrorQueue {
   /** Removes and returns up to max entries, oldest first. */
   read(max: number): ErrorEntry[] {
     const out = this.entries.splice(0, max);
-    if (this.entries.length === 0) this.overflowed = false;
+    // Reading frees slots: errors are queued again from now on.
+    if (out.length > 0) this.overflowed = false;
     return out;
   }
 

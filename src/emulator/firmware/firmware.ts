@@ -1,15 +1,20 @@
 // The emulated firmware: protocol v1 served over a byte stream with the production FrameDecoder
 // and codec, the shared state table and the bit-exact SpuCore. Transport-agnostic: bytes come in
-// through receive(), frames go out through the `io.send` callback. Normative behaviour:
+// through receive(), frames go out through `io.send`. Normative behaviour:
 // firmware-spec/PROTOCOL.md; what this device advertises and chooses: EMULATED-DEVICE.md.
 import type { Logger } from 'pino';
 import {
+  CRC_BYTES,
+  DeviceError,
   ErrorCode,
+  EVENTS,
   FLAG_ERROR,
   FLAG_EVENT,
   FLAG_REPLY,
   FrameDecoder,
+  HEADER_BYTES,
   MIN_MAX_FRAME_BYTES,
+  OPERATIONS,
   PROTOCOL_VERSION,
   ProtocolError,
   ProtocolViolationError,
@@ -17,18 +22,13 @@ import {
   SCHEMA_FINGERPRINT,
   StateError,
   ValueRangeError,
-  DeviceError,
   encodeFrame,
-  OPERATIONS,
-  EVENTS,
   errorMessageFrom,
   legality,
   maxChunkBytes,
   maxInnerBytes,
   opNameOfType,
   tensorFromFloat64,
-  CRC_BYTES,
-  HEADER_BYTES,
 } from '../../protocol/index.ts';
 import type {
   DecodedFrame,
@@ -42,23 +42,27 @@ import type {
   RequestMessage,
 } from '../../protocol/index.ts';
 import { PhysicsError, SpuCore } from '../physics/index.ts';
-import type { RunHandle, RunResult, SampleBlock } from '../physics/index.ts';
+import type { RunConfig, RunHandle, RunResult, SampleBlock } from '../physics/index.ts';
 import { ErrorQueue } from './error-queue.ts';
 import { profileOf } from './options.ts';
 import type { ResolvedOptions } from './options.ts';
 import { Staging } from './transfers.ts';
 import { TensorResolver, curvatureLoad, vectorLoad, wireErrorOfPhysics } from './uploads.ts';
+import type { CurvatureLoad } from './uploads.ts';
 
 type Flag = ReplyBody<'Run'>['flags'][number];
+type Feature = ResolvedOptions['capabilities']['features'][number];
+type Readout = RequestBody<'Configure'>['readout'];
 
 export interface FirmwareIo {
   /** One complete encoded frame (with its 0x00 delimiter) toward the host. */
   send(frame: Buffer, info: { kind: string; requestId: number }): void;
   /** A request passed the decoder; the device-side fault layer may swallow it. */
   admit?(op: OpName, requestId: number): boolean;
-  /** Called after each run chunk with the analog time covered (for link-drop faults). */
+  /** After each run chunk, with the analog time covered (link-drop faults). */
   onRunProgress?(tau: number): void;
-  onBulkChunk?(): void;
+  /** Before a BulkChunk is stored (link-drop faults); false = the link is gone, drop the request. */
+  onBulkChunk?(): boolean;
   logger: Logger;
 }
 
@@ -70,52 +74,62 @@ interface StoredResult {
   saturationCount: number;
   clipCount: number;
   flags: Flag[];
-  mean: Float64Array;
-  final: Float64Array;
+  /** absent when the run produced no vectors (diverged, not positive definite) */
+  mean: Float64Array | null;
+  final: Float64Array | null;
 }
 
 interface ActiveRun {
   runId: number;
   requestId: number;
   handle: RunHandle;
-  abort: boolean;
   startedMs: number;
   chunkSteps: number;
-  stream: boolean;
 }
 
-/** Bytes of a vector in the core (f64). */
-const vecBytes = (n: number): number => 8 * n;
+/** What is in force: the last successful Curvature/Gradient, kept as uploaded (f64) so a new
+ *  seed or profile can re-realise it on a fresh analog core. */
+interface Committed {
+  curvature: CurvatureLoad | null;
+  /** the core refused A as not positive definite: runs report the flag instead of running */
+  notPd: boolean;
+  gradient: Float64Array | null;
+}
+
 const u32 = (x: number): number => Math.floor(x) >>> 0;
+const next32 = (x: number): number => (x >= 0xffffffff ? 1 : x + 1);
+const RUN_TYPE = OPERATIONS.Run.type;
 
 export class Firmware {
   readonly decoder: FrameDecoder;
   private readonly opts: ResolvedOptions;
   private readonly io: FirmwareIo;
   private readonly log: Logger;
-  private readonly bootMs: number;
+  private bootMs: number;
   private state: DeviceState = 'IDLE';
-  private core: SpuCore;
   private seed: number;
   private profile: string;
+  private core: SpuCore;
+  private readout: Readout = 'both';
+  private runConfig: RunConfig | null = null;
   private errors: ErrorQueue;
-  private staging: Staging;
-  /** bytes of the loaded curvature/gradient: `next` takes effect at the next run, `live` ran last */
-  private mem = { curvNext: 0, curvLive: 0, gradNext: 0, gradLive: 0 };
-  private curvN = 0;
-  private curvR = 0;
-  private gradN = 0;
+  private readonly staging: Staging;
+  private committed: Committed = { curvature: null, notPd: false, gradient: null };
+  /** bytes the analog core holds: the system the next run uses and the one the last run used */
+  private coreBytes = { next: 0, live: 0 };
   private curvatureId = 0;
   private runCounter = 0;
   private lastRunId = 0;
-  private hasRun = false;
+  /** a run happened on this core, so a delay has a previous system to evolve under */
+  private hasLive = false;
   private results: StoredResult | null = null;
   private run: ActiveRun | null = null;
   private ring: ReplyBody<'SamplesRead'>['blocks'] = [];
   private ringNext = 0;
-  private hostMaxFrame: number;
+  private hostMaxFrame = MIN_MAX_FRAME_BYTES;
   private sessionId = 0;
   private dead = false;
+  private linkGen = 0;
 
   constructor(opts: ResolvedOptions, io: FirmwareIo) {
     this.opts = opts;
@@ -127,7 +141,6 @@ export class Firmware {
     this.core = this.newCore();
     this.errors = new ErrorQueue(opts.capabilities.errorQueueDepth);
     this.staging = new Staging(opts.capabilities.maxOpenTransfers, opts.capabilities.bulkWindow);
-    this.hostMaxFrame = opts.maxFrameBytes;
     this.decoder = new FrameDecoder({ maxFrameBytes: opts.maxFrameBytes, onFault: (f) => this.onFault(f) });
   }
 
@@ -135,33 +148,49 @@ export class Firmware {
 
   receive(chunk: Uint8Array): void {
     if (this.dead) return;
+    const link = this.linkGen;
     for (const f of this.decoder.push(chunk)) {
-      if (this.dead) return;
+      // a link lost mid-chunk takes the rest of the chunk with it
+      if (this.dead || this.linkGen !== link) return;
       this.onFrame(f);
     }
   }
 
-  /** Power-off: stops a run and ignores further input. */
+  /** Power-off: a run stops, nothing more is sent, input is ignored. */
   shutdown(): void {
     this.dead = true;
     this.run = null;
   }
 
+  /** The host side of the link went away: uploads in progress are interrupted (committed ones stay). */
+  linkLost(): void {
+    this.linkGen++;
+    this.decoder.reset();
+    const n = this.staging.dropOpen();
+    if (n > 0) this.log.info({ dropped: n }, 'link lost: discarded open transfers');
+  }
+
   /** Snapshot for tests and diagnostics (not a protocol message). */
-  inspect(): { state: DeviceState; n: number; r: number; gradientN: number; curvatureId: number; openTransfers: number; stagedTransfers: number; memoryUsed: number; errorQueueLength: number; running: boolean; seed: number; profile: string } {
+  inspect() {
+    const c = this.committed.curvature;
     return {
       state: this.state,
-      n: this.curvN,
-      r: this.curvR,
-      gradientN: this.gradN,
+      n: c?.n ?? 0,
+      r: c?.r ?? 0,
+      notPositiveDefinite: this.committed.notPd,
+      gradientN: this.committed.gradient?.length ?? 0,
       curvatureId: this.curvatureId,
+      transfers: this.staging.count,
       openTransfers: this.staging.openCount,
-      stagedTransfers: this.staging.count,
       memoryUsed: this.memoryUsed(),
+      memoryBudget: this.opts.memoryBytes,
       errorQueueLength: this.errors.length,
       running: this.run !== null,
+      runIndex: this.core.runIndex,
       seed: this.seed,
       profile: this.profile,
+      hostMaxFrameBytes: this.hostMaxFrame,
+      decoderBuffered: this.decoder.buffered,
     };
   }
 
@@ -170,17 +199,26 @@ export class Firmware {
   }
 
   private newCore(): SpuCore {
-    const profile = profileOf(this.profile);
-    if (!profile) throw new Error(`unknown profile ${this.profile}`);
-    return new SpuCore({ maxCells: this.opts.maxCells, maxRank: this.opts.maxRank, profile, seed: this.seed });
+    return new SpuCore({ maxCells: this.opts.maxCells, maxRank: this.opts.maxRank, profile: profileOf(this.profile)!, seed: this.seed });
   }
+
+  private has(f: Feature): boolean {
+    return this.opts.capabilities.features.includes(f);
+  }
+
+  private needFeature(f: Feature, what: string): void {
+    if (!this.has(f)) throw new ValueRangeError(ErrorCode.DTYPE_UNSUPPORTED, `${what} needs feature '${f}', which this device does not advertise`);
+  }
+
+  // ————————————————————————————————————————— frames in, frames out
 
   private onFault(f: FrameFault): void {
     const e = f.error;
     const h = f.header;
     this.log.debug({ fault: f.kind, code: e.code, bytes: f.bytes, requestId: h?.requestId }, 'frame fault');
-    this.errors.push({ code: e.code, message: e.message, requestId: h?.requestId ?? 0, type: h?.type ?? 0, uptimeMs: this.uptime() });
-    if (h) this.sendMessage(errorMessageFrom(e, h.type), h.requestId);
+    // Faults without a trusted header (CRC, COBS, oversize, short) are queued but not answered.
+    if (!h) this.queueError(e, 0, 0);
+    else this.fail(h, e);
   }
 
   private onFrame(f: DecodedFrame): void {
@@ -195,7 +233,7 @@ export class Firmware {
     try {
       const verdict = legality(this.state, op);
       if (verdict !== null) throw new StateError(verdict, `${op} is not allowed in state ${this.state}`, { state: this.state });
-      this.dispatch(message as RequestMessage, header);
+      this.dispatch(message as RequestMessage, header.requestId);
     } catch (e) {
       this.fail(header, this.asProtocolError(e));
     }
@@ -208,8 +246,13 @@ export class Firmware {
     return new DeviceError(ErrorCode.INTERNAL, `internal error: ${(e as Error)?.message ?? String(e)}`);
   }
 
-  private fail(header: FrameHeader, e: ProtocolError): void {
-    this.errors.push({ code: e.code, message: e.message, requestId: header.requestId, type: header.type, uptimeMs: this.uptime() });
+  private queueError(e: ProtocolError, requestId: number, type: number): void {
+    this.errors.push({ code: e.code, message: e.message, requestId, type, uptimeMs: this.uptime() });
+  }
+
+  /** Answers a request with an Error and queues it (every Error sent is queued, §9.3). */
+  private fail(header: Pick<FrameHeader, 'requestId' | 'type'>, e: ProtocolError): void {
+    this.queueError(e, header.requestId, header.type);
     this.log.debug({ code: e.code, requestId: header.requestId, type: header.type, msg: e.message }, 'request refused');
     this.sendMessage(errorMessageFrom(e, header.type), header.requestId);
   }
@@ -218,14 +261,15 @@ export class Firmware {
     this.sendMessage({ kind: `${op}Reply`, body } as Message, requestId);
   }
 
-  /** Encodes and sends; a reply larger than the host accepts becomes REPLY_TOO_LARGE. */
+  /** Encodes and sends; a frame larger than the host accepts becomes REPLY_TOO_LARGE. */
   private sendMessage(msg: Message, requestId: number, opts: { more?: boolean } = {}): void {
     if (this.dead) return;
     let frame = encodeFrame(msg, requestId, opts);
-    if (frame.length - 1 > this.hostMaxFrame && msg.kind !== 'HelloReply') {
+    if (frame.length - 1 > this.hostMaxFrame) {
       const type = typeOfMessage(msg);
       const e = new ResourceError(ErrorCode.REPLY_TOO_LARGE, `${msg.kind} needs ${frame.length - 1} encoded bytes, the host accepts ${this.hostMaxFrame}`);
-      this.errors.push({ code: e.code, message: e.message, requestId, type, uptimeMs: this.uptime() });
+      this.queueError(e, requestId, type);
+      if (msg.kind === 'SampleBlockEvent') return; // events are not answers: drop (a seq gap)
       frame = encodeFrame(errorMessageFrom(e, type), requestId);
     }
     this.log.trace({ dir: 'tx', kind: msg.kind, requestId, bytes: frame.length }, 'frame');
@@ -234,8 +278,7 @@ export class Firmware {
 
   // ————————————————————————————————————————— requests
 
-  private dispatch(m: RequestMessage, h: FrameHeader): void {
-    const id = h.requestId;
+  private dispatch(m: RequestMessage, id: number): void {
     switch (m.kind) {
       case 'HelloRequest':
         return this.hello(m.body, id);
@@ -265,8 +308,7 @@ export class Firmware {
       case 'BulkBeginRequest':
         return this.bulkBegin(m.body, id);
       case 'BulkChunkRequest': {
-        this.io.onBulkChunk?.();
-        if (this.dead) return;
+        if (this.io.onBulkChunk?.() === false) return;
         const received = this.staging.chunk(m.body);
         return this.reply('BulkChunk', { transferId: m.body.transferId, seq: m.body.seq, received }, id);
       }
@@ -278,14 +320,8 @@ export class Firmware {
         return this.reply('BulkAbort', { transferId: m.body.transferId, discarded: this.staging.abort(m.body.transferId) }, id);
       case 'RunRequest':
         return this.startRun(m.body, id);
-      case 'AbortRequest': {
-        const r = this.run;
-        if (!r) return this.reply('Abort', { aborted: false, runId: this.lastRunId }, id);
-        r.abort = true;
-        // The Run reply (flag 'aborted') goes out first, then this one.
-        this.finishRun();
-        return this.reply('Abort', { aborted: true, runId: r.runId }, id);
-      }
+      case 'AbortRequest':
+        return this.abort(id);
       case 'ResultsRequest':
         return this.resultsReply(m.body, id);
       case 'ResultsReadRequest':
@@ -298,13 +334,13 @@ export class Firmware {
   private hello(b: RequestBody<'Hello'>, id: number): void {
     if (b.major !== PROTOCOL_VERSION.major)
       throw new ProtocolViolationError(ErrorCode.VERSION_UNSUPPORTED, `host speaks major ${b.major}, device speaks ${PROTOCOL_VERSION.major}`, { supportedMajors: [PROTOCOL_VERSION.major] });
-    if (b.maxFrameBytes < MIN_MAX_FRAME_BYTES) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `host maxFrameBytes ${b.maxFrameBytes} is below the protocol minimum ${MIN_MAX_FRAME_BYTES}`);
     // A new session: uploads the previous host left half-done are interrupted.
     const dropped = this.staging.dropOpen();
     if (dropped > 0) this.log.info({ dropped }, 'new session: discarded open transfers');
     this.hostMaxFrame = b.maxFrameBytes;
-    this.sessionId = this.sessionId >= 0xffffffff ? 1 : this.sessionId + 1;
+    this.sessionId = next32(this.sessionId);
     this.log.info({ host: b.host, hostMaxFrameBytes: b.maxFrameBytes, fingerprintMatch: b.schemaFingerprint === SCHEMA_FINGERPRINT, sessionId: this.sessionId }, 'hello');
+    const caps = this.opts.capabilities;
     this.reply(
       'Hello',
       {
@@ -312,7 +348,7 @@ export class Firmware {
         minor: Math.min(b.minor, PROTOCOL_VERSION.minor),
         identity: { ...this.opts.identity },
         schemaFingerprint: SCHEMA_FINGERPRINT,
-        capabilities: { ...this.opts.capabilities, dtypes: [...this.opts.capabilities.dtypes], features: [...this.opts.capabilities.features] },
+        capabilities: { ...caps, dtypes: [...caps.dtypes], features: [...caps.features] },
         sessionId: this.sessionId,
       },
       id,
@@ -334,69 +370,72 @@ export class Firmware {
         bytesDiscarded: u32(c.bytesDiscarded),
       },
       errorQueueLength: this.errors.length,
-      n: this.curvN,
-      hasCurvature: this.curvN > 0,
-      hasGradient: this.gradN > 0,
-      openTransfers: this.staging.openCount,
+      n: this.committed.curvature?.n ?? 0,
+      hasCurvature: this.committed.curvature !== null,
+      hasGradient: this.committed.gradient !== null,
+      openTransfers: this.staging.count,
       runId: this.lastRunId,
     };
     if (this.errors.last) s.lastError = { ...this.errors.last };
     return s;
   }
 
-  /** Soft: back to IDLE with nothing loaded (identity, counters, error queue kept). Hard: power cycle. */
+  /**
+   * Answered first; then configuration, tensors, state, transfers, results, error queue and
+   * counters are cleared and the device is IDLE with a fresh analog core (run index 0). Hard:
+   * also uptime, session and run ids restart, and the host limit falls back to 1024 until Hello.
+   */
   private deviceReset(hard: boolean, id: number): void {
     const r = this.run;
-    if (r) {
-      this.run = null;
-      this.lastRunId = r.runId;
-      this.sendMessage(errorMessageFrom(new DeviceError(ErrorCode.RESET, `run ${r.runId} ended by DeviceReset`), OPERATIONS.Run.type), r.requestId);
-    }
+    this.run = null;
     this.reply('DeviceReset', {}, id);
+    if (r) this.sendMessage(errorMessageFrom(new DeviceError(ErrorCode.RESET, `run ${r.runId} ended by DeviceReset`), RUN_TYPE), r.requestId);
+    this.state = 'IDLE';
     this.seed = this.opts.seed;
     this.profile = this.opts.profile;
-    this.clearState();
+    this.core = this.newCore();
+    this.readout = 'both';
+    this.runConfig = null;
+    this.staging.clear();
+    this.committed = { curvature: null, notPd: false, gradient: null };
+    this.coreBytes = { next: 0, live: 0 };
+    this.hasLive = false;
+    this.results = null;
+    this.lastRunId = 0;
+    this.ring = [];
+    this.errors = new ErrorQueue(this.opts.capabilities.errorQueueDepth);
+    const c = this.decoder.counters;
+    for (const k of Object.keys(c) as (keyof typeof c)[]) c[k] = 0;
     if (hard) {
-      this.errors = new ErrorQueue(this.opts.capabilities.errorQueueDepth);
       this.decoder.reset();
-      for (const k of Object.keys(this.decoder.counters) as (keyof typeof this.decoder.counters)[]) this.decoder.counters[k] = 0;
-      this.hostMaxFrame = this.opts.maxFrameBytes;
+      this.bootMs = this.opts.now();
       this.sessionId = 0;
       this.runCounter = 0;
+      this.curvatureId = 0;
+      this.ringNext = 0;
+      this.hostMaxFrame = MIN_MAX_FRAME_BYTES;
     }
     this.log.info({ hard }, 'device reset');
   }
 
-  private clearState(): void {
-    this.state = 'IDLE';
-    this.core = this.newCore();
-    this.staging.clear();
-    this.mem = { curvNext: 0, curvLive: 0, gradNext: 0, gradLive: 0 };
-    this.curvN = this.curvR = this.gradN = 0;
-    this.hasRun = false;
-    this.results = null;
-    this.lastRunId = 0;
-    this.ring = [];
-  }
-
   private memoryUsed(): number {
-    const m = this.mem;
-    return this.staging.bytes + m.curvNext + m.curvLive + m.gradNext + m.gradLive;
+    const c = this.committed;
+    return this.staging.bytes + (c.curvature?.bytes ?? 0) + 8 * (c.gradient?.length ?? 0) + this.coreBytes.next + this.coreBytes.live;
   }
 
-  private checkMemory(extra: number, replacing: number, what: string): void {
-    const after = this.memoryUsed() - replacing + extra;
-    if (after > this.opts.memoryBytes)
-      throw new ResourceError(ErrorCode.OUT_OF_MEMORY, `${what} needs ${extra} bytes; ${this.memoryUsed() - replacing} of ${this.opts.memoryBytes} are in use`, { needed: extra, budget: this.opts.memoryBytes });
+  private checkMemory(extra: number, freed: number, what: string): void {
+    const inUse = this.memoryUsed() - freed;
+    if (inUse + extra > this.opts.memoryBytes)
+      throw new ResourceError(ErrorCode.OUT_OF_MEMORY, `${what} needs ${extra} bytes; ${inUse} of ${this.opts.memoryBytes} are in use`, { needed: extra, inUse, budget: this.opts.memoryBytes });
   }
 
   private configure(b: RequestBody<'Configure'>, id: number): void {
     const caps = this.opts.capabilities;
     if (b.kappa0 < caps.kappa0Min || b.kappa0 > caps.kappa0Max)
-      throw new ValueRangeError(ErrorCode.KAPPA_OUT_OF_RANGE, `κ₀ = ${b.kappa0} outside [${caps.kappa0Min}, ${caps.kappa0Max}]`);
+      throw new ValueRangeError(ErrorCode.KAPPA_OUT_OF_RANGE, `κ₀ = ${b.kappa0} outside [${caps.kappa0Min}, ${caps.kappa0Max}]`, { kappa0Min: caps.kappa0Min, kappa0Max: caps.kappa0Max });
+    if (b.integrator.kind === 'exact') this.needFeature('exact-integrator', 'the exact integrator');
     if (b.profile !== undefined && !profileOf(b.profile)) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `unknown profile '${b.profile}' (emulator profiles: ideal, prototype)`);
-    if (b.integrator.kind === 'exact' && !caps.features.includes('exact-integrator')) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, 'exact integrator not supported');
-    const cfg = {
+    const cfg: RunConfig = {
       kappa0: b.kappa0,
       integrator: b.integrator,
       samplePeriodTau: b.samplePeriodTau,
@@ -406,59 +445,94 @@ export class Firmware {
     const seed = b.seed ?? this.seed;
     const profile = b.profile ?? this.profile;
     if (seed !== this.seed || profile !== this.profile) {
-      // A new seed or profile re-powers the analog core: loaded tensors, state and results go.
-      const probe = new SpuCore({ maxCells: 1, maxRank: 1, profile: profileOf(profile)!, seed });
-      probe.configure(cfg); // validate before discarding anything
+      // The physics fixes seed and profile for a core's life: a new one is a new analog core, on
+      // which the committed tensors are realised again (DAC, mismatch) and the state carried over.
+      const core = new SpuCore({ maxCells: this.opts.maxCells, maxRank: this.opts.maxRank, profile: profileOf(profile)!, seed });
+      core.configure(cfg); // validate before anything changes
+      const x = this.core.getState(this.opts.maxCells);
       this.seed = seed;
       this.profile = profile;
-      this.core = this.newCore();
-      this.mem = { curvNext: 0, curvLive: 0, gradNext: 0, gradLive: 0 };
-      this.curvN = this.curvR = this.gradN = 0;
-      this.hasRun = false;
-      this.results = null;
-    }
-    this.core.configure(cfg);
+      this.core = core;
+      this.hasLive = false;
+      this.coreBytes = { next: 0, live: 0 };
+      const c = this.committed;
+      if (c.curvature) {
+        c.notPd = this.realise(c.curvature);
+        this.coreBytes.next = c.curvature.bytes;
+      }
+      if (c.gradient) this.core.setGradient(c.gradient);
+      this.core.setState(x.subarray(0, c.curvature?.n ?? this.opts.maxCells));
+    } else this.core.configure(cfg);
+    this.runConfig = cfg;
+    this.readout = b.readout;
     this.state = 'READY';
     this.reply('Configure', { state: this.state }, id);
   }
 
+  /** Loads A into the core; returns true when the core refuses it as not positive definite. */
+  private realise(load: CurvatureLoad): boolean {
+    try {
+      if (load.form === 'dense') this.core.setCurvatureDense(load.n, load.a, load.lambda);
+      else this.core.setCurvatureFactored(load.f);
+      return false;
+    } catch (e) {
+      if (e instanceof PhysicsError && e.code === 'not-positive-definite') return true;
+      throw e;
+    }
+  }
+
   private curvature(b: RequestBody<'Curvature'>, id: number): void {
+    this.needFeature(b.form === 'dense' ? 'dense-curvature' : 'factored-curvature', `${b.form} curvature`);
     const res = new TensorResolver(this.staging, this.opts.capabilities);
     const load = curvatureLoad(b, res, this.opts.capabilities);
-    this.checkMemory(load.bytes, this.mem.curvNext, 'curvature');
-    if (load.form === 'dense') this.core.setCurvatureDense(load.n, load.a, load.lambda, { transfer: true });
-    else this.core.setCurvatureFactored(load.f, { transfer: true });
+    const c = this.committed;
+    // The uploaded copy and the core's realisation both live until the next upload.
+    this.checkMemory(2 * load.bytes, (c.curvature?.bytes ?? 0) + this.coreBytes.next, 'curvature');
+    const notPd = this.realise(load);
     for (const ref of res.refs) this.staging.release(ref);
-    this.mem.curvNext = load.bytes;
-    this.curvN = load.n;
-    this.curvR = load.r;
-    this.curvatureId = this.curvatureId >= 0xffffffff ? 1 : this.curvatureId + 1;
+    if (c.curvature && c.curvature.n !== load.n) {
+      // A new dimension invalidates the gradient and the state (§7.4).
+      c.gradient = null;
+      this.core.resetState();
+    }
+    c.curvature = load;
+    c.notPd = notPd;
+    this.coreBytes.next = load.bytes;
+    this.curvatureId = next32(this.curvatureId);
     this.reply('Curvature', { n: load.n, r: load.r, curvatureId: this.curvatureId }, id);
   }
 
+  private committedN(): number {
+    const n = this.committed.curvature?.n;
+    if (n === undefined) throw new StateError(ErrorCode.NO_CURVATURE, 'no committed curvature: upload one first');
+    return n;
+  }
+
   private gradient(b: RequestBody<'Gradient'>, id: number): void {
+    const n = this.committedN();
     const res = new TensorResolver(this.staging, this.opts.capabilities);
     const g = vectorLoad(b.g, 'g', res, this.opts.capabilities);
-    this.checkMemory(vecBytes(g.length), this.mem.gradNext, 'gradient');
-    this.core.setGradient(g, { transfer: true });
+    if (g.length !== n) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `g has ${g.length} cells, the committed curvature has N = ${n}`, { n });
+    this.checkMemory(8 * n, 8 * (this.committed.gradient?.length ?? 0), 'gradient');
+    this.core.setGradient(g);
     for (const ref of res.refs) this.staging.release(ref);
-    this.mem.gradNext = vecBytes(g.length);
-    this.gradN = g.length;
-    this.reply('Gradient', { n: g.length }, id);
+    this.committed.gradient = g;
+    this.reply('Gradient', { n }, id);
   }
 
   private stateSet(b: RequestBody<'StateSet'>, id: number): void {
+    const n = this.committedN();
     const res = new TensorResolver(this.staging, this.opts.capabilities);
     const x = vectorLoad(b.x, 'x', res, this.opts.capabilities);
-    if (this.curvN > 0 && x.length !== this.curvN) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `x has ${x.length} cells, the curvature has N = ${this.curvN}`);
+    if (x.length !== n) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `x has ${x.length} cells, the committed curvature has N = ${n}`, { n });
     this.core.setState(x);
     for (const ref of res.refs) this.staging.release(ref);
-    this.reply('StateSet', { n: x.length }, id);
+    this.reply('StateSet', { n }, id);
   }
 
   private bulkBegin(b: RequestBody<'BulkBegin'>, id: number): void {
     if (!this.opts.capabilities.dtypes.includes(b.dtype)) throw new ValueRangeError(ErrorCode.DTYPE_UNSUPPORTED, `dtype ${b.dtype} not supported`);
-    // Chunks must fit both directions' frames: the host's request frame limit is ours.
+    // The chunk size fits the device's own receive limit even with worst-case ids.
     const chunkBytes = Math.max(1, maxChunkBytes(this.opts.maxFrameBytes));
     const t = this.staging.begin(b, chunkBytes, this.opts.memoryBytes - this.memoryUsed());
     this.reply('BulkBegin', { transferId: t.id, chunkBytes, window: this.opts.capabilities.bulkWindow }, id);
@@ -467,39 +541,56 @@ export class Firmware {
   // ————————————————————————————————————————— runs
 
   private startRun(b: RequestBody<'Run'>, id: number): void {
-    if (this.curvN === 0) throw new StateError(ErrorCode.NO_CURVATURE, 'no curvature loaded');
-    if (this.gradN === 0) throw new StateError(ErrorCode.NO_GRADIENT, 'no gradient loaded');
-    if (this.gradN !== this.curvN) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `gradient has ${this.gradN} cells, curvature N = ${this.curvN}`);
-    if ((b.delayTau ?? 0) > 0 && !this.hasRun) throw new StateError(ErrorCode.ILLEGAL_IN_STATE, 'a delay segment needs a previous run (it evolves under the previous A and g)');
+    const c = this.committed;
+    if (!c.curvature) throw new StateError(ErrorCode.NO_CURVATURE, 'no committed curvature');
+    if (!c.gradient) throw new StateError(ErrorCode.NO_GRADIENT, 'no committed gradient');
+    const delay = b.delayTau ?? 0;
+    if (delay > 0) this.needFeature('delay', 'delayTau');
+    if (b.streamSamples) this.needFeature('sample-stream', 'streamSamples');
+    const n = c.curvature.n;
+    if (c.notPd) {
+      // Nothing to integrate: the run ends at once with the flag (§7.4).
+      const runId = (this.runCounter = next32(this.runCounter));
+      this.lastRunId = runId;
+      this.results = { runId, n, sampleCount: 0, analogTimeTau: 0, saturationCount: 0, clipCount: 0, flags: ['not-positive-definite'], mean: null, final: null };
+      return this.reply('Run', { runId, analogTimeTau: 0, sampleCount: 0, flags: ['not-positive-definite'] }, id);
+    }
+    if (delay > 0 && !this.hasLive) this.primeLive(b.durationTau);
     const stream = b.streamSamples === true;
-    const n = this.curvN;
-    const blockSamples = stream ? this.samplesPerBlock(n) : undefined;
-    const runId = (this.runCounter = this.runCounter >= 0xffffffff ? 1 : this.runCounter + 1);
+    const runId = next32(this.runCounter);
     const handle = this.core.startRun({
       durationTau: b.durationTau,
       start: b.start,
-      delayTau: b.delayTau,
+      delayTau: delay,
       onSampleBlock: stream ? (blk) => this.onSamples(runId, id, blk) : undefined,
-      blockSamples,
+      blockSamples: stream ? this.samplesPerBlock(n) : undefined,
     });
-    // The core now holds the new system as the one the next delay runs under.
-    this.mem.curvLive = this.mem.curvNext || this.mem.curvLive;
-    this.mem.gradLive = this.mem.gradNext || this.mem.gradLive;
-    this.mem.curvNext = 0;
-    this.mem.gradNext = 0;
-    this.hasRun = true;
+    this.runCounter = runId;
+    this.coreBytes = { next: 0, live: this.coreBytes.next || this.coreBytes.live };
+    this.hasLive = true;
     this.lastRunId = runId;
     this.state = 'RUNNING';
-    const r = this.opts.capabilities.maxRank;
-    this.run = { runId, requestId: id, handle, abort: false, startedMs: performance.now(), chunkSteps: Math.max(1, Math.floor(2e5 / (n * Math.min(r, n) + n))), stream };
-    this.log.debug({ runId, durationTau: b.durationTau, start: b.start, delayTau: b.delayTau, stream }, 'run started');
-    setImmediate(() => this.step(this.run));
+    const cost = c.curvature.form === 'dense' ? n * n : 2 * c.curvature.r * n + n;
+    this.run = { runId, requestId: id, handle, startedMs: performance.now(), chunkSteps: Math.max(1, Math.floor(4e5 / cost)) };
+    this.log.debug({ runId, durationTau: b.durationTau, start: b.start, delayTau: delay, stream }, 'run started');
+    const r = this.run;
+    setImmediate(() => this.step(r));
   }
 
-  /** Rows per sample block so one SampleBlock event fits the host's frame (≥ 1; wide rows are split by cells). */
+  /**
+   * PROTOCOL.md §7.6: with no previous run, the delay segment evolves under the committed A and g.
+   * The physics core only delays under a system that has run, so make the committed system the
+   * live one by starting and at once stopping a run on it (no step taken, x unchanged; it uses
+   * one run index, EMULATOR.md §4).
+   */
+  private primeLive(durationTau: number): void {
+    this.core.startRun({ durationTau, start: 'carry' }).abort();
+    this.hasLive = true;
+  }
+
+  /** Rows per sample block so that one SampleBlock event fits the host's frame (wide rows are split by cells). */
   private samplesPerBlock(n: number): number {
-    const room = this.sampleRoom();
-    return Math.max(1, Math.min(16, Math.floor(room / (8 * n))));
+    return Math.max(1, Math.min(16, Math.floor(this.sampleRoom() / (8 * n))));
   }
 
   private sampleRoom(): number {
@@ -521,26 +612,27 @@ export class Firmware {
     }
   }
 
-  private step(r: ActiveRun | null): void {
-    if (!r || this.run !== r || this.dead) return;
+  private step(r: ActiveRun): void {
+    if (this.run !== r || this.dead) return;
     const t0 = performance.now();
     try {
       r.handle.advance(r.chunkSteps);
     } catch (e) {
-      if (e instanceof PhysicsError && e.code === 'diverged') return this.finishRun(['diverged']);
+      if (e instanceof PhysicsError && e.code === 'diverged') return this.finishRun(r, ['diverged']);
       this.run = null;
       this.state = 'READY';
-      this.fail({ version: 1, flags: 0, type: OPERATIONS.Run.type, requestId: r.requestId }, this.asProtocolError(e));
+      this.fail({ type: RUN_TYPE, requestId: r.requestId }, this.asProtocolError(e));
       return;
     }
+    // Keep chunks near 4 ms so Abort/Heartbeat/Status are served promptly; results do not
+    // depend on the chunking.
     const dt = performance.now() - t0;
-    // Adapt the chunk to ~4 ms so Abort/Heartbeat/Status are served promptly (results do not depend on it).
     if (dt < 2) r.chunkSteps = Math.min(r.chunkSteps * 2, 1 << 24);
     else if (dt > 8) r.chunkSteps = Math.max(1, Math.floor(r.chunkSteps / 2));
     this.io.onRunProgress?.(r.handle.progressTau);
     if (this.run !== r || this.dead) return;
     const wait = this.realtimeWait(r);
-    if (r.handle.done && wait <= 0) return this.finishRun();
+    if (r.handle.done && wait <= 0) return this.finishRun(r);
     if (wait > 0) setTimeout(() => this.step(r), Math.min(wait, 50));
     else setImmediate(() => this.step(r));
   }
@@ -552,35 +644,48 @@ export class Firmware {
     return due - (performance.now() - r.startedMs);
   }
 
-  private finishRun(extra: Flag[] = []): void {
-    const r = this.run;
-    if (!r) return;
+  private finishRun(r: ActiveRun, extra: Flag[] = [], aborted = false): void {
+    if (this.run !== r) return;
     this.run = null;
     this.state = 'READY';
-    let res: RunResult | null = null;
-    if (extra.includes('diverged')) res = null;
-    else res = r.abort ? r.handle.abort() : r.handle.result();
+    const res: RunResult | null = extra.includes('diverged') ? null : aborted ? r.handle.abort() : r.handle.result();
     const flags: Flag[] = [...extra];
     if (res) for (const f of res.flags) flags.push(f === 'adc-clipped' ? 'clipped' : f);
-    const n = res ? res.mean.length : 0;
+    if (aborted && !flags.includes('aborted')) flags.push('aborted');
     this.results = {
       runId: r.runId,
-      n,
+      n: this.committed.curvature?.n ?? 0,
       sampleCount: res?.sampleCount ?? 0,
       analogTimeTau: res?.analogTimeTau ?? r.handle.progressTau,
       saturationCount: res?.saturationCount ?? 0,
       clipCount: res?.clipCount ?? 0,
       flags,
-      mean: res?.mean ?? new Float64Array(0),
-      final: res?.final ?? new Float64Array(0),
+      mean: res?.mean ?? null,
+      final: res?.final ?? null,
     };
     this.log.debug({ runId: r.runId, flags, sampleCount: this.results.sampleCount }, 'run finished');
-    this.reply('Run', { runId: r.runId, analogTimeTau: this.results.analogTimeTau, sampleCount: this.results.sampleCount, flags }, r.requestId);
+    if (aborted) this.fail({ type: RUN_TYPE, requestId: r.requestId }, new DeviceError(ErrorCode.ABORTED, `run ${r.runId} stopped by Abort after ${this.results.analogTimeTau} τ`, { runId: r.runId, analogTimeTau: this.results.analogTimeTau }));
+    else this.reply('Run', { runId: r.runId, analogTimeTau: this.results.analogTimeTau, sampleCount: this.results.sampleCount, flags }, r.requestId);
+  }
+
+  /** The Run is answered with Error ABORTED first, then the Abort reply (§7.6). */
+  private abort(id: number): void {
+    const r = this.run;
+    if (!r) return this.reply('Abort', { aborted: false, runId: this.lastRunId }, id);
+    this.finishRun(r, [], true);
+    this.reply('Abort', { aborted: true, runId: r.runId }, id);
   }
 
   private storedResults(): StoredResult {
-    if (!this.results) throw new StateError(ErrorCode.NO_RESULTS, 'no run has completed since power-on or reset');
+    if (!this.results) throw new StateError(ErrorCode.NO_RESULTS, 'no run has ended since power-on or reset');
     return this.results;
+  }
+
+  private vector(r: StoredResult, field: 'mean' | 'final'): Float64Array {
+    const v = r[field];
+    if (!v) throw new StateError(ErrorCode.NO_RESULTS, `run ${r.runId} produced no vectors (${r.flags.join(', ')})`);
+    if (this.readout !== 'both' && this.readout !== field) throw new StateError(ErrorCode.NO_RESULTS, `readout is '${this.readout}': no ${field} vector`);
+    return v;
   }
 
   private resultsReply(b: RequestBody<'Results'>, id: number): void {
@@ -594,18 +699,16 @@ export class Firmware {
       clipCount: u32(r.clipCount),
       flags: r.flags,
     };
-    if (r.n > 0) {
-      if (b.vectors === 'mean' || b.vectors === 'both') body.mean = tensorFromFloat64(r.mean, [r.n], b.dtype);
-      if (b.vectors === 'final' || b.vectors === 'both') body.final = tensorFromFloat64(r.final, [r.n], b.dtype);
-    }
+    if (b.vectors === 'mean' || b.vectors === 'both') body.mean = tensorFromFloat64(this.vector(r, 'mean'), [r.n], b.dtype);
+    if (b.vectors === 'final' || b.vectors === 'both') body.final = tensorFromFloat64(this.vector(r, 'final'), [r.n], b.dtype);
     this.reply('Results', body, id);
   }
 
   private resultsRead(b: RequestBody<'ResultsRead'>, id: number): void {
     const r = this.storedResults();
+    const v = this.vector(r, b.field);
     if (b.offset + b.count > r.n) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `elements [${b.offset}, ${b.offset + b.count}) outside the result's ${r.n}`, { n: r.n });
-    const src = b.field === 'mean' ? r.mean : r.final;
-    const data = tensorFromFloat64(src.subarray(b.offset, b.offset + b.count), [b.count], b.dtype);
+    const data = tensorFromFloat64(v.subarray(b.offset, b.offset + b.count), [b.count], b.dtype);
     this.reply('ResultsRead', { runId: r.runId, field: b.field, offset: b.offset, n: r.n, data }, id);
   }
 
@@ -618,20 +721,12 @@ export class Firmware {
       if (blk.seq < start) continue;
       if (blocks.length >= b.maxBlocks) break;
       const size = blk.data.data.length + 120;
-      if (size > room && blocks.length > 0) break;
+      if (size > room) break;
       room -= size;
       blocks.push(blk);
     }
     const nextSeq = blocks.length > 0 ? (blocks[blocks.length - 1].seq + 1) >>> 0 : start;
     this.reply('SamplesRead', { blocks, nextSeq, oldestSeq }, id);
-  }
-
-  // ————————————————————————————————————————— used by the device wrapper
-
-  /** The host side of the link went away: uploads in progress are interrupted (committed ones stay). */
-  linkLost(): void {
-    const n = this.staging.dropOpen();
-    if (n > 0) this.log.info({ dropped: n }, 'link lost: discarded open transfers');
   }
 }
 

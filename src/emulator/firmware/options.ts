@@ -29,7 +29,7 @@ export interface EmulatorPacing {
 
 /** Capabilities a caller may change; the rest follow from the options above and the profile. */
 export type CapabilityOverrides = Partial<
-  Pick<Capabilities, 'dtypes' | 'tauSeconds' | 'kappa0Min' | 'kappa0Max' | 'maxOpenTransfers' | 'bulkWindow' | 'sampleRingBlocks' | 'errorQueueDepth'>
+  Pick<Capabilities, 'dtypes' | 'features' | 'tauSeconds' | 'kappa0Min' | 'kappa0Max' | 'maxOpenTransfers' | 'bulkWindow' | 'sampleRingBlocks' | 'errorQueueDepth'>
 >;
 
 export interface EmulatorOptions {
@@ -93,6 +93,7 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
   if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`pacing.linkBytesPerSecond must be positive, got ${rate}`);
   const c = o.capabilities ?? {};
   const dtypes: Dtype[] = c.dtypes ? [...c.dtypes] : ['f64', 'f32', 'i16'];
+  if (c.features && !c.features.includes('dense-curvature') && !c.features.includes('factored-curvature')) throw new RangeError('capabilities.features needs dense-curvature or factored-curvature');
   if (dtypes.length === 0 || !dtypes.includes('f64')) throw new RangeError('capabilities.dtypes must include f64 (results are read as f64)');
   const tauSeconds = c.tauSeconds ?? 1e-6;
   if (!(tauSeconds > 0 && Number.isFinite(tauSeconds))) throw new RangeError('capabilities.tauSeconds must be positive');
@@ -116,7 +117,7 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
     bulkWindow: intIn('capabilities.bulkWindow', c.bulkWindow, 8, 1, 0xffff),
     sampleRingBlocks: intIn('capabilities.sampleRingBlocks', c.sampleRingBlocks, 64, 1, 1 << 20),
     errorQueueDepth: intIn('capabilities.errorQueueDepth', c.errorQueueDepth, 16, 2, 0xffff),
-    features: [...FEATURES].filter((f) => f !== 'i16-dac' || dtypes.includes('i16')),
+    features: (c.features ? FEATURES.filter((f) => c.features!.includes(f)) : [...FEATURES]).filter((f) => f !== 'i16-dac' || dtypes.includes('i16')),
   };
   const identity: Identity = {
     vendor: 'tngd',

@@ -70,7 +70,6 @@ export function curvatureLoad(req: RequestBody<'Curvature'>, res: TensorResolver
   checkCells(n, caps, 'J');
   if (r < 1) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, 'J: r must be ≥ 1');
   if (r > caps.maxRank) throw new ValueRangeError(ErrorCode.RANK_TOO_LARGE, `J: r = ${r} exceeds maxRank ${caps.maxRank}`, { r, maxRank: caps.maxRank });
-  if (!(req.lambda > 0)) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, 'factored curvature needs λ > 0 (A must be positive definite)');
   const J = res.values(req.j, 'J', [r, n]).v;
   let core: CoreSpec;
   let coreBytes = 0;
