@@ -4,6 +4,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { LinkError } from './errors.ts';
+import { parseLinkUrl } from './link-url.ts';
 
 const PREFIX = 'TNGD-LINK/1 ';
 const MAX_LINE = 512;
@@ -26,19 +27,9 @@ function mac(secret: string, label: 'client' | 'server', serverNonce: Buffer, cl
 
 function parseTarget(target: string | TcpTarget): TcpTarget {
   if (typeof target !== 'string') return target;
-  let u: URL;
-  try {
-    u = new URL(target);
-  } catch {
-    throw new LinkError('BAD_URL', `not a URL: ${target}`);
-  }
-  if (u.protocol !== 'tcp:') throw new LinkError('BAD_URL', `expected tcp://host:port, got ${u.protocol}`);
-  const port = Number(u.port);
-  if (!u.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new LinkError('BAD_URL', `expected tcp://host:port with a port in 1..65535, got ${target}`);
-  }
-  const secret = u.searchParams.get('secret') ?? undefined;
-  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port, secret };
+  const spec = parseLinkUrl(target);
+  if (spec.kind !== 'tcp') throw new LinkError('BAD_URL', `expected a tcp://host:port URL, got a ${spec.kind} link`);
+  return spec;
 }
 
 /** Reads one greeting line; bytes after it stay queued in the socket for the protocol. */
