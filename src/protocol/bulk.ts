@@ -58,7 +58,10 @@ export function crc32cOfChunks(chunks: Iterable<Uint8Array>): number {
   return c;
 }
 
-/** Whether a transfer of totalBytes fits inline in one frame instead (caller's rule of thumb). */
+/**
+ * Whether a tensor of payloadBytes data bytes can travel inline (one frame within maxFrameBytes)
+ * instead of as a bulk transfer, leaving 256 bytes for the other fields of the request.
+ */
 export function fitsInline(payloadBytes: number, maxFrameBytes: number): boolean {
   return payloadBytes + 256 <= maxChunkBytes(maxFrameBytes);
 }

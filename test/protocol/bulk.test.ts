@@ -6,6 +6,7 @@ import {
   crc32c,
   crc32cOfChunks,
   encodeFrame,
+  fitsInline,
   maxChunkBytes,
   planChunks,
   planElementReads,
@@ -79,5 +80,19 @@ describe('bulk transfer helpers', () => {
       }),
       { numRuns: 10 },
     );
+  });
+});
+
+describe('inline versus bulk', () => {
+  it('fitsInline admits a Gradient tensor only when its frame fits the limit', () => {
+    for (const limit of LIMITS) {
+      // largest f32 vector said to fit, and one element more
+      let n = 0;
+      while (fitsInline((n + 1) * 4, limit)) n++;
+      const frame = encodeFrame({ kind: 'GradientRequest', body: { g: tensorFromFloat64(new Float64Array(n).fill(1.5), [n], 'f32') } }, U32);
+      expect(frame.length - 1, `limit ${limit}`).toBeLessThanOrEqual(limit);
+      expect(fitsInline((n + 1) * 4, limit)).toBe(false);
+      expect(n * 4).toBeGreaterThan(limit * 0.9 - 400);
+    }
   });
 });
