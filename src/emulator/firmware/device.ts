@@ -66,6 +66,7 @@ export class EmulatorBoard {
   private framesOut = 0;
   private chunksSeen = 0;
   private rebootDone = false;
+  private faultDone = false;
   private dropped = false;
   private bursts = 0;
   /** Power cycles so far (reboot fault, powerCycle()). */
@@ -154,6 +155,10 @@ export class EmulatorBoard {
       this.rebootDone = true;
       this.powerCycle();
       return false;
+    }
+    if (f.hardwareFaultAfterRequests !== undefined && !this.faultDone && this.admitted >= f.hardwareFaultAfterRequests) {
+      this.faultDone = true;
+      fw.enterFault('injected hardware fault (faults.hardwareFaultAfterRequests)');
     }
     if (f.ignore?.includes(op)) return false;
     if (f.silentAfterRequests !== undefined && this.admitted >= f.silentAfterRequests) return false;

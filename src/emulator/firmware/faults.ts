@@ -23,6 +23,8 @@ export interface DeviceFaults {
   dropLinkAtChunk?: number;
   /** The link drops once a run has covered this much analog time (τ). */
   dropLinkAfterRunTau?: number;
+  /** After this many requests the device detects a hardware fault and enters FAULT (until DeviceReset). */
+  hardwareFaultAfterRequests?: number;
 }
 
 export function checkFaults(f: DeviceFaults): void {
@@ -37,4 +39,5 @@ export function checkFaults(f: DeviceFaults): void {
   pos('staleBytes', 0);
   pos('dropLinkAtChunk', 1);
   pos('dropLinkAfterRunTau', 0);
+  pos('hardwareFaultAfterRequests', 0);
 }

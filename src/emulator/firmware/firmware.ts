@@ -162,6 +162,17 @@ export class Firmware {
     this.run = null;
   }
 
+  /** A detected hardware fault: the device enters FAULT; a run in progress ends with HARDWARE_FAULT. */
+  enterFault(reason: string): void {
+    const e = new DeviceError(ErrorCode.HARDWARE_FAULT, reason);
+    const r = this.run;
+    this.run = null;
+    this.state = 'FAULT';
+    if (r) this.fail({ type: RUN_TYPE, requestId: r.requestId }, e);
+    else this.queueError(e, 0, 0);
+    this.log.error({ reason }, 'hardware fault: state FAULT until DeviceReset');
+  }
+
   /** The host side of the link went away: uploads in progress are interrupted (committed ones stay). */
   linkLost(): void {
     this.linkGen++;
