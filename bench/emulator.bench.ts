@@ -1,5 +1,7 @@
 // Emulator physics: Euler step throughput against a same-run streaming-read baseline, exact vs
 // Euler integrator time, and peak memory of the largest factored configuration.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { BenchRow, BenchSuite } from './harness.ts';
 import { PROFILES, SpuCore } from '../src/emulator/physics/index.ts';
 
@@ -102,8 +104,16 @@ function exactRows(n: number, r: number, reps: number): BenchRow[] {
   ];
 }
 
+/** A callable gc() without --expose-gc on the command line (so the baseline holds no garbage). */
+function getGc(): () => void {
+  setFlagsFromString('--expose_gc');
+  return runInNewContext('gc') as () => void;
+}
+
 function memoryRow(quick: boolean): BenchRow {
   const n = 100_000, r = 640;
+  const gc = getGc();
+  gc();
   const before = process.memoryUsage();
   let peakAb = before.arrayBuffers;
   let peakRss = before.rss;
@@ -113,6 +123,7 @@ function memoryRow(quick: boolean): BenchRow {
     peakRss = Math.max(peakRss, m.rss);
   };
   const c = makeCore(n, r, 3);
+  gc();
   sample();
   c.configure({ kappa0: 1e-3, integrator: { kind: 'euler', dtTau: DT }, samplePeriodTau: DT, burnInTau: 0 });
   const t0 = process.hrtime.bigint();
