@@ -695,7 +695,6 @@ export class RunHandle {
   /** Stops the run now; the result covers the samples taken so far. */
   abort(): RunResult {
     if (!this.finished) {
-      this.step = Math.max(this.step, 0);
       const analog = this.progressTau;
       const done = this.step >= this.total;
       this.finish();

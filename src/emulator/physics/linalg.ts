@@ -137,15 +137,3 @@ export function isPositiveDefinite(a: Float64Array, n: number): boolean {
   }
   return true;
 }
-
-/** Minimum and maximum-magnitude eigenvalue of a symmetric matrix (for PSD checks). */
-export function eigRange(a: Float64Array, n: number): { min: number; maxAbs: number } {
-  const { values } = symmetricEigen(a, n);
-  let min = Infinity;
-  let maxAbs = 0;
-  for (let i = 0; i < n; i++) {
-    if (values[i] < min) min = values[i];
-    if (Math.abs(values[i]) > maxAbs) maxAbs = Math.abs(values[i]);
-  }
-  return { min, maxAbs };
-}
