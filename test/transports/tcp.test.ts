@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { serveTcp, RemoteBindRefusedError, isLoopbackHost } from '../../src/emulator/transports/tcp-server.ts';
-import { openTcpLink } from '../../src/driver/transports/tcp-link.ts';
+import { openTcpLink, tcpLinkMac } from '../../src/driver/transports/tcp-link.ts';
+import { linkMac } from '../../src/emulator/transports/link-greeting.ts';
 import { LinkError } from '../../src/driver/transports/errors.ts';
 import { reverseDevice, echoDevice, patternBytes, collect } from './devices.ts';
 
@@ -134,6 +135,49 @@ describe('TCP device server and host link', () => {
       b.destroy();
     } finally {
       await srv.close();
+    }
+  });
+});
+
+describe('TCP link authentication vector (firmware-spec/TRANSPORTS.md)', () => {
+  // Computed independently with Python's hmac module; both implementations must reproduce it.
+  const secret = 'tngd-test-secret';
+  const serverNonce = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+  const clientNonce = Buffer.from(Array.from({ length: 32 }, (_, i) => 32 + i));
+  const CLIENT = 'bfa790c3d4ca0168b4db19b4ed772109f96f156083a3db053f688f87f747dfb3';
+  const SERVER = '1be0bab343fd317ce737180733b14afb24ee6bb1c22afa51fecdd0f351f02205';
+
+  it('device side and host side compute the pinned client and server proofs', () => {
+    expect(linkMac(secret, 'client', serverNonce, clientNonce).toString('hex')).toBe(CLIENT);
+    expect(linkMac(secret, 'server', serverNonce, clientNonce).toString('hex')).toBe(SERVER);
+    expect(tcpLinkMac(secret, 'client', serverNonce, clientNonce).toString('hex')).toBe(CLIENT);
+    expect(tcpLinkMac(secret, 'server', serverNonce, clientNonce).toString('hex')).toBe(SERVER);
+  });
+
+  it('a host rejects a server that answers with a wrong proof (impostor without the secret)', async () => {
+    const impostor = createServer((s) => {
+      s.write(`TNGD-LINK/1 challenge ${serverNonce.toString('hex')}\n`);
+      s.once('data', () => s.write(`TNGD-LINK/1 ok ${'00'.repeat(32)}\n`));
+    });
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
+    const port = (impostor.address() as { port: number }).port;
+    try {
+      await expect(openTcpLink({ host: '127.0.0.1', port, secret })).rejects.toMatchObject({ code: 'AUTH_FAILED', message: expect.stringMatching(/could not prove/) });
+    } finally {
+      impostor.close();
+    }
+  });
+
+  it('a host gives up on a server that never greets (raw TCP bridge) with TIMEOUT', async () => {
+    const conns: Socket[] = [];
+    const mute = createServer((s) => void conns.push(s));
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
+    const port = (mute.address() as { port: number }).port;
+    try {
+      await expect(openTcpLink({ host: '127.0.0.1', port, timeoutMs: 150 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    } finally {
+      for (const c of conns) c.destroy();
+      mute.close();
     }
   });
 });

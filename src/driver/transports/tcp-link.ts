@@ -17,7 +17,8 @@ export interface TcpTarget {
   timeoutMs?: number;
 }
 
-function mac(secret: string, label: 'client' | 'server', serverNonce: Buffer, clientNonce: Buffer): Buffer {
+/** HMAC-SHA256(secret, "tngd-link/1 <label>\n" ‖ serverNonce ‖ clientNonce); TRANSPORTS.md pins a vector. */
+export function tcpLinkMac(secret: string, label: 'client' | 'server', serverNonce: Buffer, clientNonce: Buffer): Buffer {
   return createHmac('sha256', Buffer.from(secret, 'utf8'))
     .update(`tngd-link/1 ${label}\n`)
     .update(serverNonce)
@@ -110,13 +111,13 @@ export async function openTcpLink(target: string | TcpTarget): Promise<Socket> {
     }
     const serverNonce = Buffer.from(ch[1], 'hex');
     const clientNonce = randomBytes(32);
-    socket.write(`${PREFIX}response ${clientNonce.toString('hex')} ${mac(secret, 'client', serverNonce, clientNonce).toString('hex')}\n`);
+    socket.write(`${PREFIX}response ${clientNonce.toString('hex')} ${tcpLinkMac(secret, 'client', serverNonce, clientNonce).toString('hex')}\n`);
     const answer = await readLine(socket, deadline);
     const refused2 = refusal(answer);
     if (refused2) throw refused2;
     const ok = /^TNGD-LINK\/1 ok ([0-9a-f]{64})$/.exec(answer);
     if (!ok) throw new LinkError('PROTOCOL', `unexpected answer to the challenge response: ${JSON.stringify(answer.slice(0, 80))}`);
-    if (!timingSafeEqual(Buffer.from(ok[1], 'hex'), mac(secret, 'server', serverNonce, clientNonce))) {
+    if (!timingSafeEqual(Buffer.from(ok[1], 'hex'), tcpLinkMac(secret, 'server', serverNonce, clientNonce))) {
       throw new LinkError('AUTH_FAILED', 'the server could not prove it knows the shared secret');
     }
     return socket;
