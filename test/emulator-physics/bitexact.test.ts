@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  expDet, expm1Det, gaussianAt, logDet, normInv, philox4x32, replayScenario, wordToUniform, type Scenario, type ScenarioOutcome,
+  expDet, expm1Det, gaussianAt, logDet, normInv, normInvWord, philox4x32, replayScenario, wordToUniform, type Scenario, type ScenarioOutcome,
 } from '../../src/emulator/physics/index.ts';
 
 const dir = new URL('../../firmware-spec/vectors/emulator/', import.meta.url);
@@ -72,5 +72,14 @@ describe('golden scenario digests (digests.json)', () => {
     for (const s of v.scenarios.filter((x) => x.name.includes('euler') || x.name.includes('stream') || x.name.includes('factored-block-exact'))) {
       for (const chunk of [1, 3, 17]) expect(replayScenario(s, { forceChunk: chunk }).sha256, `${s.name} chunk ${chunk}`).toBe(s.expected.sha256);
     }
+  });
+});
+
+describe('fast Gaussian path', () => {
+  it('normInvWord(w) is bit-identical to normInv((w + ½)·2^−32) on edge and pseudo-random words', () => {
+    const ws = [0, 1, 2, 3, 0xffffffff, 0xfffffffe, 0x80000000, 0x7fffffff, 0x13333333, 0xecccccc];
+    for (let e = 0; e < 32; e++) ws.push(2 ** e, 2 ** e - 1, 0xffffffff - 2 ** e);
+    for (let i = 0, s = 12345; i < 20000; i++) ws.push((s = (Math.imul(s, 1664525) + 1013904223) >>> 0));
+    for (const w of ws) expect(Object.is(normInvWord(w), normInv(wordToUniform(w))), `w = ${w}`).toBe(true);
   });
 });

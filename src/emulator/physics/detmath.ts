@@ -51,6 +51,11 @@ export function logDet(x: number): number {
     m = m * 0.5;
     e = e + 1;
   }
+  return logReduced(m, e);
+}
+
+/** e·ln2 + log(m) for m ∈ [√½, √2] (the common tail of logDet). */
+function logReduced(m: number, e: number): number {
   const f = m - 1;
   const s = f / (2 + f);
   const s2 = s * s;
@@ -59,6 +64,25 @@ export function logDet(x: number): number {
   const twoS = s * 2;
   const logm = twoS + twoS * (s2 * p);
   return e * LN2_HI + (e * LN2_LO + logm);
+}
+
+// 2^−e for e = −1..31, exact (repeated halving).
+const POW2_NEG: number[] = [];
+for (let e = -1, v = 2; e <= 31; e++, v = v * 0.5) POW2_NEG.push(v);
+
+/**
+ * logDet((w + ½)·2^−32) for a 32-bit word w, bit-identical to logDet of that double but with
+ * the exponent taken from the integer (no float bit access): the hot path of the Gaussian tail.
+ */
+export function logWordUniform(w: number): number {
+  const e = w === 0 ? -1 : 31 - Math.clz32(w);
+  let m = (w + 0.5) * POW2_NEG[e + 1]; // exact, in [1, 2)
+  let ee = e - 32;
+  if (m > SQRT2) {
+    m = m * 0.5;
+    ee = ee + 1;
+  }
+  return logReduced(m, ee);
 }
 
 /** e^r − 1 for |r| ≤ ~0.35 by its Taylor series (Horner, 13 coefficients). */
@@ -129,6 +153,35 @@ const F1 = 0.599832206555888, F2 = 0.1369298809227358, F3 = 0.014875361290850615
 const F4 = 7.868691311456133e-4, F5 = 1.8463183175100548e-5, F6 = 1.421511758316446e-7;
 const F7 = 2.0442631033899397e-15;
 
+/** Rational tail of AS 241 for r = √(−log p), p the tail probability. */
+function tail(r: number): number {
+  if (r <= 5) {
+    r = r - 1.6;
+    const num = (((((((C7 * r + C6) * r + C5) * r + C4) * r + C3) * r + C2) * r + C1) * r + C0);
+    const den = (((((((D7 * r + D6) * r + D5) * r + D4) * r + D3) * r + D2) * r + D1) * r + 1);
+    return num / den;
+  }
+  r = r - 5;
+  const num = (((((((E7 * r + E6) * r + E5) * r + E4) * r + E3) * r + E2) * r + E1) * r + E0);
+  const den = (((((((F7 * r + F6) * r + F5) * r + F4) * r + F3) * r + F2) * r + F1) * r + 1);
+  return num / den;
+}
+
+/** normInv((w + ½)·2^−32), bit-identical to normInv(wordToUniform(w)); w a 32-bit word. */
+export function normInvWord(w: number): number {
+  const u = (w + 0.5) * 2.3283064365386963e-10;
+  const q = u - 0.5;
+  if (q >= -0.425 && q <= 0.425) {
+    const r = 0.180625 - q * q;
+    const num = (((((((A7 * r + A6) * r + A5) * r + A4) * r + A3) * r + A2) * r + A1) * r + A0);
+    const den = (((((((B7 * r + B6) * r + B5) * r + B4) * r + B3) * r + B2) * r + B1) * r + 1);
+    return (q * num) / den;
+  }
+  // the tail probability min(u, 1 − u) is (w* + ½)·2^−32 with w* = w or its complement (exact)
+  const v = tail(Math.sqrt(-logWordUniform(q < 0 ? w : 4294967295 - w)));
+  return q < 0 ? -v : v;
+}
+
 /** Standard normal quantile Φ⁻¹(u), 0 < u < 1, with logDet in the tails. */
 export function normInv(u: number): number {
   const q = u - 0.5;
@@ -138,19 +191,6 @@ export function normInv(u: number): number {
     const den = (((((((B7 * r + B6) * r + B5) * r + B4) * r + B3) * r + B2) * r + B1) * r + 1);
     return (q * num) / den;
   }
-  let r = q < 0 ? u : 1 - u;
-  r = Math.sqrt(-logDet(r));
-  let v: number;
-  if (r <= 5) {
-    r = r - 1.6;
-    const num = (((((((C7 * r + C6) * r + C5) * r + C4) * r + C3) * r + C2) * r + C1) * r + C0);
-    const den = (((((((D7 * r + D6) * r + D5) * r + D4) * r + D3) * r + D2) * r + D1) * r + 1);
-    v = num / den;
-  } else {
-    r = r - 5;
-    const num = (((((((E7 * r + E6) * r + E5) * r + E4) * r + E3) * r + E2) * r + E1) * r + E0);
-    const den = (((((((F7 * r + F6) * r + F5) * r + F4) * r + F3) * r + F2) * r + F1) * r + 1);
-    v = num / den;
-  }
+  const v = tail(Math.sqrt(-logDet(q < 0 ? u : 1 - u)));
   return q < 0 ? -v : v;
 }

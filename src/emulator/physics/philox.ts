@@ -1,7 +1,7 @@
 // Counter-based randomness: Philox-4x32-10 (Salmon et al., SC'11) with integer-exact JS
 // arithmetic, and the Gaussian stream built on it. A Gaussian is addressed by
 // (key = seed, c1, c2, domain, index), so values never depend on chunking or call order.
-import { normInv } from './detmath.ts';
+import { normInvWord } from './detmath.ts';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -69,20 +69,20 @@ export function fillGaussians(
   for (let p = 0; p < full; p++) {
     philox4x32(base + p, c1, c2, c3, k0, k1, words);
     const o = 4 * p;
-    out[o] = normInv(wordToUniform(words[0]));
-    out[o + 1] = normInv(wordToUniform(words[1]));
-    out[o + 2] = normInv(wordToUniform(words[2]));
-    out[o + 3] = normInv(wordToUniform(words[3]));
+    out[o] = normInvWord(words[0]);
+    out[o + 1] = normInvWord(words[1]);
+    out[o + 2] = normInvWord(words[2]);
+    out[o + 3] = normInvWord(words[3]);
   }
   const rest = n & 3;
   if (rest) {
     philox4x32(base + full, c1, c2, c3, k0, k1, words);
-    for (let h = 0; h < rest; h++) out[4 * full + h] = normInv(wordToUniform(words[h]));
+    for (let h = 0; h < rest; h++) out[4 * full + h] = normInvWord(words[h]);
   }
 }
 
 /** The single Gaussian number i of stream (key, c1, c2, c3). */
 export function gaussianAt(k0: number, k1: number, c1: number, c2: number, c3: number, i: number): number {
   philox4x32(Math.floor(i / 4), c1, c2, c3, k0, k1, words);
-  return normInv(wordToUniform(words[i & 3]));
+  return normInvWord(words[i & 3]);
 }
