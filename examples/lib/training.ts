@@ -218,3 +218,15 @@ export function runForJson(run: FinishedRun): Record<string, unknown> {
       .map((r) => ({ iter: r.iter, testLoss: r.testLoss, testAccuracy: r.testAccuracy, computeSeconds: r.computeSeconds, wallSeconds: r.wallSeconds })),
   };
 }
+
+/**
+ * Parameters after a short Adam run (lr 1e-2, b = 16, seed 0), so solve studies use the
+ * curvature of a partly trained network rather than of the initialisation.
+ */
+export async function warmParams(model: string, data: TrainTest, dataConfig: CommonRunSettings['dataConfig'], folder: string, iters: number): Promise<Float64Array> {
+  const res = await train(
+    { model, loss: 'ce', data: dataConfig, optimizer: 'adam', optimizerOptions: { lr: 1e-2 }, batch: 16, iters, seed: 0, evalEvery: iters, checkpointEvery: iters, keepCheckpoints: 1 },
+    { out: folder, data, report: false },
+  );
+  return res.params;
+}

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main as costMain } from '../../examples/cost.ts';
 import { main as fashionMain } from '../../examples/fashion-mnist.ts';
+import { main as sweepsMain } from '../../examples/sweeps.ts';
+import { main as gapsMain } from '../../examples/gaps.ts';
 import { projectTngdDevice } from '../../examples/lib/device-model.ts';
 import { checkStudyOutput, checkSvgWellFormed } from './check-output.ts';
 
@@ -71,6 +73,43 @@ describe('examples --quick', { timeout: 180_000 }, () => {
       expect(g.finalTestLoss.mean).toBeLessThan(Math.log(10));
     }
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('NGD-Woodbury');
+  });
+
+  it('sweeps: device solve error shrinks with analogue time and grows with noise', async () => {
+    const dir = join(root, 'sweeps');
+    await sweepsMain(['--quick', '--out', dir]);
+    const { json } = checkStudyOutput(dir, 'sweeps');
+    type P = { x: number; label: string; relErr: { mean: number } };
+    const s = (json['results.json'] as { solve: { tSweep: P[]; kappaSweep: P[] } }).solve;
+    // noise-free relaxation from x₀ = 0: the error ‖e^{−At}x*‖/‖x*‖ falls monotonically with t
+    const reset0 = s.tSweep.filter((p) => p.label === 'x₀ = 0, κ₀ = 0').map((p) => p.relErr.mean);
+    expect(reset0.length).toBe(4); // t = 1, 5, 20, 50 τ
+    for (let i = 1; i < reset0.length; i++) expect(reset0[i]).toBeLessThan(reset0[i - 1]);
+    expect(reset0[0]).toBeLessThanOrEqual(1);
+    // at t = 20τ the error grows with κ₀ (0, 1e-3, 1e-2, 1e-1)
+    const k20 = s.kappaSweep.filter((p) => p.label === 't = 20τ').map((p) => p.relErr.mean);
+    for (let i = 1; i < k20.length; i++) expect(k20[i]).toBeGreaterThan(k20[i - 1]);
+  });
+
+  it('gaps: quantisation error falls with bits, mismatch error grows with σ, Euler converges to exact', async () => {
+    const dir = join(root, 'gaps');
+    await gapsMain(['--quick', '--out', dir]);
+    const { json } = checkStudyOutput(dir, 'gaps');
+    type P = { x: number; label: string; relErr: { mean: number } };
+    const r = json['results.json'] as { precision: { points: P[] }; mismatch: { points: P[] }; euler: { points: P[] }; training: Record<string, unknown> };
+    for (const label of ['DAC only', 'ADC only, range-matched g']) {
+      const e = r.precision.points.filter((p) => p.label === label).map((p) => p.relErr.mean); // 4, 8, 16 bits
+      expect(e[1]).toBeLessThan(e[0]);
+      expect(e[2]).toBeLessThan(e[1] / 10);
+      expect(e[2]).toBeLessThan(1e-2); // 16 bits
+    }
+    const m = r.mismatch.points.map((p) => p.relErr.mean); // σ = 1e-3, 1e-2
+    expect(m[1]).toBeGreaterThan(m[0]);
+    // Euler's error against the exact transition is O(δt): halving δt roughly halves it
+    const eu = r.euler.points.map((p) => p.relErr.mean); // δt = 0.1, 0.05
+    expect(eu[1] / eu[0]).toBeGreaterThan(0.35);
+    expect(eu[1] / eu[0]).toBeLessThan(0.65);
+    expect(Object.keys(r.training)).toContain('curvature');
   });
 
   it('the npm entry rejects bad options with exit code 2 and a message', () => {

@@ -1,0 +1,248 @@
+// Study 3 — what the paper did not study, on the emulator:
+//   precision  DAC and ADC bits 4..16 (solve level, physics core: the device URL cannot set bits)
+//   mismatch   static multiplicative coupling mismatch σ (solve level, same reason)
+//   integrator exact transition against Euler–Maruyama with step δt (solve level; training too)
+//   start      carry-over against reset and x₀ = g (a sequence of systems; training too)
+//   curvature  GGN against the empirical Fisher (training: NGD-Woodbury, and TNGD)
+//   profile    the 'prototype' device profile (16-bit DAC/ADC, σ = 1e-3, rails) against 'ideal' (training)
+// Solve level: the relative error of the device's final-state readout against the exact
+// x* = A⁻¹g of a real GGN system (lib/spu-solve.ts). Training level: train() on the emulator.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset } from '../src/host-loop/data/load.ts';
+import type { TrainTest } from '../src/host-loop/data/load.ts';
+import { createModel } from '../src/host-loop/models/model.ts';
+import { PhysicsError } from '../src/emulator/physics/index.ts';
+import type { Profile } from '../src/emulator/physics/index.ts';
+import { formatMeanSd, formatNumber, formatTable, meanSd } from '../src/host-loop/run/index.ts';
+import type { MeanSd, Series } from '../src/host-loop/run/index.ts';
+import { parseStudyArgs, positiveInt, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
+import { StudyOutput } from './lib/output.ts';
+import { simpleFigure } from './lib/figures.ts';
+import { armFigures, armsJson, armsTable, runArms } from './lib/arms.ts';
+import type { Arm } from './lib/arms.ts';
+import { warmParams } from './lib/training.ts';
+import type { CommonRunSettings } from './lib/training.ts';
+import { SequenceDevice, StudyDevice, buildSystem, cosine, maxAbs, relErr } from './lib/spu-solve.ts';
+import type { SolveSystem } from './lib/spu-solve.ts';
+import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
+import type { TngdSettings } from './lib/tngd-options.ts';
+import { DEBIAN_FASHION_MNIST } from './fashion-mnist.ts';
+
+interface Point {
+  label: string;
+  x: number;
+  relErr: MeanSd;
+  /** seeds whose upload the device rejected (A not positive definite after mismatch) */
+  rejected?: number;
+}
+
+const FULL_SCALE = 8; // PROFILES.ideal.fullScale, the ADC range
+
+function toSeries(points: Point[], xform: (x: number) => number = (x) => x): Series[] {
+  return [...new Set(points.map((p) => p.label))].map((label) => ({
+    name: label,
+    points: points
+      .filter((p) => p.label === label && Number.isFinite(p.relErr.mean))
+      .map((p) => ({
+        x: xform(p.x),
+        y: Math.max(p.relErr.mean, 1e-16),
+        ...(p.relErr.n > 1 ? { lo: Math.max(1e-16, p.relErr.mean - p.relErr.sd), hi: p.relErr.mean + p.relErr.sd } : {}),
+      })),
+  }));
+}
+
+function pointTable(points: Point[], xName: string, errName = 'rel. error ‖x−x*‖/‖x*‖'): string {
+  return formatTable(
+    ['setting', xName, errName, 'rejected'],
+    points.map((p) => [p.label, formatNumber(p.x, 3), formatMeanSd(p.relErr, 3), String(p.rejected ?? 0)]),
+  );
+}
+
+/** Converged solve (κ₀ = 0, exact, t = 30/λ from x₀ = 0) on a device with `profile`. */
+function convergedError(sys: SolveSystem, profile: Partial<Profile>, seed: number, gain: number): number {
+  const dev = new StudyDevice(sys, profile, seed, gain);
+  return dev.run({ kappa0: 0, integrator: { kind: 'exact' }, tTau: 30 / sys.lambda, start: 'reset' }).relErrFinal;
+}
+
+export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
+  const cmd = studyCommand('gaps', 'precision, mismatch, Euler vs exact, reset vs carry, GGN vs empirical Fisher, prototype profile', 3)
+    .option('--data <dir>', `IDX folder (default ${DEBIAN_FASHION_MNIST}, 2×2-pooled to 14×14; --quick: shipped subset)`)
+    .option('--model <spec>', 'network', 'conv:14x14x1-c2k3s2-16-10')
+    .option('--batch <b>', 'batch size (default 16; --quick 8)', positiveInt('--batch', 4096))
+    .option('--iters <n>', 'iterations per training run', positiveInt('--iters'))
+    .option('--eval-every <n>', 'test evaluation period', positiveInt('--eval-every'))
+    .option('--lr <η>', 'learning rate (paper, MNIST: 0.01)', positiveNumber('--lr'), 0.01)
+    .option('--damping <λ>', 'damping λ (paper, MNIST: 0.01)', positiveNumber('--damping'), 0.01)
+    .option('--t-tau <t>', 'TNGD analogue time per iteration for the training arms, τ', positiveNumber('--t-tau'), 10)
+    .option('--reuse', 'reuse finished runs with identical configuration', false);
+  const o = parseStudyArgs<{
+    data?: string;
+    model: string;
+    batch?: number;
+    iters?: number;
+    evalEvery?: number;
+    lr: number;
+    damping: number;
+    tTau: number;
+    reuse: boolean;
+  }>(cmd, argv);
+  const q = o.quick;
+  const dataDir = o.data ?? (q ? null : DEBIAN_FASHION_MNIST);
+  if (dataDir !== null && !existsSync(dataDir)) throw new Error(`data folder ${dataDir} not found (pass --data, or --quick for the shipped subset)`);
+  const batch = o.batch ?? (q ? 8 : 16);
+  const iters = o.iters ?? (q ? 10 : 200);
+  const evalEvery = o.evalEvery ?? (q ? 5 : 25);
+  const seeds = seedList(q ? Math.min(2, o.seeds) : o.seeds);
+  const out = new StudyOutput('gaps', o.out, argv, { ...o, dataDir, batch, iters, evalEvery, seeds });
+  const data: TrainTest = dataDir === null ? loadDataset() : loadDataset({ dir: dataDir, downsample: true });
+  const dataConfig = { dir: dataDir, downsample: dataDir !== null };
+  const model = createModel(o.model);
+  const runsDir = join(out.dir, 'runs');
+  const params = await warmParams(o.model, data, dataConfig, join(runsDir, 'warm-start'), q ? 10 : 100);
+  const sys = buildSystem(model, params, data.train, 0, batch, o.damping);
+  const xMax = maxAbs(sys.xStar);
+  // range-matched: g scaled so that max|x*| sits at half the ADC full scale
+  const matched = FULL_SCALE / 2 / xMax;
+  const results: Record<string, unknown> = {
+    data: dataDir === null ? 'shipped 14×14 subset' : `${dataDir} (2×2 mean-pooled to 14×14)`,
+    model: model.name,
+    system: { n: sys.f.n, r: sys.f.r, lambda: sys.lambda, lambdaMaxOfA: sys.lambdaMax, conditionNumber: sys.lambdaMax / sys.lambda, maxAbsXStar: xMax, adcFullScale: FULL_SCALE, matchedGain: matched },
+  };
+  const summary: string[] = [
+    `# Gaps: ${model.name} (N = ${model.numParams}), b = ${batch}, λ = ${o.damping}`,
+    '',
+    `Solve-level system: N = ${sys.f.n}, r = ${sys.f.r}, λmax(A) = ${formatNumber(sys.lambdaMax, 4)}, κ(A) = ${formatNumber(sys.lambdaMax / sys.lambda, 4)}, max|x*| = ${formatNumber(xMax, 3)} (ADC full scale ${FULL_SCALE}).`,
+  ];
+
+  // ---- precision: DAC and ADC bits (κ₀ = 0, converged, so only quantisation is left) ----
+  const bitsList = q ? [4, 8, 16] : [4, 6, 8, 10, 12, 14, 16];
+  const precision: Point[] = [];
+  const one = (v: number): MeanSd => ({ mean: v, sd: 0, n: 1 });
+  for (const bits of bitsList) {
+    precision.push({ label: 'DAC only', x: bits, relErr: one(convergedError(sys, { dacBits: bits }, 1, 1)) });
+    precision.push({ label: 'ADC only, g as is', x: bits, relErr: one(convergedError(sys, { adcBits: bits }, 1, 1)) });
+    precision.push({ label: 'ADC only, range-matched g', x: bits, relErr: one(convergedError(sys, { adcBits: bits }, 1, matched)) });
+    precision.push({ label: 'DAC + ADC, range-matched g', x: bits, relErr: one(convergedError(sys, { dacBits: bits, adcBits: bits }, 1, matched)) });
+  }
+  results.precision = { settings: 'κ₀ = 0, exact integrator, t = 30/λ from x₀ = 0 (converged); DAC range auto per tensor; ADC full scale 8', points: precision };
+  out.svg('precision-bits.svg', simpleFigure('Converged solve error against DAC/ADC bits', 'bits', '‖x − x*‖ / ‖x*‖', toSeries(precision), true));
+  summary.push('', '## Precision (converged solve, κ₀ = 0)', '```', pointTable(precision, 'bits'), '```');
+
+  // ---- mismatch σ (drawn per device seed) ----
+  const sigmas = q ? [1e-3, 1e-2] : [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1];
+  const solveSeeds = seedList(q ? 2 : 3);
+  const mismatch: Point[] = [];
+  for (const sigma of sigmas) {
+    const errs: number[] = [];
+    let rejected = 0;
+    for (const s of solveSeeds) {
+      try {
+        errs.push(convergedError(sys, { mismatchSigma: sigma }, s, 1));
+      } catch (e) {
+        if (!(e instanceof PhysicsError)) throw e;
+        rejected++;
+      }
+    }
+    mismatch.push({ label: 'mismatch σ', x: sigma, relErr: meanSd(errs), rejected });
+  }
+  results.mismatch = { settings: 'κ₀ = 0, exact, converged; σ multiplies every J, H entry by (1 + σz)', seeds: solveSeeds, points: mismatch };
+  out.svg('mismatch-sigma.svg', simpleFigure('Converged solve error against coupling mismatch σ', 'log10 σ', '‖x − x*‖ / ‖x*‖', toSeries(mismatch, Math.log10), true));
+  summary.push('', '## Mismatch (converged solve, κ₀ = 0)', '```', pointTable(mismatch, 'σ'), '```');
+
+  // ---- Euler–Maruyama against the exact transition (κ₀ = 0: the mean dynamics only) ----
+  const dts = q ? [0.1, 0.05] : [0.5, 0.2, 0.1, 0.05, 0.02];
+  const tEuler = q ? 2 : 10;
+  const dev = new StudyDevice(sys, {}, 1);
+  const exact = dev.run({ kappa0: 0, integrator: { kind: 'exact' }, tTau: tEuler, start: 'gradient' }).final;
+  const euler: Point[] = [];
+  for (const dt of dts) {
+    const e = dev.run({ kappa0: 0, integrator: { kind: 'euler', dtTau: dt }, tTau: tEuler, start: 'gradient' });
+    const diverged = e.flags.length > 0 || !e.final.every(Number.isFinite);
+    euler.push({ label: `Euler vs exact at t = ${tEuler}τ`, x: dt, relErr: one(diverged ? NaN : relErr(e.final, exact)), ...(diverged ? { rejected: 1 } : {}) });
+  }
+  results.euler = {
+    settings: `κ₀ = 0, x₀ = g, t = ${tEuler}τ; Euler is stable only for δt < 2/λmax(A) = ${formatNumber(2 / sys.lambdaMax, 3)}τ`,
+    exactVsXStar: relErr(exact, sys.xStar),
+    points: euler,
+  };
+  out.svg('euler-vs-exact.svg', simpleFigure(`Euler–Maruyama against the exact integrator (t = ${tEuler}τ)`, 'log10 δt (τ)', 'relative difference', toSeries(euler, Math.log10), true));
+  summary.push('', `## Euler vs exact (κ₀ = 0, t = ${tEuler}τ; stability limit δt < ${formatNumber(2 / sys.lambdaMax, 3)}τ)`, '```', pointTable(euler, 'δt/τ', '‖x_Euler − x_exact‖/‖x_exact‖ (rejected = diverged)'), '```');
+
+  // ---- carry-over against reset over a sequence of batches (fixed parameters) ----
+  const steps = q ? 4 : 20;
+  const seqT = 5;
+  const systems = Array.from({ length: steps }, (_, k) => buildSystem(model, params, data.train, (k + 1) * batch, batch, o.damping));
+  const seq: Point[] = [];
+  const seqCos: Record<string, number[]> = {};
+  for (const kappa0 of [0, 1e-3])
+    for (const start of ['carry', 'reset', 'gradient'] as const) {
+      const label = `${start}, κ₀ = ${kappa0}`;
+      const perStep: number[][] = systems.map(() => []);
+      const cosAtEnd: number[] = [];
+      for (const s of kappa0 === 0 ? solveSeeds.slice(0, 1) : solveSeeds) {
+        const d = new SequenceDevice(sys.f.n, sys.f.r, s);
+        systems.forEach((sy, k) => {
+          const x = d.step(sy, { kappa0, integrator: { kind: 'exact' }, tTau: seqT, start });
+          perStep[k].push(relErr(x, sy.xStar));
+          if (k === steps - 1) cosAtEnd.push(cosine(x, sy.xStar));
+        });
+      }
+      perStep.forEach((e, k) => seq.push({ label, x: k + 1, relErr: meanSd(e) }));
+      seqCos[label] = cosAtEnd;
+    }
+  results.startMode = { settings: `${steps} successive batches at fixed parameters, t = ${seqT}τ per batch, exact integrator`, seeds: solveSeeds, points: seq, cosineAtLastStep: seqCos };
+  out.svg('carry-vs-reset.svg', simpleFigure(`Solve error over successive batches (t = ${seqT}τ each)`, 'batch', '‖x − x*‖ / ‖x*‖', toSeries(seq), true));
+  const lastOf = (l: string) => seq.filter((p) => p.label === l).at(-1)!;
+  summary.push(
+    '',
+    `## Carry-over vs reset (t = ${seqT}τ per batch), error at batch ${steps}`,
+    '```',
+    pointTable([...new Set(seq.map((p) => p.label))].map(lastOf), 'batch'),
+    '```',
+  );
+
+  // ---- training level ----
+  const settings: CommonRunSettings = { model: o.model, batch, iters, evalEvery, dataConfig, device: 'emu:?seed=1&profile=ideal', reuse: o.reuse };
+  const base = { lr: o.lr, damping: o.damping };
+  const curvatureArms: Arm[] = [
+    { label: 'NGD GGN', optimizer: 'ngd-woodbury', options: { ...base, curvature: 'ggn' } },
+    { label: 'NGD EF', optimizer: 'ngd-woodbury', options: { ...base, curvature: 'ef' } },
+  ];
+  const mk = (label: string, s: TngdSettings): Arm => {
+    const c = tngdConfig(s);
+    return { label, optimizer: c.optimizer, options: c.options };
+  };
+  const tb: TngdSettings = { ...base, tTau: o.tTau };
+  if (tngdAvailable()) curvatureArms.push(mk('TNGD GGN', { ...tb, curvature: 'ggn' }), mk('TNGD EF', { ...tb, curvature: 'ef' }));
+  const training: Record<string, unknown> = {};
+  const groups: { key: string; title: string; arms: Arm[] }[] = [{ key: 'curvature', title: 'GGN vs empirical Fisher', arms: curvatureArms }];
+  if (tngdAvailable()) {
+    groups.push(
+      { key: 'start', title: `Carry-over vs reset (TNGD, t = ${o.tTau}τ)`, arms: (['carry', 'reset', 'gradient'] as const).map((s) => mk(`TNGD start=${s}`, { ...tb, start: s })) },
+      { key: 'integrator', title: `Exact vs Euler (TNGD, t = ${o.tTau}τ)`, arms: [mk('TNGD exact', { ...tb, integrator: 'exact' }), mk('TNGD Euler δt=0.1τ', { ...tb, integrator: 'euler', dtTau: 0.1 })] },
+      {
+        key: 'profile',
+        title: 'Device profile: ideal vs prototype (16-bit DAC/ADC, σ = 1e-3, rails)',
+        arms: [
+          { ...mk('TNGD ideal', tb), device: 'emu:?seed=1&profile=ideal' },
+          { ...mk('TNGD prototype', tb), device: 'emu:?seed=1&profile=prototype' },
+        ],
+      },
+    );
+  } else summary.push('', 'TNGD training arms not run: the TNGD optimizer is not available in this build.');
+  for (const g of groups) {
+    const res = await runArms(g.key, g.arms, seeds, settings, data, runsDir);
+    training[g.key] = armsJson(res);
+    for (const f of armFigures(`train-${g.key}`, g.title, res, Math.min(evalEvery, 20))) out.svg(f.file, f.svg);
+    summary.push('', `## Training: ${g.title}`, '```', armsTable(res), '```');
+  }
+  results.training = training;
+  out.json('results.json', results);
+  out.text('summary.md', summary.join('\n'));
+  console.log(summary.join('\n'));
+  out.finish();
+  return { out };
+}
+
+runIfMain(import.meta.url, main);
