@@ -50,6 +50,13 @@ export class TestHost {
     this.device.write(b);
   }
 
+  /** Writes a hand-made frame and waits for the answer carrying `id` (registered before writing). */
+  rawRequest(frame: Buffer, id: number): Promise<DecodedFrame> {
+    const p = this.waitFor(id);
+    this.device.write(frame);
+    return p;
+  }
+
   /** Waits for the reply or error carrying request id `id`. */
   waitFor(id: number, ms = 10_000): Promise<DecodedFrame> {
     return new Promise((resolve, reject) => {

@@ -18,11 +18,12 @@ import type { EmulatorOptions, ResolvedOptions } from './options.ts';
 
 /** Flips the CRC trailer of an encoded frame (re-encoded, so the damage is a CRC error, not COBS). */
 function corruptCrc(frame: Buffer): Buffer {
-  const inner = cobsDecode(frame.subarray(0, frame.length - 1));
+  const lead = frame[0] === 0 ? 1 : 0;
+  const inner = cobsDecode(frame.subarray(lead, frame.length - 1));
   if (!inner) return frame;
   const bad = Buffer.from(inner);
   bad[bad.length - 1] ^= 0x5a;
-  return Buffer.concat([cobsEncode(bad), Buffer.of(0)]);
+  return Buffer.concat([frame.subarray(0, lead), cobsEncode(bad), Buffer.of(0)]);
 }
 
 export class EmulatedLink extends Duplex {

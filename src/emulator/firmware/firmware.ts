@@ -130,6 +130,8 @@ export class Firmware {
   private sessionId = 0;
   private dead = false;
   private linkGen = 0;
+  /** the next frame starts with a 0x00, ending whatever fragment the host holds (§2: after power-on or a new link) */
+  private leadingDelimiter = true;
 
   constructor(opts: ResolvedOptions, io: FirmwareIo) {
     this.opts = opts;
@@ -176,6 +178,7 @@ export class Firmware {
   /** The host side of the link went away: uploads in progress are interrupted (committed ones stay). */
   linkLost(): void {
     this.linkGen++;
+    this.leadingDelimiter = true;
     this.decoder.reset();
     const n = this.staging.dropOpen();
     if (n > 0) this.log.info({ dropped: n }, 'link lost: discarded open transfers');
@@ -284,6 +287,10 @@ export class Firmware {
       frame = encodeFrame(errorMessageFrom(e, type), requestId);
     }
     this.log.trace({ dir: 'tx', kind: msg.kind, requestId, bytes: frame.length }, 'frame');
+    if (this.leadingDelimiter) {
+      this.leadingDelimiter = false;
+      frame = Buffer.concat([Buffer.of(0), frame]);
+    }
     this.io.send(frame, { kind: msg.kind, requestId });
   }
 
@@ -300,7 +307,7 @@ export class Firmware {
       case 'DeviceResetRequest':
         return this.deviceReset(m.body.hard === true, id);
       case 'ErrorsReadRequest': {
-        const entries = this.errors.read(m.body.max);
+        const entries = this.errors.read(m.body.max, maxInnerBytes(this.hostMaxFrame) - HEADER_BYTES - CRC_BYTES - 32);
         return this.reply('ErrorsRead', { entries, remaining: Math.min(this.errors.length, 0xffff) }, id);
       }
       case 'ErrorsClearRequest':
