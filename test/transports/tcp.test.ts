@@ -3,6 +3,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { serveTcp, RemoteBindRefusedError, isLoopbackHost } from '../../src/emulator/transports/tcp-server.ts';
 import { openTcpLink, tcpLinkMac } from '../../src/driver/transports/tcp-link.ts';
 import { linkMac } from '../../src/emulator/transports/link-greeting.ts';
+import { rebootableDevice, staleBytes } from '../../src/emulator/transports/faults.ts';
 import { LinkError } from '../../src/driver/transports/errors.ts';
 import { reverseDevice, echoDevice, patternBytes, collect } from './devices.ts';
 
@@ -178,6 +179,24 @@ describe('TCP link authentication vector (firmware-spec/TRANSPORTS.md)', () => {
     } finally {
       for (const c of conns) c.destroy();
       mute.close();
+    }
+  });
+});
+
+describe('TCP link carries bytes that follow the greeting immediately', () => {
+  it('stale bytes a device emits at power-on reach the host intact, right after auth (no byte lost or duplicated)', async () => {
+    const board = rebootableDevice(echoDevice, { seed: 11, staleBytes: 300, staleOnPowerOn: true });
+    const srv = await serveTcp(board.factory, { port: 0, secret: 'k' });
+    try {
+      const link = await openTcpLink({ host: '127.0.0.1', port: srv.port, secret: 'k' });
+      const got = await collect(link, 300);
+      expect(got.equals(staleBytes(11, 300))).toBe(true);
+      const echo = collect(link, 3);
+      link.write(Buffer.from('abc'));
+      expect((await echo).toString()).toBe('abc');
+      link.destroy();
+    } finally {
+      await srv.close();
     }
   });
 });
