@@ -1,18 +1,32 @@
 // The device side of a run, for optimizers that need one (TNGD): they register an opener that
 // connects to cfg.device and hands the optimizer its handles through the optimizer context.
 // Digital optimizers need no device and the loop never connects for them.
+import { DirectionOptimizer } from '../optimizers/direction.ts';
 import type { OptimizerContext } from '../optimizers/registry.ts';
+import type { BatchOracle, Optimizer } from '../types.ts';
 import type { TrainConfig } from './config.ts';
 
 export interface RunDevice {
   /** passed to createOptimizer as its context */
   context: OptimizerContext;
-  /** device-side state for the checkpoint (e.g. the carried x); called after a completed step */
-  save(): Promise<unknown>;
-  /** puts the device back into a checkpointed state before the first resumed step */
-  restore(state: unknown): Promise<void>;
-  /** waits for outstanding device work and disconnects */
+  /** a short description for logs and reports (no secrets) */
+  label: string;
+  /** disconnects (pending device work is abandoned) */
   close(): Promise<void>;
+}
+
+/** A direction source whose state partly lives on a device (checkpointed through the loop). */
+export interface DeviceBackedSource {
+  /** waits for device work in flight and returns the device-side state as JSON */
+  saveDevice(): Promise<unknown>;
+  /** puts a freshly connected device back into a saved state */
+  restoreDevice(state: unknown, hooks?: { lastBatchAt(params: Float64Array): BatchOracle }): Promise<void>;
+}
+
+export function deviceBackedSourceOf(opt: Optimizer): DeviceBackedSource | null {
+  if (!(opt instanceof DirectionOptimizer)) return null;
+  const s = opt.source as Partial<DeviceBackedSource>;
+  return typeof s.saveDevice === 'function' && typeof s.restoreDevice === 'function' ? (s as DeviceBackedSource) : null;
 }
 
 export type DeviceOpener = (cfg: TrainConfig) => Promise<RunDevice>;

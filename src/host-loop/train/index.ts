@@ -20,6 +20,7 @@ export type { TrainConfig, TrainConfigInput, TrainConfigOverrides } from './conf
 export { TrainUsageError, TrainRunError } from './errors.ts';
 export { terminalProgress } from './progress.ts';
 export type { ProgressSink } from './progress.ts';
-export { registerDeviceOptimizer, needsDevice } from './device.ts';
-export type { RunDevice, DeviceOpener } from './device.ts';
+export { registerDeviceOptimizer, needsDevice, deviceBackedSourceOf } from './device.ts';
+export type { RunDevice, DeviceOpener, DeviceBackedSource } from './device.ts';
+export { openTngdDevice } from './tngd-device.ts';
 export { loadRunData } from './data-cache.ts';

@@ -33,7 +33,8 @@ import {
 } from '../run/index.ts';
 import { mergeResumeConfig, parseTrainConfig, totalIterations, type TrainConfig, type TrainConfigOverrides } from './config.ts';
 import { loadRunData } from './data-cache.ts';
-import { openRunDevice, type RunDevice } from './device.ts';
+import { deviceBackedSourceOf, openRunDevice, type RunDevice } from './device.ts';
+import './tngd-device.ts';
 import { TrainRunError, TrainUsageError } from './errors.ts';
 import type { ProgressSink } from './progress.ts';
 
@@ -130,7 +131,6 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
   } else {
     cfg = parseTrainConfig(input);
   }
-  const out = resolve(opts.out ?? resumed?.out ?? '');
   if (opts.out === undefined && !resumed) throw new TrainUsageError(['out: a run folder is required']);
 
   // ---- data, model, optimizer ----
@@ -139,7 +139,27 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
   assertModelFitsData(model, trainSet);
   if (cfg.batch > trainSet.n) throw new TrainUsageError([`batch size ${cfg.batch} exceeds the ${trainSet.n} training samples`]);
   const device: RunDevice | null = await openRunDevice(cfg);
+  try {
+    return await runWithDevice(cfg, opts, { trainSet, testSet, model, resumed, device, log });
+  } finally {
+    await device?.close();
+  }
+}
+
+interface RunInputs {
+  trainSet: TrainTest['train'];
+  testSet: TrainTest['test'];
+  model: ReturnType<typeof createModel>;
+  resumed: ReturnType<typeof locateCheckpoint> | null;
+  device: RunDevice | null;
+  log: (line: string) => void;
+}
+
+async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInputs): Promise<TrainResult> {
+  const { trainSet, testSet, model, resumed, device, log } = inp;
+  const out = resolve(opts.out ?? resumed!.out);
   const optimizer: Optimizer = createOptimizer(cfg.optimizer, cfg.optimizerOptions, device?.context ?? {});
+  const backed = device ? deviceBackedSourceOf(optimizer) : null;
 
   let params: Float64Array;
   let state: LoopState;
@@ -153,7 +173,18 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
     params = ck.params;
     optimizer.loadState(ck.optimizer.state);
     state = { iteration: ck.iteration, batcher: ck.rng.batcher };
-    if (device) await device.restore(ck.device);
+    if (backed) {
+      if (ck.device === undefined) throw new CheckpointError('invalid', resumed.path, 'no device state in the checkpoint of a device-backed optimizer');
+      const bs = ck.rng.batcher;
+      await backed.restoreDevice(ck.device, {
+        // The batch of the checkpointed iteration: the batcher's last `batch` indices.
+        lastBatchAt: (theta) => {
+          const again = new Batcher(trainSet.n, cfg.batch, cfg.seed, { ...bs, pos: bs.pos - cfg.batch });
+          const { x, y } = gatherBatch(trainSet, again.next().idx);
+          return makeBatchOracle(model, theta, x, y, cfg.batch, cfg.loss);
+        },
+      });
+    }
   } else {
     params = model.init(cfg.seed);
     state = { iteration: 0, batcher: { seed: cfg.seed, epoch: 0, pos: 0 } };
@@ -194,6 +225,8 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
   let diverged = false;
   let lastAcc: number | undefined;
   const saveCheckpoint = async (iteration: number, epoch: number): Promise<void> => {
+    // Device first: it settles a pipelined run, whose readout is then part of the optimizer state.
+    const deviceState = backed ? await backed.saveDevice() : undefined;
     metrics.sync();
     checkpointPath = store.save({
       iteration,
@@ -202,7 +235,7 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
       optimizer: { name: cfg.optimizer, state: optimizer.saveState() },
       rng: { batcher: batcher.getState() },
       config: cfg,
-      ...(device ? { device: await device.save() } : {}),
+      ...(deviceState !== undefined ? { device: deviceState } : {}),
     });
   };
 
@@ -234,7 +267,8 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
         bytesOut: st.bytesOut ?? 0,
         bytesIn: st.bytesIn ?? 0,
       };
-      if (st.matvecs !== undefined) rec.matvecs = st.matvecs;
+      // Anything else the optimizer reports (matvecs, deviceSeconds, saturations, …).
+      for (const [k, v] of Object.entries(st)) if (typeof v === 'number' && !(k in rec)) rec[k] = v;
       if (!Number.isFinite(batch.loss) || !allFinite(params)) diverged = true;
       if (!diverged && (iter % cfg.evalEvery === 0 || iter === total)) {
         const te = hr();
@@ -264,7 +298,6 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
   } finally {
     opts.progress?.stop();
     metrics.close();
-    await device?.close();
   }
 
   // ---- report ----
@@ -274,7 +307,7 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
   if (opts.report ?? true) {
     const notes = [
       `model ${cfg.model}, loss ${cfg.loss}, batch ${cfg.batch}, seed ${cfg.seed}, ${state.iteration}/${total} iterations`,
-      `optimizer ${cfg.optimizer} ${JSON.stringify(cfg.optimizerOptions)}`,
+      `optimizer ${cfg.optimizer} ${JSON.stringify(cfg.optimizerOptions)}${device ? ` on ${device.label}` : ''}`,
       `data: ${cfg.data.dir ?? 'shipped Fashion-MNIST subset'}${cfg.data.downsample ? ' (2×2 downsampled)' : ''}`,
     ];
     reportPath = writeReport(out, `tngd train: ${label}`, [run], notes).html;

@@ -1,0 +1,297 @@
+// TNGD: the search direction is the SPU's readout after it relaxes under dx = −(A x − g) dt + noise,
+// A = scale·JᵀHJ + λI from the batch's curvature factors (uploaded factored, never N×N), g the
+// batch gradient. SgdRule (TNGD) or AdamRule (TNGD-Adam; the paper used β₁ = β₂ = 0) applies it.
+//
+// Pipelined mode (the paper's asynchronous loop): step k uploads (A_k, g_k) and starts run k, then
+// returns while the device runs, so the host computes the next gradient meanwhile; the direction
+// applied at step k is the readout of run k−1 (at step 1, the gradient itself: Algorithm 1's
+// x ← ∇ℓ(θ₀)). Non-pipelined: step k waits for run k and applies its readout.
+//
+// Device state for checkpoints (saveDevice/restoreDevice): the carried x, the number of runs the
+// emulator's noise counter has consumed (replayed on a fresh emulator so the noise continues where
+// it left off) and, with a delay, the parameters at which the last system was built (rebuilt on
+// resume, because a delayed run first evolves under the previous system).
+import { z } from 'zod';
+import type { SpuDriver } from '../../driver/driver.ts';
+import type { RunResult } from '../../driver/types.ts';
+import type { BatchOracle, CurvatureFactors } from '../types.ts';
+import type { DirectionSource, DirectionStats } from './direction.ts';
+import { OptimizerStateError } from './errors.ts';
+import { ngdBaseShape } from './ngd.ts';
+import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
+
+const num = (name: string) => z.number({ error: `${name} must be a number` }).finite(`${name} must be finite`);
+
+export const tngdShape = {
+  ...ngdBaseShape,
+  /** analog run time per step, in τ */
+  tTau: num('tTau').positive('tTau (analog time t) must be > 0').default(5),
+  /** noise strength κ₀ */
+  kappa0: num('kappa0').min(0, 'kappa0 must be ≥ 0').default(1e-3),
+  integrator: z.enum(['euler', 'exact'], { error: "integrator must be 'euler' or 'exact'" }).default('euler'),
+  /** Euler step δt in τ */
+  dt: num('dt').positive('dt must be > 0').default(0.1),
+  /** readout sample period Δ in τ (default δt); the mean averages the samples at k·Δ */
+  samplePeriod: num('samplePeriod').positive('samplePeriod must be > 0').optional(),
+  /** average only the last `window` τ of the run (0 = the whole run) */
+  window: num('window').min(0, 'window must be ≥ 0').default(0),
+  start: z.enum(['carry', 'reset', 'gradient'], { error: "start must be 'carry', 'reset' or 'gradient'" }).default('carry'),
+  /** t_d in τ: first evolve this long under the previous system */
+  delay: num('delay').min(0, 'delay must be ≥ 0').default(0),
+  readout: z.enum(['mean', 'final'], { error: "readout must be 'mean' or 'final'" }).default('mean'),
+  pipelined: z.boolean().default(false),
+  /** wire dtype of uploads; auto = the most precise the device takes */
+  dtype: z.enum(['auto', 'f64', 'f32', 'i16'], { error: 'dtype must be auto, f64, f32 or i16' }).default('auto'),
+};
+
+/** |t/unit − round(t/unit)| within the device's tolerance (EMULATOR.md §8). */
+function isMultiple(t: number, unit: number): boolean {
+  const c = Math.round(t / unit);
+  return c >= 1 && Math.abs(c * unit - t) <= 1e-9 * Math.max(Math.abs(t), unit);
+}
+
+function checkTimes(o: { tTau: number; dt: number; samplePeriod?: number; window: number; delay: number; integrator: string }, ctx: z.RefinementCtx): void {
+  const period = o.samplePeriod ?? o.dt;
+  const issue = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (o.integrator === 'euler') {
+    if (!isMultiple(o.tTau, o.dt)) issue('tTau', `tTau = ${o.tTau} must be a whole number of Euler steps dt = ${o.dt}`);
+    if (o.delay > 0 && !isMultiple(o.delay, o.dt)) issue('delay', `delay = ${o.delay} must be a whole number of Euler steps dt = ${o.dt}`);
+    if (!isMultiple(period, o.dt)) issue('samplePeriod', `samplePeriod = ${period} must be a whole number of Euler steps dt = ${o.dt}`);
+  }
+  if (period > o.tTau * (1 + 1e-9)) issue('samplePeriod', `samplePeriod = ${period} is longer than the run tTau = ${o.tTau}: no sample to read`);
+  if (o.window > 0 && !isMultiple(o.window, period)) issue('window', `window = ${o.window} must be a whole number of sample periods ${period}`);
+}
+
+function nesterovNeedsMomentum(o: { nesterov: boolean; momentum: number }, ctx: z.RefinementCtx): void {
+  if (o.nesterov && o.momentum === 0) ctx.addIssue({ code: 'custom', path: ['nesterov'], message: 'nesterov needs momentum > 0' });
+}
+
+export const tngdOptionsSchema = z.strictObject(tngdShape).superRefine(checkTimes).superRefine(nesterovNeedsMomentum);
+/** TNGD-Adam: the device readout fed to Adam; β₁ = β₂ = 0 by default as in the paper. */
+export const tngdAdamOptionsSchema = z
+  .strictObject({
+    ...tngdShape,
+    inner: z.literal('adam', { error: "tngd-adam always uses the Adam rule (use tngd --inner sgd for SGD)" }).default('adam'),
+    beta1: tngdShape.beta1.removeDefault().default(0),
+    beta2: tngdShape.beta2.removeDefault().default(0),
+  })
+  .superRefine(checkTimes)
+  .superRefine(nesterovNeedsMomentum);
+
+export type TngdOptions = z.output<typeof tngdOptionsSchema>;
+
+/** Raised when the device cannot produce a usable direction (not PD, diverged, no vectors). */
+export class TngdDeviceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TngdDeviceError';
+  }
+}
+
+/** What the training loop needs to put the device back after a resume. */
+export interface TngdRestoreHooks {
+  /** the batch oracle of the last completed iteration, evaluated at `params` */
+  lastBatchAt(params: Float64Array): BatchOracle;
+}
+
+const deviceStateSchema = z.strictObject({
+  version: z.literal(1),
+  /** run indices consumed on the device's noise counter (runs started, plus a delay's priming run) */
+  coreRuns: z.number().int().min(0),
+  hasRun: z.boolean(),
+  /** device state x after the last run (start = carry) */
+  x: vecSchema,
+  /** parameters at which the last uploaded system was built (delay > 0) */
+  theta: vecSchema,
+});
+export type TngdDeviceState = z.infer<typeof deviceStateSchema>;
+
+const sourceStateSchema = z.strictObject({ pending: vecSchema });
+
+const hr = (): bigint => process.hrtime.bigint();
+const secs = (a: bigint, b: bigint): number => Number(b - a) / 1e9;
+
+export class TngdDirection implements DirectionSource {
+  private configured = false;
+  private coreRuns = 0;
+  private hasRun = false;
+  private x: Float64Array | null = null;
+  private theta: Float64Array | null = null;
+  /** pipelined: the run in flight and the readout waiting to be applied */
+  private inflight: Promise<RunResult> | null = null;
+  private pending: Float64Array | null = null;
+  private readonly samplePeriod: number;
+
+  constructor(
+    readonly driver: SpuDriver,
+    readonly opts: TngdOptions,
+    /** emulator noise seed sent with Configure (undefined: leave the device's seed) */
+    private readonly seed?: number,
+  ) {
+    this.samplePeriod = opts.samplePeriod ?? opts.dt;
+  }
+
+  private get emulator(): boolean {
+    return this.driver.capabilities.features.includes('emulator');
+  }
+
+  private async configure(): Promise<void> {
+    if (this.configured) return;
+    const o = this.opts;
+    // With start = carry the final state is read too: it is the device state a checkpoint keeps.
+    const readout = o.readout === 'final' ? 'final' : o.start === 'carry' ? 'both' : 'mean';
+    await this.driver.configure({
+      kappa0: o.kappa0,
+      readout,
+      samplePeriodTau: this.samplePeriod,
+      windowTau: o.window,
+      burnInTau: 0,
+      integrator: o.integrator === 'exact' ? { kind: 'exact' } : { kind: 'euler', dtTau: o.dt },
+      ...(this.seed !== undefined && this.emulator ? { seed: this.seed } : {}),
+    });
+    this.configured = true;
+  }
+
+  /** Encodes and sends A and g (the driver converts synchronously, then transfers). */
+  private upload(f: CurvatureFactors, g: Float64Array): { sent: Promise<unknown>; encodeSeconds: number } {
+    const t0 = hr();
+    const dtype = this.opts.dtype;
+    const a = this.driver.uploadCurvature({ form: 'factored', n: f.n, r: f.r, J: f.J, core: f.core, scale: f.scale, lambda: this.opts.damping }, { dtype });
+    const b = this.driver.uploadGradient(g, { dtype });
+    return { sent: Promise.all([a, b]), encodeSeconds: secs(t0, hr()) };
+  }
+
+  private startRun(): Promise<RunResult> {
+    const o = this.opts;
+    if (o.delay > 0 && !this.hasRun) this.coreRuns++; // the device primes the previous system
+    this.coreRuns++;
+    this.hasRun = true;
+    return this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}) }).result;
+  }
+
+  private readout(res: RunResult, out: Float64Array): void {
+    const bad = res.flags.filter((f) => f === 'not-positive-definite' || f === 'diverged' || f === 'aborted');
+    if (bad.length)
+      throw new TngdDeviceError(
+        `device run ${res.runId} ended with ${bad.join(', ')}` +
+          (bad.includes('diverged') && this.opts.integrator === 'euler' ? ` (Euler step dt = ${this.opts.dt} may exceed 2/λmax(A): try a smaller --dt, --integrator exact, or a larger --lambda)` : ''),
+      );
+    const v = this.opts.readout === 'mean' ? res.mean : res.final;
+    if (!v || v.length !== out.length) throw new TngdDeviceError(`device run ${res.runId} returned no ${this.opts.readout} vector of length ${out.length}`);
+    out.set(v);
+    if (res.final) this.x = res.final;
+  }
+
+  async compute(params: Float64Array, batch: BatchOracle, out: Float64Array): Promise<DirectionStats> {
+    const o = this.opts;
+    let host = 0;
+    const m0 = this.driver.metrics();
+    await this.configure();
+    const tf = hr();
+    const f = batch.curvature(o.curvature);
+    host += secs(tf, hr());
+    if (o.delay > 0) this.theta = params.slice();
+    let deviceTau = 0;
+    let deviceSeconds = 0;
+    let saturations = 0;
+    if (!o.pipelined) {
+      const up = this.upload(f, batch.grad);
+      host += up.encodeSeconds;
+      const tw = performance.now();
+      await up.sent;
+      const res = await this.startRun();
+      deviceSeconds = (performance.now() - tw) / 1e3;
+      const tr = hr();
+      this.readout(res, out);
+      host += secs(tr, hr());
+      deviceTau = res.analogTimeTau;
+      saturations = res.saturationCount + res.clipCount;
+    } else {
+      // Encode the next system while the previous run is still going; the driver queues the
+      // transfer behind it.
+      const up = this.upload(f, batch.grad);
+      host += up.encodeSeconds;
+      const tw = performance.now();
+      if (this.inflight) {
+        const res = await this.inflight;
+        this.inflight = null;
+        this.pending = new Float64Array(out.length);
+        this.readout(res, this.pending);
+        deviceTau = res.analogTimeTau;
+        saturations = res.saturationCount + res.clipCount;
+      }
+      await up.sent;
+      deviceSeconds = (performance.now() - tw) / 1e3;
+      this.inflight = this.startRun();
+      out.set(this.pending ?? batch.grad);
+      this.pending = null;
+    }
+    const m1 = this.driver.metrics();
+    return { hostSeconds: host, deviceTau, deviceSeconds, bytesOut: m1.bytesOut - m0.bytesOut, bytesIn: m1.bytesIn - m0.bytesIn, saturations } as DirectionStats;
+  }
+
+  /** Waits for a pipelined run in flight and keeps its readout for the next step. */
+  async settle(): Promise<void> {
+    if (!this.inflight) return;
+    const res = await this.inflight;
+    this.inflight = null;
+    this.pending = new Float64Array(res.n);
+    this.readout(res, this.pending);
+  }
+
+  saveState(): unknown {
+    if (this.inflight) throw new OptimizerStateError('tngd: a device run is in flight; await settle() (or saveDevice()) before saving');
+    return { pending: saveVec(this.pending) };
+  }
+
+  loadState(state: unknown): void {
+    const s = parseState(sourceStateSchema, state, 'tngd direction');
+    this.pending = loadVec(s.pending, 'tngd pending readout');
+  }
+
+  /** Device state for a checkpoint; settles a pipelined run first. */
+  async saveDevice(): Promise<TngdDeviceState> {
+    await this.settle();
+    return { version: 1, coreRuns: this.coreRuns, hasRun: this.hasRun, x: saveVec(this.x), theta: saveVec(this.theta) };
+  }
+
+  /**
+   * Puts a freshly connected device into the checkpointed state: on an emulator with noise, the
+   * run counter is advanced by replaying short runs on a placeholder system (noise is keyed by
+   * run index); with a delay the last system is rebuilt and run once so it is the "previous"
+   * one; then x is set.
+   */
+  async restoreDevice(state: unknown, hooks?: TngdRestoreHooks): Promise<void> {
+    const s = parseState(deviceStateSchema, state, 'tngd device');
+    const x = loadVec(s.x, 'tngd device state x');
+    const theta = loadVec(s.theta, 'tngd parameters of the last system');
+    await this.configure();
+    const o = this.opts;
+    const rebuild = o.delay > 0 && s.hasRun;
+    if (rebuild && (!theta || !hooks)) throw new OptimizerStateError('tngd: resuming with a delay needs the parameters of the last system and the last batch');
+    let n = x?.length ?? theta?.length ?? 0;
+    const replay = this.emulator && o.kappa0 > 0 ? s.coreRuns - (rebuild ? 1 : 0) : 0;
+    if (replay > 0 || (x && !rebuild)) {
+      if (n === 0) throw new OptimizerStateError('tngd: device state has runs but no vector to size the system');
+      // r = 1, J = 0: A = I, cheap to upload and to integrate.
+      await this.driver.uploadCurvature({ form: 'factored', n, r: 1, J: new Float64Array(n), core: { kind: 'identity' }, scale: 1, lambda: 1 });
+      await this.driver.uploadGradient(new Float64Array(n));
+      for (let i = 0; i < replay; i++) {
+        const res = await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result;
+        if (res.flags.length) throw new TngdDeviceError(`replaying the device's run counter: run ${i + 1}/${replay} ended with ${res.flags.join(', ')}`);
+      }
+    }
+    if (rebuild) {
+      const b = hooks!.lastBatchAt(theta!);
+      const f = b.curvature(o.curvature);
+      n = f.n;
+      await this.upload(f, b.grad).sent;
+      await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result;
+    }
+    if (x) await this.driver.setState(x);
+    this.coreRuns = s.coreRuns;
+    this.hasRun = s.hasRun;
+    this.x = x;
+    this.theta = theta;
+  }
+}
