@@ -67,3 +67,12 @@ export function collect(stream: NodeJS.ReadableStream, n: number, ms = 10_000): 
     stream.on('data', onData);
   });
 }
+
+/** Polls `cond` every 2 ms until true; rejects after `ms` (instead of sleeping a guessed time). */
+export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what} not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

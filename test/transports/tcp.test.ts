@@ -5,7 +5,7 @@ import { openTcpLink, tcpLinkMac } from '../../src/driver/transports/tcp-link.ts
 import { linkMac } from '../../src/emulator/transports/link-greeting.ts';
 import { rebootableDevice, staleBytes } from '../../src/emulator/transports/faults.ts';
 import { LinkError } from '../../src/driver/transports/errors.ts';
-import { reverseDevice, echoDevice, patternBytes, collect } from './devices.ts';
+import { reverseDevice, echoDevice, patternBytes, collect, until } from './devices.ts';
 
 describe('TCP device server and host link', () => {
   it('round-trips through the greeting without a secret, and carries 1 MiB intact', async () => {
@@ -32,12 +32,12 @@ describe('TCP device server and host link', () => {
       link.write(Buffer.from('abc\0'));
       expect((await answer).toString()).toBe('cba\0');
       link.destroy();
-      await new Promise((r) => setTimeout(r, 20)); // let the server see the close
+      await until(() => !srv.connected, 5000, 'server sees the host leave');
 
       const wrong = openTcpLink(`${srv.url}?secret=nope`);
       await expect(wrong).rejects.toMatchObject({ code: 'AUTH_FAILED', message: expect.stringMatching(/wrong shared secret/) });
       await expect(openTcpLink(srv.url)).rejects.toMatchObject({ code: 'AUTH_REQUIRED' });
-      await new Promise((r) => setTimeout(r, 30));
+      await until(() => !srv.connected, 5000, 'server sees the host hang up');
       // Only the wrong secret counts; a host that hangs up on seeing the challenge does not.
       expect(srv.stats.authFailures).toBe(1);
       expect(srv.stats.sessions).toBe(1);
@@ -79,9 +79,9 @@ describe('TCP device server and host link', () => {
       a.write(Buffer.from('xy')); // half a message
       await expect(openTcpLink(srv.url)).rejects.toMatchObject({ code: 'REFUSED', message: expect.stringMatching(/busy.*already has a host/) });
       expect(srv.stats.refusedBusy).toBe(1);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 20)); // let 'xy' reach the device before hanging up
       a.destroy();
-      await new Promise((r) => setTimeout(r, 30));
+      await until(() => !srv.connected, 5000, 'server sees the host leave');
       const b = await openTcpLink(srv.url);
       const answer = collect(b, 4);
       b.write(Buffer.from('z\0'));
@@ -128,6 +128,7 @@ describe('TCP device server and host link', () => {
       await collect(a, 4);
       instances[0].destroy();
       await closed;
+      await until(() => !srv.connected, 5000, 'server sees the host leave');
       const b = await openTcpLink(srv.url);
       const back = collect(b, 2);
       b.write(Buffer.from('ok'));

@@ -44,6 +44,8 @@ export interface TcpDeviceServer {
   /** tcp://host:port (no secret in it). */
   readonly url: string;
   readonly stats: Readonly<TcpServerStats>;
+  /** True while a host holds the device (authenticating or in session). */
+  readonly connected: boolean;
   /** Stops listening, drops the client and powers the device off. Idempotent. */
   close(): Promise<void>;
 }
@@ -189,6 +191,9 @@ export async function serveTcp(factory: DeviceFactory, options: ServeTcpOptions)
     port,
     url: `tcp://${urlHost}:${port}`,
     stats,
+    get connected() {
+      return holder !== null;
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         closing = true;
