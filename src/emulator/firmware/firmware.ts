@@ -650,7 +650,16 @@ export class Firmware {
     this.io.onRunProgress?.(r.handle.progressTau);
     if (this.run !== r || this.dead) return;
     const wait = this.realtimeWait(r);
-    if (r.handle.done && wait <= 0) return this.finishRun(r);
+    if (r.handle.done && wait <= 0) {
+      try {
+        return this.finishRun(r);
+      } catch (e) {
+        // never let a run end without an answer (nor throw out of the event loop)
+        this.run = null;
+        this.state = 'READY';
+        return this.fail({ type: RUN_TYPE, requestId: r.requestId }, this.asProtocolError(e));
+      }
+    }
     if (wait > 0) setTimeout(() => this.step(r), Math.min(wait, 50));
     else setImmediate(() => this.step(r));
   }
