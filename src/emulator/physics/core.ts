@@ -436,9 +436,6 @@ export class RunHandle {
   private committed = false;
   private finished: RunResult | null = null;
   private readonly total: number;
-  /** J·x of the current state for the fused factored Euler step, valid for operator yFor */
-  private readonly y: Float64Array;
-  private yFor: Operator | null = null;
 
   constructor(core: SpuCore, spec: RunSpec) {
     this.core = core;
@@ -475,7 +472,6 @@ export class RunHandle {
     this.sigma = cfg.kappa0 > 0 && !this.exact ? Math.sqrt((2 * cfg.kappa0) * this.dt) : 0;
     this.block = spec.onSampleBlock ? new Float64Array(spec.blockSamples * this.n) : null;
     this.adc = new Adc(core.profile.adcBits, core.profile.fullScale);
-    this.y = new Float64Array(core.maxRank);
 
     const { x, x0, sum } = core._buffers();
     if (spec.start === 'reset') x.fill(0);
@@ -558,35 +554,25 @@ export class RunHandle {
       const inDelay = s < this.delaySteps;
       if (!inDelay) this.commit();
       const sys = inDelay ? this.spec.old! : this.spec.next;
+      sys.op.apply(x, ax);
       const g = sys.g;
       if (sigma !== 0) fillGaussians(z, n, k0, k1, s, run, DOMAIN.euler);
       let bad = false;
       let sats = 0;
-      const op = sys.op;
-      if (op.kind === 'factored') {
-        if (this.yFor !== op) {
-          op.applyJ(x, this.y);
-          this.yFor = op;
-        }
-        sats = op.eulerFused(x, g, dt, sigma, z, sat, fs, DIVERGENCE_LIMIT, this.y);
-        bad = op.lastStepBad;
-      } else {
-        op.apply(x, ax);
-        for (let i = 0; i < n; i++) {
-          let v = x[i] - dt * (ax[i] - g[i]);
-          if (sigma !== 0) v = v + sigma * z[i];
-          if (sat) {
-            if (v > fs) {
-              v = fs;
-              sats++;
-            } else if (v < -fs) {
-              v = -fs;
-              sats++;
-            }
+      for (let i = 0; i < n; i++) {
+        let v = x[i] - dt * (ax[i] - g[i]);
+        if (sigma !== 0) v = v + sigma * z[i];
+        if (sat) {
+          if (v > fs) {
+            v = fs;
+            sats++;
+          } else if (v < -fs) {
+            v = -fs;
+            sats++;
           }
-          if (!(v <= DIVERGENCE_LIMIT && v >= -DIVERGENCE_LIMIT)) bad = true;
-          x[i] = v;
         }
+        if (!(v <= DIVERGENCE_LIMIT && v >= -DIVERGENCE_LIMIT)) bad = true;
+        x[i] = v;
       }
       this.saturations += sats;
       if (bad) fail('diverged', `state left ±${DIVERGENCE_LIMIT} at step ${s} (Euler unstable for dt·λmax > 2, or A not positive definite)`);

@@ -89,10 +89,6 @@ export class FactoredOperator {
   private readonly w: Float64Array;
   /** row views J[k, ·] (V8 streams these faster than offset indexing into J) */
   readonly rows: Float64Array[];
-  private readonly yNext: Float64Array;
-  /** column block of the fused Euler sweep (≈128 KiB of J per block; no effect on results) */
-  private readonly blk: Float64Array;
-  lastStepBad = false;
   constructor(
     readonly n: number,
     readonly r: number,
@@ -105,8 +101,6 @@ export class FactoredOperator {
     this.y = new Float64Array(r);
     this.w = new Float64Array(r);
     this.rows = Array.from({ length: r }, (_, k) => J.subarray(k * n, k * n + n));
-    this.yNext = new Float64Array(r);
-    this.blk = new Float64Array(Math.min(n, Math.max(64, Math.floor(16384 / r))));
   }
 
   /** w = s·(H y), per the core kind (see EMULATOR.md §Drift). */
@@ -195,82 +189,6 @@ export class FactoredOperator {
     const lam = this.lambda;
     const n = this.n;
     for (let i = 0; i < n; i++) out[i] = out[i] + lam * x[i];
-  }
-
-  /**
-   * One Euler step (EMULATOR.md §9.1) fused with the next step's y = J·x: a single sweep over J
-   * per column block, reusing the block from cache. Every sum keeps the order of apply() and
-   * applyJ(), so the bits equal the two-pass form. `y` holds J·x on entry and J·x_new on exit.
-   * Returns the number of rail clamps; sets `lastStepBad` if a value left ±limit.
-   */
-  eulerFused(
-    x: Float64Array, g: Float64Array, dt: number, sigma: number, z: Float64Array,
-    sat: boolean, fs: number, limit: number, y: Float64Array,
-  ): number {
-    const { n, r, rows, w, lambda } = this;
-    this.applyCore(y, w);
-    const yn = this.yNext;
-    yn.fill(0);
-    const blk = this.blk;
-    const B = blk.length;
-    let sats = 0;
-    let bad = false;
-    for (let i0 = 0; i0 < n; i0 += B) {
-      const i1 = i0 + B < n ? i0 + B : n;
-      blk.fill(0);
-      let k = 0;
-      for (; k + 4 <= r; k += 4) {
-        const j0 = rows[k], j1 = rows[k + 1], j2 = rows[k + 2], j3 = rows[k + 3];
-        const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3];
-        for (let i = i0; i < i1; i++) blk[i - i0] = (((blk[i - i0] + j0[i] * w0) + j1[i] * w1) + j2[i] * w2) + j3[i] * w3;
-      }
-      for (; k < r; k++) {
-        const jk = rows[k];
-        const wk = w[k];
-        for (let i = i0; i < i1; i++) blk[i - i0] = blk[i - i0] + jk[i] * wk;
-      }
-      for (let i = i0; i < i1; i++) {
-        const ax = blk[i - i0] + lambda * x[i];
-        let v = x[i] - dt * (ax - g[i]);
-        if (sigma !== 0) v = v + sigma * z[i];
-        if (sat) {
-          if (v > fs) {
-            v = fs;
-            sats++;
-          } else if (v < -fs) {
-            v = -fs;
-            sats++;
-          }
-        }
-        if (!(v <= limit && v >= -limit)) bad = true;
-        x[i] = v;
-      }
-      k = 0;
-      for (; k + 4 <= r; k += 4) {
-        const j0 = rows[k], j1 = rows[k + 1], j2 = rows[k + 2], j3 = rows[k + 3];
-        let a0 = yn[k], a1 = yn[k + 1], a2 = yn[k + 2], a3 = yn[k + 3];
-        for (let i = i0; i < i1; i++) {
-          const xi = x[i];
-          a0 = a0 + j0[i] * xi;
-          a1 = a1 + j1[i] * xi;
-          a2 = a2 + j2[i] * xi;
-          a3 = a3 + j3[i] * xi;
-        }
-        yn[k] = a0;
-        yn[k + 1] = a1;
-        yn[k + 2] = a2;
-        yn[k + 3] = a3;
-      }
-      for (; k < r; k++) {
-        const jk = rows[k];
-        let acc = yn[k];
-        for (let i = i0; i < i1; i++) acc = acc + jk[i] * x[i];
-        yn[k] = acc;
-      }
-    }
-    y.set(yn);
-    this.lastStepBad = bad;
-    return sats;
   }
 
   /** Dense r×r copy of s·H. */
