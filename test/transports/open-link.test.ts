@@ -160,3 +160,27 @@ describe('openLink', () => {
     }
   });
 });
+
+describe('openLink resource hygiene', () => {
+  it('a link stream destroyed by a wrapper (not closed) still releases the port for the next open', async () => {
+    const h = registerVirtualDevice('emu:destroyed', echoDevice);
+    handles.push(h);
+    const a = await openLink('emu:destroyed');
+    a.stream.destroy();
+    await a.closed;
+    const b = await openLink('emu:destroyed'); // would fail with "Cannot lock port" if leaked
+    await b.close();
+  });
+
+  it.skipIf(!haveSocat)('startPty refuses to clobber a regular file at the link path', async () => {
+    const { writeFileSync, readFileSync, rmSync } = await import('node:fs');
+    const path = `/tmp/tngd-not-a-link-${process.pid}`;
+    writeFileSync(path, 'precious');
+    try {
+      await expect(startPty({ factory: echoDevice, link: path })).rejects.toThrow(/not a symlink/);
+      expect(readFileSync(path, 'utf8')).toBe('precious');
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+});

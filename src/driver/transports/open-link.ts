@@ -70,6 +70,9 @@ function serialLikeLink(spec: LinkSpec, port: SerialPortStream, onClosed?: () =>
   port.on('error', (e: Error) => (lastError = e));
   const closed = new Promise<LinkClosed>((resolve) => {
     port.once('close', (err: (Error & { disconnected?: boolean }) | null) => {
+      // 'close' also follows port.destroy() (e.g. by a wrapper), which skips the binding's close:
+      // release the OS port / in-process lock here so the path can be opened again.
+      if (port.port?.isOpen) port.port.close().catch(() => {});
       onClosed?.();
       resolve(err ? { disconnected: err.disconnected === true, error: err } : { disconnected: false, ...(lastError ? { error: lastError } : {}) });
     });

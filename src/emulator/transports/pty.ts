@@ -4,7 +4,7 @@
 // `tngd emulate --stdio`). The pty survives hosts opening and closing it; if the device powers
 // off, socat exits and the host sees the port vanish, as with a USB unplug.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import type { DeviceFactory } from './device.ts';
 
 export class SocatMissingError extends Error {
@@ -61,6 +61,12 @@ export async function startPty(options: StartPtyOptions): Promise<PtyDevice> {
   if ((factory === undefined) === (exec === undefined)) throw new TypeError('startPty needs exactly one of factory or exec');
   if (link !== undefined && (link.length === 0 || SOCAT_SPECIAL.test(link))) {
     throw new Error(`pty link path ${JSON.stringify(link)} contains characters socat cannot take (, : ! quotes, backslash, spaces)`);
+  }
+  if (link !== undefined) {
+    // socat silently replaces whatever is at the link path and deletes it on exit: only a
+    // (stale) symlink may be replaced, never a real file.
+    const st = lstatSync(link, { throwIfNoEntry: false });
+    if (st && !st.isSymbolicLink()) throw new Error(`refusing to use ${link} as the pty link: a file that is not a symlink exists there`);
   }
   if (exec !== undefined && /[,!]/.test(exec)) {
     throw new Error('the exec command cannot contain "," or "!" (socat address syntax); wrap it in a script');
