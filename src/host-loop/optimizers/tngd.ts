@@ -106,7 +106,9 @@ const deviceStateSchema = z.strictObject({
 });
 export type TngdDeviceState = z.infer<typeof deviceStateSchema>;
 
-const sourceStateSchema = z.strictObject({ pending: vecSchema });
+const settledSchema = z.strictObject({ deviceTau: z.number(), bytesIn: z.number(), saturations: z.number() });
+const sourceStateSchema = z.strictObject({ pending: vecSchema, settled: settledSchema.nullable() });
+type Settled = z.infer<typeof settledSchema>;
 
 const hr = (): bigint => process.hrtime.bigint();
 const secs = (a: bigint, b: bigint): number => Number(b - a) / 1e9;
@@ -120,6 +122,8 @@ export class TngdDirection implements DirectionSource {
   /** pipelined: the run in flight and the readout waiting to be applied */
   private inflight: Promise<RunResult> | null = null;
   private pending: Float64Array | null = null;
+  /** accounting of a run settled between steps (for a checkpoint), reported with the next step */
+  private settled: Settled | null = null;
   private readonly samplePeriod: number;
 
   constructor(
@@ -152,13 +156,22 @@ export class TngdDirection implements DirectionSource {
     this.configured = true;
   }
 
-  /** Encodes and sends A and g (the driver converts synchronously, then transfers). */
-  private upload(f: CurvatureFactors, g: Float64Array): { sent: Promise<unknown>; encodeSeconds: number } {
+  /**
+   * Encodes and sends A and g (the driver converts synchronously, then transfers). Resolves with
+   * the tensor bytes sent (payload, without framing: deterministic, unlike link byte counts that
+   * include heartbeats and request ids).
+   */
+  private upload(f: CurvatureFactors, g: Float64Array): { sent: Promise<number>; encodeSeconds: number } {
     const t0 = hr();
     const dtype = this.opts.dtype;
     const a = this.driver.uploadCurvature({ form: 'factored', n: f.n, r: f.r, J: f.J, core: f.core, scale: f.scale, lambda: this.opts.damping }, { dtype });
     const b = this.driver.uploadGradient(g, { dtype });
-    return { sent: Promise.all([a, b]), encodeSeconds: secs(t0, hr()) };
+    return { sent: Promise.all([a, b]).then(([ra, rb]) => ra.bytes + rb.bytes), encodeSeconds: secs(t0, hr()) };
+  }
+
+  /** f64 payload of the vectors a run's results carried. */
+  private static bytesRead(res: RunResult): number {
+    return 8 * ((res.mean?.length ?? 0) + (res.final?.length ?? 0));
   }
 
   private startRun(): Promise<RunResult> {
@@ -185,7 +198,6 @@ export class TngdDirection implements DirectionSource {
   async compute(params: Float64Array, batch: BatchOracle, out: Float64Array): Promise<DirectionStats> {
     const o = this.opts;
     let host = 0;
-    const m0 = this.driver.metrics();
     await this.configure();
     const tf = hr();
     const f = batch.curvature(o.curvature);
@@ -194,12 +206,15 @@ export class TngdDirection implements DirectionSource {
     let deviceTau = 0;
     let deviceSeconds = 0;
     let saturations = 0;
+    let bytesOut = 0;
+    let bytesIn = 0;
     if (!o.pipelined) {
       const up = this.upload(f, batch.grad);
       host += up.encodeSeconds;
       const tw = performance.now();
-      await up.sent;
+      bytesOut = await up.sent;
       const res = await this.startRun();
+      bytesIn = TngdDirection.bytesRead(res);
       deviceSeconds = (performance.now() - tw) / 1e3;
       const tr = hr();
       this.readout(res, out);
@@ -219,15 +234,22 @@ export class TngdDirection implements DirectionSource {
         this.readout(res, this.pending);
         deviceTau = res.analogTimeTau;
         saturations = res.saturationCount + res.clipCount;
+        bytesIn = TngdDirection.bytesRead(res);
       }
-      await up.sent;
+      bytesOut = await up.sent;
       deviceSeconds = (performance.now() - tw) / 1e3;
       this.inflight = this.startRun();
       out.set(this.pending ?? batch.grad);
       this.pending = null;
     }
-    const m1 = this.driver.metrics();
-    return { hostSeconds: host, deviceTau, deviceSeconds, bytesOut: m1.bytesOut - m0.bytesOut, bytesIn: m1.bytesIn - m0.bytesIn, saturations } as DirectionStats;
+    if (this.settled) {
+      // The run this step applies was awaited earlier (checkpoint): report it here, as without one.
+      deviceTau += this.settled.deviceTau;
+      bytesIn += this.settled.bytesIn;
+      saturations += this.settled.saturations;
+      this.settled = null;
+    }
+    return { hostSeconds: host, deviceTau, deviceSeconds, bytesOut, bytesIn, saturations } as DirectionStats;
   }
 
   /** Waits for a pipelined run in flight and keeps its readout for the next step. */
@@ -237,16 +259,18 @@ export class TngdDirection implements DirectionSource {
     this.inflight = null;
     this.pending = new Float64Array(res.n);
     this.readout(res, this.pending);
+    this.settled = { deviceTau: res.analogTimeTau, bytesIn: TngdDirection.bytesRead(res), saturations: res.saturationCount + res.clipCount };
   }
 
   saveState(): unknown {
     if (this.inflight) throw new OptimizerStateError('tngd: a device run is in flight; await settle() (or saveDevice()) before saving');
-    return { pending: saveVec(this.pending) };
+    return { pending: saveVec(this.pending), settled: this.settled };
   }
 
   loadState(state: unknown): void {
     const s = parseState(sourceStateSchema, state, 'tngd direction');
     this.pending = loadVec(s.pending, 'tngd pending readout');
+    this.settled = s.settled;
   }
 
   /** Device state for a checkpoint; settles a pipelined run first. */
