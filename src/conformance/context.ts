@@ -138,13 +138,21 @@ export class CheckContext {
     await this.dev.request('Gradient', { g: f64(new Float64Array(n).fill(1), [n]) });
   }
 
-  /** Analog time long enough that a run is still going after every check made during it (~30 s). */
+  /**
+   * Analog time long enough that a run is still going after every check made during it: ~30 s
+   * of real analog time, or for an emulator 2·10⁹ Euler steps (below its 2³² step limit).
+   */
   longRunTau(): number {
-    return Math.max(1000, 30 / this.caps.tauSeconds);
+    return this.isEmulator ? 2e6 : Math.max(1000, 30 / this.caps.tauSeconds);
   }
 
-  /** Starts a run that outlives the check; returns its request promise (rejection pre-handled). */
-  startLongRun(): { done: Promise<ReplyBody<'Run'>>; outcome: Promise<{ reply?: ReplyBody<'Run'>; error?: unknown }> } {
+  /**
+   * Starts a run that outlives the check; returns its request promise (rejection pre-handled).
+   * An emulator may integrate far faster than real time (the exact integrator covers millions of
+   * τ per second), so the run is configured with a fine Euler step that keeps it busy.
+   */
+  async startLongRun(): Promise<{ done: Promise<ReplyBody<'Run'>>; outcome: Promise<{ reply?: ReplyBody<'Run'>; error?: unknown }> }> {
+    if (this.isEmulator) await this.configure({ integrator: { kind: 'euler', dtTau: 1e-3 } });
     const done = this.dev.request('Run', { durationTau: this.longRunTau(), start: 'reset' }, { timeoutMs: 120_000 });
     const outcome = done.then(
       (reply) => ({ reply }),

@@ -59,7 +59,7 @@ export const runChecks: CheckDef[] = [
     async run(ctx) {
       await ctx.fresh();
       await ctx.loadSmall(2);
-      const run = ctx.startLongRun();
+      const run = await ctx.startLongRun();
       await ctx.waitRunning();
       const ab = await ctx.request('Abort', {});
       const end = await run.outcome;
@@ -205,7 +205,7 @@ export const runChecks: CheckDef[] = [
     async run(ctx) {
       await ctx.fresh();
       await ctx.loadSmall(2);
-      const run = ctx.startLongRun();
+      const run = await ctx.startLongRun();
       await ctx.waitRunning();
       await ctx.request('DeviceReset', {});
       const end = await run.outcome;

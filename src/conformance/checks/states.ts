@@ -118,7 +118,7 @@ export const stateChecks: CheckDef[] = [
     async run(ctx) {
       await ctx.fresh();
       await ctx.loadSmall(N);
-      const run = ctx.startLongRun();
+      const run = await ctx.startLongRun();
       await ctx.waitRunning();
       const out: Outcome[] = [];
       // Abort last: it ends the run.
@@ -147,7 +147,7 @@ export const stateChecks: CheckDef[] = [
       const c = await ctx.request('Configure', ctx.configureBody());
       seen.push(c.state);
       await ctx.loadSmall(N);
-      const run = ctx.startLongRun();
+      const run = await ctx.startLongRun();
       await ctx.waitRunning();
       seen.push((await ctx.status()).state);
       await ctx.request('Abort', {});
