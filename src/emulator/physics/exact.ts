@@ -82,7 +82,7 @@ export function exactFactored(
   op: FactoredOperator, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
   addr: NoiseAddress, s: FactoredScratch, outFinal: Float64Array, outMean: Float64Array | null,
 ): void {
-  const { n, r, J, lambda } = op;
+  const { n, r, lambda } = op;
   const sp = op.getSpectral();
   const q = sp.q;
   const R = sp.basis;
@@ -103,11 +103,12 @@ export function exactFactored(
   // J·v for v ∈ {x0, g, w1, w2}, one pass over J.
   const jr = s.jr;
   const jx = jr.subarray(0, r), jg = jr.subarray(r, 2 * r), j1 = jr.subarray(2 * r, 3 * r), j2 = jr.subarray(3 * r, 4 * r);
+  const rows = op.rows;
   for (let k = 0; k < r; k++) {
     let ax = 0, ag = 0, a1 = 0, a2 = 0;
-    const row = k * n;
+    const jk = rows[k];
     for (let j = 0; j < n; j++) {
-      const v = J[row + j];
+      const v = jk[j];
       ax = ax + v * x0[j];
       ag = ag + v * g[j];
       a1 = a1 + v * w1[j];
@@ -171,9 +172,9 @@ export function exactFactored(
   for (let k = 0; k < r; k++) {
     const fk = rF[k];
     const mk = rM[k];
-    const row = k * n;
-    for (let i = 0; i < n; i++) accF[i] = accF[i] + J[row + i] * fk;
-    if (wantMean) for (let i = 0; i < n; i++) accM[i] = accM[i] + J[row + i] * mk;
+    const jk = rows[k];
+    for (let i = 0; i < n; i++) accF[i] = accF[i] + jk[i] * fk;
+    if (wantMean) for (let i = 0; i < n; i++) accM[i] = accM[i] + jk[i] * mk;
   }
   for (let i = 0; i < n; i++) outFinal[i] = outFinal[i] + accF[i];
   if (wantMean) for (let i = 0; i < n; i++) outMean![i] = outMean![i] + accM[i];

@@ -218,18 +218,19 @@ export class FactoredOperator {
     const { n, r, J } = this;
     const K = new Float64Array(r * r);
     // K_ab = Σ_j ascending J_aj·J_bj; four b per sweep over row a (same order per entry).
+    const rows = this.rows;
     for (let a = 0; a < r; a++) {
-      const ra = a * n;
+      const ja = rows[a];
       let b = a;
       for (; b + 4 <= r; b += 4) {
-        const r0 = b * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+        const j0 = rows[b], j1 = rows[b + 1], j2 = rows[b + 2], j3 = rows[b + 3];
         let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         for (let j = 0; j < n; j++) {
-          const v = J[ra + j];
-          a0 = a0 + v * J[r0 + j];
-          a1 = a1 + v * J[r1 + j];
-          a2 = a2 + v * J[r2 + j];
-          a3 = a3 + v * J[r3 + j];
+          const v = ja[j];
+          a0 = a0 + v * j0[j];
+          a1 = a1 + v * j1[j];
+          a2 = a2 + v * j2[j];
+          a3 = a3 + v * j3[j];
         }
         K[a * r + b] = K[b * r + a] = a0;
         K[a * r + b + 1] = K[(b + 1) * r + a] = a1;
@@ -238,8 +239,8 @@ export class FactoredOperator {
       }
       for (; b < r; b++) {
         let acc = 0;
-        const rb = b * n;
-        for (let j = 0; j < n; j++) acc = acc + J[ra + j] * J[rb + j];
+        const jb = rows[b];
+        for (let j = 0; j < n; j++) acc = acc + ja[j] * jb[j];
         K[a * r + b] = acc;
         K[b * r + a] = acc;
       }
