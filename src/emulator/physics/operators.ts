@@ -215,7 +215,7 @@ export class FactoredOperator {
    */
   getSpectral(): Spectral {
     if (this.spectral) return this.spectral;
-    const { n, r, J } = this;
+    const { n, r } = this;
     const K = new Float64Array(r * r);
     // K_ab = Σ_j ascending J_aj·J_bj; four b per sweep over row a (same order per entry).
     const rows = this.rows;
