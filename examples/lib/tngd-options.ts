@@ -15,6 +15,8 @@ export interface TngdSettings {
   integrator?: 'exact' | 'euler';
   dtTau?: number;
   curvature?: 'ggn' | 'ef';
+  /** 'mean' (time average over the run, the optimizer's default) or 'final' state */
+  readout?: 'mean' | 'final';
   /** TNGD-Adam: β₁ = β₂ = 0 as in the paper */
   adam?: boolean;
 }
@@ -28,13 +30,14 @@ export function tngdAvailable(): boolean {
 
 /** Optimizer name and options for train(). */
 export function tngdConfig(s: TngdSettings): { optimizer: string; options: Record<string, unknown> } {
-  const o: Record<string, unknown> = { lr: s.lr, damping: s.damping, t: s.tTau };
+  const o: Record<string, unknown> = { lr: s.lr, damping: s.damping, tTau: s.tTau };
   if (s.delayTau !== undefined) o.delay = s.delayTau;
   if (s.kappa0 !== undefined) o.kappa0 = s.kappa0;
   if (s.start !== undefined) o.start = s.start;
   if (s.integrator !== undefined) o.integrator = s.integrator;
   if (s.dtTau !== undefined) o.dt = s.dtTau;
   if (s.curvature !== undefined) o.curvature = s.curvature;
+  if (s.readout !== undefined) o.readout = s.readout;
   if (s.adam) Object.assign(o, { beta1: 0, beta2: 0 });
   return { optimizer: s.adam ? TNGD_ADAM : TNGD, options: o };
 }

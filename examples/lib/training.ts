@@ -2,6 +2,7 @@
 // validation splits for learning-rate tuning, per-run folders, a "compute time" axis that is
 // comparable across digital optimizers and TNGD, and seed aggregation.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Dataset } from '../../src/host-loop/data/dataset.ts';
 import type { TrainTest } from '../../src/host-loop/data/load.ts';
@@ -85,19 +86,32 @@ export async function runOne(spec: RunSpec, s: CommonRunSettings, data: TrainTes
     keepCheckpoints: 1,
     ...(s.device ? { device: s.device } : {}),
   };
-  const folder = join(runsDir, `${spec.label}-s${spec.seed}`.replace(/[^A-Za-z0-9._+-]+/g, '_'));
+  // Runs are keyed by what they compute, not by their label, so a configuration shared by two
+  // comparisons (e.g. the baseline arm) is trained once per invocation.
+  const key = JSON.stringify({ cfg, n: [data.train.n, data.test.n], finalTrainEvalSamples });
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 12);
+  const memo = memory.get(hash);
+  if (memo) return relabel(memo, spec);
+  const folder = join(runsDir, `${spec.optimizer}-${hash}-s${spec.seed}`);
   const finishedPath = join(folder, 'finished.json');
-  const key = JSON.stringify({ cfg, spec, n: [data.train.n, data.test.n], finalTrainEvalSamples });
   if (s.reuse && existsSync(finishedPath)) {
     const saved = JSON.parse(readFileSync(finishedPath, 'utf8'), (_k, v: unknown) => (v === 'NaN' ? NaN : v)) as { key: string; run: FinishedRun };
     if (saved.key === key) {
       console.log(`[reuse] ${folder}`);
-      return saved.run;
+      memory.set(hash, saved.run);
+      return relabel(saved.run, spec);
     }
   }
   const run = await trainOnce(cfg, spec, s, data, folder, finalTrainEvalSamples);
   writeFileSync(finishedPath, JSON.stringify({ key, run }, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v)));
+  memory.set(hash, run);
   return run;
+}
+
+const memory = new Map<string, FinishedRun>();
+
+function relabel(run: FinishedRun, spec: RunSpec): FinishedRun {
+  return { ...run, spec };
 }
 
 async function trainOnce(
