@@ -127,6 +127,31 @@ describe('sample stream', () => {
   });
 });
 
+describe('flow control toward a slow host', () => {
+  it('a streamed run waits while the host does not read (output held near the 1 MiB high-water mark), then continues', async () => {
+    const h = track(new TestHost(createEmulatedDevice({ maxCells: 64 })));
+    await h.hello();
+    await h.ok('Configure', { ...CONFIG, kappa0: 0.01, samplePeriodTau: 0.05 });
+    const n = 64;
+    const eye = Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+    await h.ok('Curvature', { form: 'dense', a: { ref: await h.bulk(eye, [n, n]) }, lambda: 0 });
+    await h.ok('Gradient', { g: f64(new Array(n).fill(0.5)) });
+    // 1e5 τ = 2·10⁶ samples of 512 bytes: ~1 GB of events if nothing held it back
+    const run = h.send('Run', { durationTau: 1e5, start: 'reset', streamSamples: true });
+    h.device.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.device.readableLength).toBeLessThan(1.1 * 2 ** 20);
+    h.device.resume();
+    const events = () => h.frames.filter((f) => f.message.kind === 'SampleBlockEvent').length;
+    const before = events();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events()).toBeGreaterThan(before); // running again
+    await h.ok('Abort', {});
+    const r = await run.answer;
+    expect(!r.ok && r.code).toBe(ErrorCode.ABORTED);
+  });
+});
+
 describe('run options and outcomes', () => {
   it('delay with no previous run evolves under the committed system (PROTOCOL.md §7.6); with κ₀ = 0 it equals a longer carried run', async () => {
     const h = await ready();

@@ -95,6 +95,7 @@ export class EmulatorBoard {
       logger: this.log,
       send: (frame) => this.send(fw, frame),
       admit: (op) => this.admit(fw, op),
+      congested: () => this.link !== null && this.link.readableLength > this.link.readableHighWaterMark,
       onBulkChunk: () => {
         this.chunksSeen++;
         if (f.dropLinkAtChunk === undefined || this.chunksSeen !== f.dropLinkAtChunk) return true;

@@ -61,6 +61,8 @@ export interface FirmwareIo {
   admit?(op: OpName, requestId: number): boolean;
   /** After each run chunk, with the analog time covered (link-drop faults). */
   onRunProgress?(tau: number): void;
+  /** True while the host is not reading fast enough: a run waits (UART FIFO full) rather than piling up sample events. */
+  congested?(): boolean;
   /** Before a BulkChunk is stored (link-drop faults); false = the link is gone, drop the request. */
   onBulkChunk?(): boolean;
   logger: Logger;
@@ -632,6 +634,10 @@ export class Firmware {
 
   private step(r: ActiveRun): void {
     if (this.run !== r || this.dead) return;
+    if (this.io.congested?.()) {
+      setTimeout(() => this.step(r), 2);
+      return;
+    }
     const t0 = performance.now();
     try {
       r.handle.advance(r.chunkSteps);
