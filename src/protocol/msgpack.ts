@@ -35,7 +35,29 @@ export function packPlainShared(value: unknown): Buffer {
   return packr.pack(prune(value));
 }
 
-/** Unpacks exactly one value; throws on truncation or trailing bytes. Bins are views of `bytes`. */
+/**
+ * msgpackr decodes some bytes that plain MessagePack does not define (the never-used 0xC1,
+ * extension types such as the timestamp) into objects of its own; a payload containing one
+ * is not plain MessagePack and is refused here, so no schema ever sees such a value.
+ */
+function assertPlain(v: unknown, depth = 0): void {
+  if (v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') return;
+  if (v instanceof Uint8Array) return;
+  if (depth > 64) throw new TypeError('MessagePack nesting deeper than 64');
+  if (Array.isArray(v)) {
+    for (const x of v) assertPlain(x, depth + 1);
+    return;
+  }
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const x of Object.values(v as Record<string, unknown>)) assertPlain(x, depth + 1);
+    return;
+  }
+  throw new TypeError(`not plain MessagePack: decoded a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}`);
+}
+
+/** Unpacks exactly one value; throws on truncation, trailing bytes or non-plain types. Bins are views of `bytes`. */
 export function unpackPlain(bytes: Uint8Array): unknown {
-  return unpackr.unpack(bytes);
+  const v: unknown = unpackr.unpack(bytes);
+  assertPlain(v);
+  return v;
 }
