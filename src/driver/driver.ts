@@ -19,7 +19,7 @@ import {
   tensorElementCount,
   tensorToFloat64,
 } from '../protocol/index.ts';
-import type { Capabilities, ConfigureRequest, Dtype, OpName, ReplyBody, RequestBody } from '../protocol/index.ts';
+import type { Capabilities, ConfigureRequest, Dtype, EventMessage, OpName, ReplyBody, RequestBody } from '../protocol/index.ts';
 import { Channel } from './channel.ts';
 import type { RequestOptions } from './channel.ts';
 import { chooseDtype } from './convert.ts';
@@ -120,6 +120,8 @@ export class SpuDriver extends EventEmitter {
   private closing: Promise<void> | null = null;
   private readonly hostMax: number;
   private readonly timeoutMs: number;
+  /** id of the device's last run as far as this host knows (to tell a lost Run reply from a lost Run) */
+  private lastRunId = 0;
 
   private constructor(opener: LinkOpener, opts: DriverOptions) {
     super();
@@ -167,6 +169,8 @@ export class SpuDriver extends EventEmitter {
       throw e;
     }
     this.misses = 0;
+    const hs = this.opts.handshakeTimeoutMs ?? this.timeoutMs;
+    this.lastRunId = (await this.ch.request('Status', {}, { timeoutMs: hs }).catch(() => ({ runId: 0 }))).runId;
     this.startHeartbeat();
   }
 
@@ -265,7 +269,7 @@ export class SpuDriver extends EventEmitter {
   }
 
   /** Sends any request (typed); the API methods below are built on it. */
-  request<K extends OpName>(op: K, body: RequestBody<K>, opts?: RequestOptions): Promise<ReplyBody<K>> {
+  async request<K extends OpName>(op: K, body: RequestBody<K>, opts?: RequestOptions): Promise<ReplyBody<K>> {
     this.ensureOpen();
     return this.ch.request(op, body, opts);
   }
@@ -323,7 +327,9 @@ export class SpuDriver extends EventEmitter {
 
   async status(opts: { timeoutMs?: number } = {}): Promise<DeviceStatus> {
     this.ensureOpen();
-    return this.ch.request('Status', {}, opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {});
+    const s = await this.ch.request('Status', {}, opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {});
+    if (s.state !== 'RUNNING') this.lastRunId = s.runId;
+    return s;
   }
 
   /** Reads (and removes) queued device errors, oldest first. */
@@ -347,7 +353,7 @@ export class SpuDriver extends EventEmitter {
 
   // ---- configuration and uploads ---------------------------------------------------------------
 
-  configure(o: ConfigureOptions): Promise<ReplyBody<'Configure'>> {
+  async configure(o: ConfigureOptions): Promise<ReplyBody<'Configure'>> {
     this.ensureOpen();
     const caps = this.capabilities;
     if (!o || typeof o.kappa0 !== 'number' || !Number.isFinite(o.kappa0) || o.kappa0 < 0) throw new ArgumentError(`kappa0 must be a finite number ≥ 0, got ${String(o?.kappa0)}`);
@@ -389,7 +395,7 @@ export class SpuDriver extends EventEmitter {
    * Loads A (factored: scale·JᵀHJ + λI, or dense + λI). Converted to the device's dtype; sent
    * inline or by bulk transfer; atomic on the device: if anything fails, the previous A stays.
    */
-  uploadCurvature(c: CurvatureInput, opts: UploadOptions = {}): Promise<UploadReport> {
+  async uploadCurvature(c: CurvatureInput, opts: UploadOptions = {}): Promise<UploadReport> {
     this.ensureOpen();
     const up = prepareCurvature(c, this.capabilities, this.dtypeFor(opts));
     return this.exclusive(async () => {
@@ -407,7 +413,7 @@ export class SpuDriver extends EventEmitter {
     });
   }
 
-  uploadGradient(g: NumericArray, opts: UploadOptions = {}): Promise<UploadReport> {
+  async uploadGradient(g: NumericArray, opts: UploadOptions = {}): Promise<UploadReport> {
     this.ensureOpen();
     const n = g?.length;
     const up = prepareVector('Gradient', g, n, this.capabilities, this.dtypeFor(opts));
@@ -419,7 +425,7 @@ export class SpuDriver extends EventEmitter {
   }
 
   /** Sets the state x (the next run with start 'carry' starts from it). */
-  setState(x: NumericArray, opts: UploadOptions = {}): Promise<UploadReport> {
+  async setState(x: NumericArray, opts: UploadOptions = {}): Promise<UploadReport> {
     this.ensureOpen();
     const up = prepareVector('StateSet', x, x?.length, this.capabilities, this.dtypeFor(opts));
     return this.exclusive(async () => {
@@ -429,7 +435,7 @@ export class SpuDriver extends EventEmitter {
     });
   }
 
-  resetState(): Promise<void> {
+  async resetState(): Promise<void> {
     this.ensureOpen();
     return this.exclusive(async () => {
       await this.ch.request('StateReset', {});
@@ -441,7 +447,8 @@ export class SpuDriver extends EventEmitter {
 
   /**
    * Starts a run and returns at once. Await `handle.result` later; meanwhile the host may compute
-   * (state-changing calls made meanwhile queue behind the run).
+   * (state-changing calls made meanwhile queue behind the run). Bad options throw at once
+   * (ArgumentError, CapabilityError); every other API method reports errors by rejecting.
    */
   run(o: RunOptions): RunHandle {
     this.ensureOpen();
@@ -471,33 +478,48 @@ export class SpuDriver extends EventEmitter {
     });
     const result = this.exclusive(async () => {
       const t0 = performance.now();
-      let reply: ReplyBody<'Run'>;
-      try {
-        reply = await this.ch.request('Run', body, {
-          timeoutMs,
-          onEvent: (ev) => {
-            if (ev.kind === 'SampleBlockEvent' && queue) queue.push(sampleBlockOf(ev.body));
-          },
-          // The reply comes when the run ends; keep waiting while the device says it is running.
-          extend: async () => {
-            if (performance.now() - t0 > maxRunMs) return false;
-            try {
-              const s = await this.ch.request('Status', {}, { retries: 1 });
-              return s.state === 'RUNNING';
-            } catch {
-              return false;
-            }
-          },
-        });
-      } catch (e) {
-        if (!(e instanceof DeviceError && e.code === ErrorCode.ABORTED)) {
+      const onEvent = (ev: EventMessage): void => {
+        if (ev.kind === 'SampleBlockEvent' && queue) queue.push(sampleBlockOf(ev.body));
+      };
+      // The reply comes when the run ends; keep waiting while the device says it is running.
+      const extend = async (): Promise<boolean> => {
+        if (performance.now() - t0 > maxRunMs) return false;
+        try {
+          return (await this.ch.request('Status', {}, { retries: 1 })).state === 'RUNNING';
+        } catch {
+          return false;
+        }
+      };
+      let reply: ReplyBody<'Run'> | null = null;
+      const before = this.lastRunId;
+      for (let attempt = 0; !reply; attempt++) {
+        try {
+          reply = await this.ch.request('Run', body, { timeoutMs, onEvent, extend });
+          this.lastRunId = reply.runId;
+        } catch (e) {
+          if (e instanceof DeviceError && e.code === ErrorCode.ABORTED) {
+            // Aborted (PROTOCOL.md §7.6): the partial results stay readable, flagged 'aborted'.
+            this.log.info('run aborted');
+            reply = { runId: 0, analogTimeTau: 0, sampleCount: 0, flags: ['aborted'] };
+            break;
+          }
+          // No reply: ask the device what happened (PROTOCOL.md §6, "check Status first").
+          const s = e instanceof TimeoutError ? await this.ch.request('Status', {}).catch(() => null) : null;
+          if (s && s.state === 'READY' && s.runId !== before) {
+            this.log.warn({ runId: s.runId }, 'Run reply lost; the run completed, reading its results');
+            this.lastRunId = s.runId;
+            reply = { runId: s.runId, analogTimeTau: 0, sampleCount: 0, flags: [] };
+            break;
+          }
+          if (s && s.state === 'READY' && s.runId === before && attempt < (this.opts.retries ?? DEFAULTS.retries)) {
+            this.log.warn('Run request lost before the device saw it; sending it again');
+            this.metricsRec.retries++;
+            continue;
+          }
           queue?.end(e);
           endedReject(e);
           throw e;
         }
-        // Aborted (PROTOCOL.md §7.6): the partial results stay readable, flagged 'aborted'.
-        this.log.info('run aborted');
-        reply = { runId: 0, analogTimeTau: 0, sampleCount: 0, flags: ['aborted'] };
       }
       queue?.end();
       endedResolve(reply);
@@ -508,13 +530,13 @@ export class SpuDriver extends EventEmitter {
   }
 
   /** Stops the current run (if any). Bypasses the queue of state-changing operations. */
-  abort(): Promise<ReplyBody<'Abort'>> {
+  async abort(): Promise<ReplyBody<'Abort'>> {
     this.ensureOpen();
     return this.ch.request('Abort', {});
   }
 
   /** Results of the last run, reading vectors in several frames when they are large. */
-  results(): Promise<RunResult> {
+  async results(): Promise<RunResult> {
     this.ensureOpen();
     return this.exclusive(() => this.fetchResults());
   }
@@ -532,6 +554,7 @@ export class SpuDriver extends EventEmitter {
       if (!(inline && e instanceof DeviceError && e.code === ErrorCode.REPLY_TOO_LARGE)) throw e;
       r = await this.ch.request('Results', { vectors: 'none', dtype: 'f64' });
     }
+    this.lastRunId = r.runId;
     const out: RunResult = {
       runId: r.runId,
       n: r.n,
