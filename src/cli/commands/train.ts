@@ -9,10 +9,15 @@ import { ModelDataMismatchError } from '../../host-loop/models/evaluate.ts';
 import { ModelSpecError } from '../../host-loop/models/spec.ts';
 import { OptimizerLimitError, OptimizerOptionsError } from '../../host-loop/optimizers/errors.ts';
 import { getOptimizerSpec } from '../../host-loop/optimizers/registry.ts';
+import { TngdDeviceError } from '../../host-loop/optimizers/tngd.ts';
+import { DriverError } from '../../driver/errors.ts';
+import { LinkError } from '../../driver/transports/errors.ts';
+import { PROFILE_NAMES } from '../../emulator/index.ts';
 import { CheckpointError } from '../../host-loop/run/checkpoint.ts';
 import { formatSummaryTable } from '../../host-loop/run/table.ts';
 import {
   DEFAULT_DEVICE_URL,
+  needsDevice,
   TrainRunError,
   TrainUsageError,
   defaultRunName,
@@ -121,7 +126,7 @@ const runFlagsSchema = z.object({
   checkpointEvery: numberFrom('--checkpoint-every', true).optional(),
   keepCheckpoints: numberFrom('--keep-checkpoints', true).optional(),
   device: z.string().optional(),
-  profile: z.string().regex(/^[a-z0-9_-]+$/i, '--profile: expected a profile name such as ideal or prototype').optional(),
+  profile: z.enum(PROFILE_NAMES as [string, ...string[]], { error: `--profile: expected one of ${PROFILE_NAMES.join(', ')}` }).optional(),
 });
 
 function zodProblems(err: z.ZodError): string[] {
@@ -270,7 +275,11 @@ export function reportError(command: string, e: unknown, optimizer?: string): nu
     say(e.message);
     return EXIT.failure;
   }
-  if (e instanceof Error && /Device|Connect|Link|Transport|Timeout/i.test(e.name)) {
+  if (e instanceof LinkError && e.code === 'BAD_URL') {
+    say(`--device: ${e.message}`);
+    return EXIT.usage;
+  }
+  if (e instanceof LinkError || e instanceof DriverError || e instanceof TngdDeviceError) {
     say(`device: ${e.message}`);
     return EXIT.failure;
   }
@@ -309,8 +318,10 @@ export function usageExitCodes(cmd: Command): Command {
 
 // ---------- the command ----------
 
+const DEFAULT_OPTIMIZER = 'tngd';
+
 function buildTrainInput(flags: Record<string, unknown>): { input: TrainConfigInput; given: TrainConfigOverrides; optimizer: string } {
-  const optimizer = typeof flags.optimizer === 'string' ? flags.optimizer : 'adam';
+  const optimizer = typeof flags.optimizer === 'string' ? flags.optimizer : DEFAULT_OPTIMIZER;
   const problems: string[] = [];
   const run = runConfigFromFlags(flags, problems);
   const hp = hyperparametersFromFlags(flags, problems);
@@ -334,7 +345,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description('train a model with one optimizer (TNGD through a device, or a digital baseline) and write metrics, checkpoints and a report')
-    .option('--optimizer <name>', 'sgd | adam | ngd-exact | ngd-cg | ngd-woodbury | tngd | tngd-adam (default adam)')
+    .option('--optimizer <name>', 'tngd | tngd-adam | sgd | adam | ngd-exact | ngd-cg | ngd-woodbury (default tngd, on --device)')
     .option('--seed <n>', 'seed for model init, batch order and the emulator (default 1)')
     .option('--out <dir>', 'run folder (default results/<optimizer>-<model>-b<batch>-<length>-s<seed>)')
     .option('--resume <path>', 'continue from a checkpoint file, a run folder or its checkpoints folder');
@@ -352,7 +363,7 @@ export function register(program: Command): void {
 }
 
 async function runTrain(flags: Record<string, unknown>): Promise<number> {
-  let optimizer = typeof flags.optimizer === 'string' ? flags.optimizer : 'adam';
+  let optimizer = typeof flags.optimizer === 'string' ? flags.optimizer : DEFAULT_OPTIMIZER;
   const { signal, dispose } = installInterruptHandlers();
   try {
     const built = buildTrainInput(flags);
@@ -360,6 +371,8 @@ async function runTrain(flags: Record<string, unknown>): Promise<number> {
     const resume = typeof flags.resume === 'string' ? flags.resume : undefined;
     let out = typeof flags.out === 'string' ? resolve(flags.out) : undefined;
     if (!resume && out === undefined) out = resolve('results', defaultRunName(parseTrainConfig(built.input)));
+    if ((flags.device !== undefined || flags.profile !== undefined) && !resume && !needsDevice(optimizer))
+      process.stderr.write(`note: ${optimizer} is a digital optimizer; --device/--profile are not used\n`);
     const progress = flags.progress === false || flags.json ? null : terminalProgress();
     const result = await train(resume ? undefined : built.input, {
       out,

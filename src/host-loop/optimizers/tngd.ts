@@ -18,6 +18,7 @@ import type { BatchOracle, CurvatureFactors } from '../types.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
 import { OptimizerStateError } from './errors.ts';
 import { ngdBaseShape } from './ngd.ts';
+import { foldCore } from './tngd-fold.ts';
 import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
 
 const num = (name: string) => z.number({ error: `${name} must be a number` }).finite(`${name} must be finite`);
@@ -42,6 +43,12 @@ export const tngdShape = {
   pipelined: z.boolean().default(false),
   /** wire dtype of uploads; auto = the most precise the device takes */
   dtype: z.enum(['auto', 'f64', 'f32', 'i16'], { error: 'dtype must be auto, f64, f32 or i16' }).default('auto'),
+  /**
+   * How the core H goes to the device: 'block' as is (b blocks dz×dz), 'folded' into the factor
+   * (U = LᵀJ, identity core; needed for f32/i16 uploads of a singular CE core), 'auto' = folded
+   * for f32/i16, block otherwise.
+   */
+  core: z.enum(['auto', 'block', 'folded'], { error: 'core must be auto, block or folded' }).default('auto'),
 };
 
 /** |t/unit − round(t/unit)| within the device's tolerance (EMULATOR.md §8). */
@@ -125,6 +132,8 @@ export class TngdDirection implements DirectionSource {
   /** accounting of a run settled between steps (for a checkpoint), reported with the next step */
   private settled: Settled | null = null;
   private readonly samplePeriod: number;
+  private readonly fold: boolean;
+  private foldBuf: Float64Array | undefined;
 
   constructor(
     readonly driver: SpuDriver,
@@ -133,6 +142,15 @@ export class TngdDirection implements DirectionSource {
     private readonly seed?: number,
   ) {
     this.samplePeriod = opts.samplePeriod ?? opts.dt;
+    this.fold = opts.core === 'folded' || (opts.core === 'auto' && (opts.dtype === 'f32' || opts.dtype === 'i16'));
+  }
+
+  /** The factors as uploaded (folded when configured). */
+  private factorsOf(batch: BatchOracle): CurvatureFactors {
+    const f = batch.curvature(this.opts.curvature);
+    if (!this.fold) return f;
+    if (!this.foldBuf || this.foldBuf.length < f.r * f.n) this.foldBuf = new Float64Array(f.r * f.n);
+    return foldCore(f, this.foldBuf);
   }
 
   private get emulator(): boolean {
@@ -179,16 +197,26 @@ export class TngdDirection implements DirectionSource {
     if (o.delay > 0 && !this.hasRun) this.coreRuns++; // the device primes the previous system
     this.coreRuns++;
     this.hasRun = true;
-    return this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}) }).result;
+    const h = this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}) });
+    // Check the run's flags before its results are fetched: a failed run has no vectors.
+    return h.ended.then((reply) => {
+      this.checkFlags(reply.runId, reply.flags);
+      return h.result;
+    });
+  }
+
+  private checkFlags(runId: number, flags: readonly string[]): void {
+    const bad = flags.filter((f) => f === 'not-positive-definite' || f === 'diverged' || f === 'aborted');
+    if (bad.length)
+      throw new TngdDeviceError(
+        `device run ${runId} ended with ${bad.join(', ')}` +
+          (bad.includes('diverged') && this.opts.integrator === 'euler' ? ` (Euler step dt = ${this.opts.dt} may exceed 2/λmax(A): try a smaller --dt, --integrator exact, or a larger --lambda)` : '') +
+          (bad.includes('not-positive-definite') && this.opts.dtype !== 'auto' && this.opts.dtype !== 'f64' && !this.fold ? ' (the CE core rounded to low precision is indefinite: use --set core=folded)' : ''),
+      );
   }
 
   private readout(res: RunResult, out: Float64Array): void {
-    const bad = res.flags.filter((f) => f === 'not-positive-definite' || f === 'diverged' || f === 'aborted');
-    if (bad.length)
-      throw new TngdDeviceError(
-        `device run ${res.runId} ended with ${bad.join(', ')}` +
-          (bad.includes('diverged') && this.opts.integrator === 'euler' ? ` (Euler step dt = ${this.opts.dt} may exceed 2/λmax(A): try a smaller --dt, --integrator exact, or a larger --lambda)` : ''),
-      );
+    this.checkFlags(res.runId, res.flags);
     const v = this.opts.readout === 'mean' ? res.mean : res.final;
     if (!v || v.length !== out.length) throw new TngdDeviceError(`device run ${res.runId} returned no ${this.opts.readout} vector of length ${out.length}`);
     out.set(v);
@@ -200,7 +228,7 @@ export class TngdDirection implements DirectionSource {
     let host = 0;
     await this.configure();
     const tf = hr();
-    const f = batch.curvature(o.curvature);
+    const f = this.factorsOf(batch);
     host += secs(tf, hr());
     if (o.delay > 0) this.theta = params.slice();
     let deviceTau = 0;
@@ -239,6 +267,8 @@ export class TngdDirection implements DirectionSource {
       bytesOut = await up.sent;
       deviceSeconds = (performance.now() - tw) / 1e3;
       this.inflight = this.startRun();
+      // Awaited at the next step; until then a failure must not count as unhandled.
+      this.inflight.catch(() => {});
       out.set(this.pending ?? batch.grad);
       this.pending = null;
     }
@@ -307,7 +337,7 @@ export class TngdDirection implements DirectionSource {
     }
     if (rebuild) {
       const b = hooks!.lastBatchAt(theta!);
-      const f = b.curvature(o.curvature);
+      const f = this.factorsOf(b);
       n = f.n;
       await this.upload(f, b.grad).sent;
       await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result;

@@ -1,0 +1,61 @@
+// Folding the CE core into the factor keeps A = scale·JᵀHJ exactly (to rounding) with fewer rows,
+// and makes reduced-precision uploads possible: the block core rounded to f32 is refused by the
+// device as not positive definite, the folded factor is not.
+import { describe, expect, it } from 'vitest';
+import { connect } from '../../../src/connect.ts';
+import { foldCore } from '../../../src/host-loop/optimizers/tngd-fold.ts';
+import { createOptimizer } from '../../../src/host-loop/optimizers/index.ts';
+import { TngdDeviceError } from '../../../src/host-loop/optimizers/tngd.ts';
+import '../../../src/host-loop/optimizers/tngd-registry.ts';
+import { factorMatvec } from '../../../src/host-loop/curvature/factors.ts';
+import { loadDataset } from '../../../src/host-loop/data/load.ts';
+import { Batcher, gatherBatch } from '../../../src/host-loop/data/dataset.ts';
+import { createModel } from '../../../src/host-loop/models/model.ts';
+import { makeBatchOracle } from '../../../src/host-loop/batch-oracle.ts';
+import { Rng } from '../../../src/host-loop/data/rng.ts';
+
+const { train } = loadDataset();
+const model = createModel('mlp:196-8-10');
+const B = 8;
+
+function batch(seed: number) {
+  const { x, y } = gatherBatch(train, new Batcher(train.n, B, seed).next().idx);
+  return makeBatchOracle(model, model.init(seed), x, y, B, 'ce');
+}
+
+describe('folded core', () => {
+  it('UᵀU equals JᵀHJ on random vectors to 1e-12 relative, with r′ ≤ b·(dz − 1) rows', () => {
+    const f = batch(3).curvature('ggn');
+    const g = foldCore(f);
+    expect(g.core.kind).toBe('identity');
+    expect(g.r).toBeLessThanOrEqual(B * 9);
+    expect(g.r).toBeGreaterThan(B * 5);
+    const rng = new Rng(9);
+    for (let t = 0; t < 5; t++) {
+      const v = Float64Array.from({ length: f.n }, () => rng.normal());
+      const a = factorMatvec(f, v);
+      const b = factorMatvec(g, v);
+      const err = Math.hypot(...a.map((x, i) => x - b[i])) / Math.hypot(...a);
+      expect(err).toBeLessThan(1e-12);
+    }
+  });
+
+  it('f32 upload: the block core is refused as not positive definite, the folded one trains', async () => {
+    const driver = await connect('emu:?profile=ideal&seed=1&maxCells=4096&maxRank=256&maxFrameBytes=65535');
+    try {
+      const o = { lr: 0.1, damping: 0.1, kappa0: 0, tTau: 1, dtype: 'f32' };
+      const block = createOptimizer('tngd', { ...o, core: 'block' }, { driver });
+      const p = model.init(4);
+      await expect(block.step(p, batch(4))).rejects.toThrow(TngdDeviceError);
+      await expect(block.step(p, batch(4))).rejects.toThrow(/not-positive-definite/);
+      const folded = createOptimizer('tngd', o, { driver }); // core 'auto' folds for f32
+      const q = model.init(4);
+      const st = await folded.step(q, batch(4));
+      // f32 payload: about half of the f64 block-core upload (≤ 9/10 of the rows, 4 bytes each)
+      expect(st.bytesOut!).toBeLessThan(0.5 * 8 * B * 10 * model.numParams);
+      expect(q.some((v, i) => v !== model.init(4)[i])).toBe(true);
+    } finally {
+      await driver.close();
+    }
+  });
+});
