@@ -626,10 +626,17 @@ export class SpuDriver extends EventEmitter {
     });
   }
 
-  /** Re-sends the recorded state on the current link (e.g. after the device rebooted). */
+  /**
+   * After the device lost its state on a live link (it rebooted: NOT_CONFIGURED, NO_SUCH_TRANSFER
+   * or a 'reboot' event): greets it again (a rebooted device forgot the session, e.g. the host's
+   * frame limit) and re-sends the recorded configuration, curvature, gradient and state.
+   */
   async restore(): Promise<void> {
     this.ensureOpen();
-    return this.exclusive(() => this.restoreRecord());
+    return this.exclusive(async () => {
+      this.deviceInfo = await this.handshake();
+      await this.restoreRecord();
+    });
   }
 
   private async restoreRecord(): Promise<void> {
