@@ -87,7 +87,13 @@ interface ActiveRun {
   handle: RunHandle;
   startedMs: number;
   chunkSteps: number;
+  /** sample-event bytes emitted during the current chunk (bounds the overshoot past congestion) */
+  chunkStreamBytes: number;
 }
+
+/** A streamed run's chunk emits at most about this much, so output waiting for a slow host stays
+ *  within the link's high-water mark plus one chunk, whatever the machine's speed. */
+const STREAM_CHUNK_BYTES = 32 * 1024;
 
 /** What is in force: the last successful Curvature/Gradient, kept as uploaded (f64) so a new
  *  seed or profile can re-realise it on a fresh analog core. */
@@ -591,7 +597,7 @@ export class Firmware {
     this.lastRunId = runId;
     this.state = 'RUNNING';
     const cost = c.curvature.form === 'dense' ? n * n : 2 * c.curvature.r * n + n;
-    this.run = { runId, requestId: id, handle, startedMs: performance.now(), chunkSteps: Math.max(1, Math.floor(4e5 / cost)) };
+    this.run = { runId, requestId: id, handle, startedMs: performance.now(), chunkSteps: Math.max(1, Math.floor(4e5 / cost)), chunkStreamBytes: 0 };
     this.log.debug({ runId, durationTau: b.durationTau, start: b.start, delayTau: delay, stream }, 'run started');
     const r = this.run;
     setImmediate(() => this.step(r));
@@ -623,6 +629,7 @@ export class Firmware {
     for (let c0 = 0; c0 < n; c0 += cellsPer) {
       const cells = Math.min(cellsPer, n - c0);
       const vals = new Float64Array(blk.count * cells);
+      if (this.run) this.run.chunkStreamBytes += vals.byteLength;
       for (let k = 0; k < blk.count; k++) vals.set(blk.values.subarray(k * n + c0, k * n + c0 + cells), k * cells);
       const body = { runId, seq: this.ringNext, firstSample: blk.first, cellOffset: c0, data: tensorFromFloat64(vals, [blk.count, cells], 'f64') };
       this.ringNext = (this.ringNext + 1) >>> 0;
@@ -639,6 +646,7 @@ export class Firmware {
       return;
     }
     const t0 = performance.now();
+    r.chunkStreamBytes = 0;
     try {
       r.handle.advance(r.chunkSteps);
     } catch (e) {
@@ -651,8 +659,8 @@ export class Firmware {
     // Keep chunks near 4 ms so Abort/Heartbeat/Status are served promptly; results do not
     // depend on the chunking.
     const dt = performance.now() - t0;
-    if (dt < 2) r.chunkSteps = Math.min(r.chunkSteps * 2, 1 << 24);
-    else if (dt > 8) r.chunkSteps = Math.max(1, Math.floor(r.chunkSteps / 2));
+    if (dt > 8 || r.chunkStreamBytes > STREAM_CHUNK_BYTES) r.chunkSteps = Math.max(1, Math.floor(r.chunkSteps / 2));
+    else if (dt < 2 && r.chunkStreamBytes <= STREAM_CHUNK_BYTES / 2) r.chunkSteps = Math.min(r.chunkSteps * 2, 1 << 24);
     this.io.onRunProgress?.(r.handle.progressTau);
     if (this.run !== r || this.dead) return;
     const wait = this.realtimeWait(r);
