@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { register as registerTrain } from './commands/train.ts';
 import { register as registerCompare } from './commands/compare.ts';
 import { register as registerEmulate } from './commands/emulate.ts';
+import { register as registerInfo } from './commands/info.ts';
+import { register as registerConformance } from './commands/conformance.ts';
 
 // Each subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
 // Exit codes: 0 ok, 1 runtime failure, 2 bad usage (commander's default for usage errors).
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerCompare(program);
   registerEmulate(program);
+  registerInfo(program);
+  registerConformance(program);
   return program;
 }
 
