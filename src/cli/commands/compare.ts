@@ -46,7 +46,7 @@ export function buildCompare(flags: Record<string, unknown>): { config: CompareC
     throw new TrainUsageError([`--preset: unknown preset '${presetName}'; available: ${listPresets().map((p) => p.name).join(', ') || '(none)'}`]);
   const problems: string[] = [];
   const run = runConfigFromFlags(flags, problems);
-  const names = typeof flags.optimizers === 'string' ? parseList('--optimizers', flags.optimizers) : (preset?.runs.map((r) => r.optimizer) ?? ['adam', 'ngd-woodbury']);
+  const names = typeof flags.optimizers === 'string' ? parseList('--optimizers', flags.optimizers) : (preset?.runs.map((r) => r.optimizer) ?? ['tngd', 'adam', 'ngd-woodbury']);
   const seeds = typeof flags.seeds === 'string' ? parseSeeds(flags.seeds) : (preset?.seeds ?? [1]);
   const runs: CompareRunSpec[] = names.map((n) => ({ optimizer: n, options: { ...(preset?.runs.find((r) => r.optimizer === n)?.options ?? {}) } }));
 
@@ -83,7 +83,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('compare')
     .description('run several optimizers × seeds on the same data, model and budget into one report (mean ± sd) and a summary table')
-    .option('--optimizers <list>', 'comma-separated, e.g. tngd,adam,ngd-woodbury (default: the preset\'s, else adam,ngd-woodbury)')
+    .option('--optimizers <list>', 'comma-separated (default: the preset\'s, else tngd,adam,ngd-woodbury)')
     .option('--seeds <list>', 'seeds, e.g. 1,2,3 or 1..5 (default 1)')
     .option('--preset <name>', `a named set-up whose settings the other options override (${listPresets().map((p) => p.name).join(', ') || 'none yet'})`)
     .option('--out <dir>', 'folder for the report and one sub-folder per run (default results/compare-…, or the preset\'s)')

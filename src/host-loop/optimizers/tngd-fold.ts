@@ -43,3 +43,33 @@ export function foldCore(f: CurvatureFactors, out?: Float64Array): CurvatureFact
   }
   return { n, r: rows, J: U.subarray(0, rows * n), core: { kind: 'identity' }, scale: f.scale };
 }
+
+/**
+ * The block (or dense) core rebuilt as H′ = L Lᵀ from its rank-cut pivoted Cholesky factor, exactly
+ * symmetric. The device checks each block with a Cholesky of H + εI, ε relative to the block's
+ * largest diagonal; a near one-hot CE block (p ≈ 1 − 1e-12) has entries ~1e-12 computed with
+ * absolute rounding ~1e-16, which that check rightly calls indefinite. H′ drops the directions
+ * below the host's PSD floor (as NGD-Woodbury's factorisation does), so both see the same A.
+ */
+export function psdCore(f: CurvatureFactors): CurvatureFactors {
+  const { core, r } = f;
+  if (core.kind !== 'block' && core.kind !== 'dense') return f;
+  const m = core.kind === 'block' ? core.dz : r;
+  const src = core.kind === 'block' ? core.blocks : core.h;
+  const dst = new Float64Array(src.length);
+  const work = new Float64Array(m * m);
+  const cols = new Float64Array(m * m);
+  const used = new Uint8Array(m);
+  for (let b = 0; b < r / m; b++) {
+    const o = b * m * m;
+    const { rank } = pivotedCholesky(src, m, o, undefined, undefined, work, cols, used);
+    for (let i = 0; i < m; i++)
+      for (let j = i; j < m; j++) {
+        let acc = 0;
+        for (let c = 0; c < rank; c++) acc += cols[c * m + i] * cols[c * m + j];
+        dst[o + i * m + j] = acc;
+        dst[o + j * m + i] = acc;
+      }
+  }
+  return { ...f, core: core.kind === 'block' ? { kind: 'block', dz: m, blocks: dst } : { kind: 'dense', h: dst } };
+}

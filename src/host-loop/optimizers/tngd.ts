@@ -18,7 +18,7 @@ import type { BatchOracle, CurvatureFactors } from '../types.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
 import { OptimizerStateError } from './errors.ts';
 import { ngdBaseShape } from './ngd.ts';
-import { foldCore } from './tngd-fold.ts';
+import { foldCore, psdCore } from './tngd-fold.ts';
 import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
 
 const num = (name: string) => z.number({ error: `${name} must be a number` }).finite(`${name} must be finite`);
@@ -133,6 +133,9 @@ export class TngdDirection implements DirectionSource {
   private settled: Settled | null = null;
   private readonly samplePeriod: number;
   private readonly fold: boolean;
+  /** stability bound of the run in flight (see checkBounded); null = unknown (e.g. after resume) */
+  private bound: number | null = null;
+  private prevGradNorm = 0;
   private foldBuf: Float64Array | undefined;
 
   constructor(
@@ -148,7 +151,7 @@ export class TngdDirection implements DirectionSource {
   /** The factors as uploaded (folded when configured). */
   private factorsOf(batch: BatchOracle): CurvatureFactors {
     const f = batch.curvature(this.opts.curvature);
-    if (!this.fold) return f;
+    if (!this.fold) return psdCore(f);
     if (!this.foldBuf || this.foldBuf.length < f.r * f.n) this.foldBuf = new Float64Array(f.r * f.n);
     return foldCore(f, this.foldBuf);
   }
@@ -192,6 +195,28 @@ export class TngdDirection implements DirectionSource {
     return 8 * ((res.mean?.length ?? 0) + (res.final?.length ?? 0));
   }
 
+  private setBound(g: Float64Array): void {
+    const o = this.opts;
+    let gg = 0;
+    for (let i = 0; i < g.length; i++) gg += g[i] * g[i];
+    const gNorm = Math.sqrt(gg);
+    let x0 = 0;
+    if (o.start === 'gradient') x0 = gNorm;
+    else if (o.start === 'carry') {
+      if (this.hasRun && this.x === null) {
+        this.bound = null; // carried state unknown to the host
+        this.prevGradNorm = gNorm;
+        return;
+      }
+      let xx = 0;
+      if (this.x) for (let i = 0; i < this.x.length; i++) xx += this.x[i] * this.x[i];
+      x0 = Math.sqrt(xx);
+    }
+    const drive = Math.max(gNorm, o.delay > 0 ? this.prevGradNorm : 0) / o.damping;
+    this.bound = x0 + drive + 6 * Math.sqrt((g.length * o.kappa0) / o.damping) + 1e-300;
+    this.prevGradNorm = gNorm;
+  }
+
   private startRun(): Promise<RunResult> {
     const o = this.opts;
     if (o.delay > 0 && !this.hasRun) this.coreRuns++; // the device primes the previous system
@@ -215,10 +240,28 @@ export class TngdDirection implements DirectionSource {
       );
   }
 
+  /**
+   * A stable run cannot leave the ball ‖x‖ ≤ ‖x₀‖ + ‖g‖/λ (plus the noise); Euler with δt·λmax(A) ≥ 2
+   * grows geometrically without reaching the device's 1e150 divergence flag, so check here.
+   */
+  private checkBounded(res: RunResult, v: Float64Array): void {
+    const b = this.bound;
+    if (b === null) return;
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+    const norm = Math.sqrt(s);
+    if (!(norm <= 4 * b))
+      throw new TngdDeviceError(
+        `device run ${res.runId}: readout norm ${norm.toExponential(2)} exceeds the stable bound ${b.toExponential(2)} (‖x₀‖ + ‖g‖/λ + noise)` +
+          (this.opts.integrator === 'euler' ? `: the Euler step dt = ${this.opts.dt} is unstable for this curvature (needs dt·λmax(A) < 2): use a smaller --dt or --integrator exact` : ''),
+      );
+  }
+
   private readout(res: RunResult, out: Float64Array): void {
     this.checkFlags(res.runId, res.flags);
     const v = this.opts.readout === 'mean' ? res.mean : res.final;
     if (!v || v.length !== out.length) throw new TngdDeviceError(`device run ${res.runId} returned no ${this.opts.readout} vector of length ${out.length}`);
+    this.checkBounded(res, v);
     out.set(v);
     if (res.final) this.x = res.final;
   }
@@ -241,6 +284,7 @@ export class TngdDirection implements DirectionSource {
       host += up.encodeSeconds;
       const tw = performance.now();
       bytesOut = await up.sent;
+      this.setBound(batch.grad);
       const res = await this.startRun();
       bytesIn = TngdDirection.bytesRead(res);
       deviceSeconds = (performance.now() - tw) / 1e3;
@@ -266,6 +310,7 @@ export class TngdDirection implements DirectionSource {
       }
       bytesOut = await up.sent;
       deviceSeconds = (performance.now() - tw) / 1e3;
+      this.setBound(batch.grad);
       this.inflight = this.startRun();
       // Awaited at the next step; until then a failure must not count as unhandled.
       this.inflight.catch(() => {});

@@ -104,6 +104,7 @@ export async function compare(cfg: CompareConfig, opts: CompareOptions): Promise
       progress: opts.progress,
       log,
       label,
+      progressLabel: `${label} (seed ${config.seed})`,
       report: false,
       data,
     });

@@ -52,6 +52,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** series name in reports; default the optimizer name */
   label?: string;
+  /** name on the progress bar; default the label */
+  progressLabel?: string;
   /** write report.html and SVGs at the end; default true */
   report?: boolean;
   /** pre-loaded data (compare shares it between runs) */
@@ -239,7 +241,7 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
     });
   };
 
-  opts.progress?.start(label, total, state.iteration);
+  opts.progress?.start(opts.progressLabel ?? label, total, state.iteration);
   let lastEpoch = resumed?.checkpoint.epoch ?? 0;
   let checkpointed = state.iteration;
   try {

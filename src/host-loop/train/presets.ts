@@ -20,3 +20,17 @@ export function getPreset(name: string): ComparePreset | undefined {
 export function listPresets(): { name: string; description: string }[] {
   return [...presets].map(([name, p]) => ({ name, description: p.description }));
 }
+
+// The README's main command: TNGD on the in-process emulator against Adam and NGD-Woodbury on
+// the shipped data, sized to finish well within 2 minutes on 2 cores (see README "Quick start").
+registerPreset('quickstart', {
+  description: 'TNGD (in-process emulator) vs Adam vs NGD-Woodbury on the shipped Fashion-MNIST subset, mlp:196-16-10, b = 16, 300 iterations',
+  out: 'results/quickstart',
+  base: { model: 'mlp:196-16-10', batch: 16, iters: 300, evalEvery: 25, checkpointEvery: 100, device: 'emu:' },
+  runs: [
+    { optimizer: 'tngd', options: { lr: 0.1, damping: 0.1, tTau: 5, dt: 0.1, kappa0: 1e-3, start: 'carry' } },
+    { optimizer: 'adam', options: { lr: 3e-3 } },
+    { optimizer: 'ngd-woodbury', options: { lr: 0.1, damping: 0.1 } },
+  ],
+  seeds: [1],
+});

@@ -13,6 +13,7 @@ import { Batcher, gatherBatch } from '../../../src/host-loop/data/dataset.ts';
 import { createModel } from '../../../src/host-loop/models/model.ts';
 import { makeBatchOracle } from '../../../src/host-loop/batch-oracle.ts';
 import { factorMatvec } from '../../../src/host-loop/curvature/factors.ts';
+import { TngdDeviceError } from '../../../src/host-loop/optimizers/tngd.ts';
 
 const SPEC = 'mlp:196-8-10'; // N = 1666
 const B = 8; // r = 80
@@ -89,5 +90,32 @@ describe('TNGD limits on the emulator', () => {
       const expected = Ag.map((v, i) => 0.1 * t * (v - g[i]));
       expect(relDiff(dev, expected)).toBeLessThan(1e-6);
     }
+  });
+});
+
+describe('Euler stability', () => {
+  it('δt beyond 2/λmax(A) is reported as an unstable run, never applied; the exact integrator steps on the same batch', async () => {
+    const { x, y } = batches(1, 13)[0];
+    const theta = model.init(7);
+    const batch = makeBatchOracle(model, theta, x, y, B, 'ce');
+    // λmax of this batch's GGN by power iteration (4.47): δt = 1 is well beyond 2/λmax, the top mode
+    // grows by |1 − δt·λmax| ≈ 3.6 per step
+    let v = Float64Array.from({ length: model.numParams }, (_, i) => Math.sin(i + 1));
+    let lmax = 0;
+    for (let k = 0; k < 60; k++) {
+      const w = factorMatvec(batch.curvature('ggn'), v);
+      lmax = Math.hypot(...w) / Math.hypot(...v);
+      v = w.map((t) => t / lmax);
+    }
+    expect(1 * (lmax + 0.1)).toBeGreaterThan(3);
+    const common = { lr: 0.1, damping: 0.1, kappa0: 0, tTau: 10, start: 'reset' };
+    const p = theta.slice();
+    const euler = createOptimizer('tngd', { ...common, integrator: 'euler', dt: 1 }, { driver });
+    await expect(euler.step(p, batch)).rejects.toThrow(TngdDeviceError);
+    expect(Array.from(p)).toEqual(Array.from(theta)); // nothing applied
+    await expect(euler.step(p, batch)).rejects.toThrow(/Euler step dt = 1 is unstable/);
+    const exact = createOptimizer('tngd', { ...common, integrator: 'exact', samplePeriod: 1 }, { driver });
+    await exact.step(p, batch);
+    expect(p.some((q, i) => q !== theta[i])).toBe(true);
   });
 });

@@ -3,7 +3,8 @@
 // device as not positive definite, the folded factor is not.
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../../src/connect.ts';
-import { foldCore } from '../../../src/host-loop/optimizers/tngd-fold.ts';
+import { foldCore, psdCore } from '../../../src/host-loop/optimizers/tngd-fold.ts';
+import { lossHessianBlocks } from '../../../src/host-loop/models/losses.ts';
 import { createOptimizer } from '../../../src/host-loop/optimizers/index.ts';
 import { TngdDeviceError } from '../../../src/host-loop/optimizers/tngd.ts';
 import '../../../src/host-loop/optimizers/tngd-registry.ts';
@@ -54,6 +55,37 @@ describe('folded core', () => {
       // f32 payload: about half of the f64 block-core upload (≤ 9/10 of the rows, 4 bytes each)
       expect(st.bytesOut!).toBeLessThan(0.5 * 8 * B * 10 * model.numParams);
       expect(q.some((v, i) => v !== model.init(4)[i])).toBe(true);
+    } finally {
+      await driver.close();
+    }
+  });
+});
+
+describe('block core sanitised for the device', () => {
+  it('a saturated CE block (p = one-hot in f64) is refused raw and accepted as L·Lᵀ, A unchanged to 1e-12', async () => {
+    // Logits met in a TNGD run gone unstable (iteration 62 of an Euler δt = 0.1τ run): p₄ rounds to
+    // exactly 1, so H₄₄ = 0 while H₀₄ = −1e-307 and H₁₄ = −3e-225: not PSD by rounding.
+    const dz = 10;
+    const n = 6;
+    const z = Float64Array.from([230.72897605497897, 420.39531593169676, -847.7728468453416, 273.3311252763723, 937.4768720310642, -8.225562961205604, -320.60128503001556, -343.38951254912234, -243.20878016953122, -106.17341326093961]);
+    const blocks = lossHessianBlocks('ce', z, 1, dz);
+    const rng = new Rng(2);
+    const J = Float64Array.from({ length: dz * n }, () => rng.normal());
+    const raw = { n, r: dz, J, core: { kind: 'block' as const, dz, blocks }, scale: 1 };
+    const clean = psdCore(raw);
+    for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) expect(clean.core.kind === 'block' && clean.core.blocks[i * dz + j]).toBe(clean.core.kind === 'block' && clean.core.blocks[j * dz + i]);
+    const v = Float64Array.from({ length: n }, () => rng.normal());
+    const a = factorMatvec(raw, v);
+    const b = factorMatvec(clean, v);
+    expect(Math.hypot(...a.map((x, i) => x - b[i]))).toBeLessThan(1e-12 * Math.hypot(...v));
+    const driver = await connect('emu:?profile=ideal&seed=1');
+    try {
+      await driver.configure({ kappa0: 0, integrator: { kind: 'euler', dtTau: 0.1 }, readout: 'mean' });
+      await driver.uploadCurvature({ form: 'factored', ...raw, lambda: 0.1 });
+      await driver.uploadGradient(v);
+      expect((await driver.run({ durationTau: 1, fetchResults: false }).ended).flags).toContain('not-positive-definite');
+      await driver.uploadCurvature({ form: 'factored', ...clean, lambda: 0.1 });
+      expect((await driver.run({ durationTau: 1, fetchResults: false }).ended).flags).toEqual([]);
     } finally {
       await driver.close();
     }
