@@ -13,6 +13,12 @@ export interface BulkOptions {
   deviceMaxFrameBytes: number;
   /** Optional cap on chunks in flight (the device's window is the upper bound). */
   window?: number;
+  /**
+   * Cap on chunk bytes in flight. On Linux serial ports and ptys, node-serialport stops reading
+   * while a large write is pending (bindings-cpp's poller restarts with the write interest only),
+   * and a pty then stalls; keeping less than ~64 KiB outstanding avoids it.
+   */
+  maxInFlightBytes?: number;
   timeoutMs?: number;
   log: Logger;
 }
@@ -52,7 +58,7 @@ export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions):
       throw new ProtocolMismatchError(
         `BulkBegin: device chunk size ${size} does not fit its own ${opts.deviceMaxFrameBytes}-byte frames (at most ${maxChunkBytes(opts.deviceMaxFrameBytes)} data bytes)`,
       );
-    const window = Math.max(1, Math.min(begin.window, opts.window ?? Infinity));
+    const window = Math.max(1, Math.min(begin.window, opts.window ?? Infinity, Math.floor((opts.maxInFlightBytes ?? Infinity) / size)));
     const plan = planChunks(data.length, size);
     opts.log.debug({ transferId, bytes: data.length, chunks: plan.length, chunkBytes: size, window }, 'bulk upload');
     await sendWindowed(plan.length, window, async (i) => {

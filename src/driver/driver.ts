@@ -72,6 +72,11 @@ export interface DriverOptions {
   /** Free-form host identification sent in Hello. */
   hostName?: string;
   /**
+   * Bulk chunk bytes kept in flight. Default: 48 KiB on serial links (node-serialport stalls on
+   * Linux when much more is queued, see bulk-upload.ts), unlimited otherwise (the device window).
+   */
+  maxInFlightBytes?: number;
+  /**
    * Schema fingerprint mismatch (same major): 'strict' (default) refuses the device with a
    * HandshakeError; 'warn' logs and continues, as PROTOCOL.md §7.1 permits between minors.
    */
@@ -244,6 +249,11 @@ export class SpuDriver extends EventEmitter {
     return this.deviceInfo.capabilities;
   }
 
+  /** Bulk bytes the driver keeps in flight on this link (see DriverOptions.maxInFlightBytes). */
+  get maxInFlightBytes(): number {
+    return this.opts.maxInFlightBytes ?? (this.ch.link.kind === 'serial' ? 48 * 1024 : Infinity);
+  }
+
   /** The request engine (raw frames, taps) — for conformance checks and diagnostics. */
   get channel(): Channel {
     return this.ch;
@@ -386,6 +396,7 @@ export class SpuDriver extends EventEmitter {
   private send<K extends 'Curvature' | 'Gradient' | 'StateSet'>(up: PreparedUpload<K>, opts: UploadOptions) {
     return sendUpload(this.ch, up, {
       deviceMaxFrameBytes: this.capabilities.maxFrameBytes,
+      maxInFlightBytes: this.maxInFlightBytes,
       log: this.log,
       ...(opts.inline !== undefined ? { inline: opts.inline } : {}),
     });

@@ -149,6 +149,7 @@ function frameBytes(op: TensorOp, body: unknown): number {
 
 export interface SendOptions {
   deviceMaxFrameBytes: number;
+  maxInFlightBytes?: number;
   inline?: boolean;
   timeoutMs?: number;
   log: Logger;
@@ -183,6 +184,7 @@ export async function sendUpload<K extends TensorOp>(ch: Channel, up: PreparedUp
       for (const i of bulk) {
         const r = await bulkUpload(ch, up.slots[i].tensor, {
           deviceMaxFrameBytes: opts.deviceMaxFrameBytes,
+          ...(opts.maxInFlightBytes ? { maxInFlightBytes: opts.maxInFlightBytes } : {}),
           log: opts.log,
           ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
         });

@@ -19,7 +19,7 @@ export const hardwareChecks: CheckDef[] = [
       const bytes = Math.max(64 * 1024, Math.min(4 * 2 ** 20, ctx.caps.linkBytesPerSecond * 2));
       const t = tensorFromFloat64(new Float64Array(bytes / 8).map((_, i) => i % 7), [bytes / 8], 'f64');
       const t0 = performance.now();
-      const r = await bulkUpload(ctx.dev.channel, t, { deviceMaxFrameBytes: ctx.caps.maxFrameBytes, log: ctx.log, timeoutMs: 10_000 });
+      const r = await bulkUpload(ctx.dev.channel, t, { deviceMaxFrameBytes: ctx.caps.maxFrameBytes, maxInFlightBytes: ctx.dev.maxInFlightBytes, log: ctx.log, timeoutMs: 10_000 });
       const s = (performance.now() - t0) / 1000;
       await ctx.request('BulkAbort', { transferId: r.transferId });
       const rate = bytes / s;
