@@ -122,7 +122,19 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
     kappaSweep: kPoints,
   };
   const tLabels = [...new Set(tPoints.map((p) => p.label))];
-  out.svg('solve-error-vs-t.svg', simpleFigure(`Device solve error against t (λ = ${o.damping}, N = ${sys.f.n}, r = ${sys.f.r})`, 't (τ)', '‖x − x*‖ / ‖x*‖', tLabels.map((l) => band(tPoints, l)), true));
+  out.svg(
+    'solve-error-vs-t.svg',
+    simpleFigure(
+      `Device solve error against t (λ = ${o.damping}, N = ${sys.f.n}, r = ${sys.f.r})`,
+      'log10 t (τ)',
+      '‖x − x*‖ / ‖x*‖',
+      tLabels.map((l) => {
+        const s = band(tPoints, l);
+        return { ...s, points: s.points.map((p) => ({ ...p, x: Math.log10(p.x) })) };
+      }),
+      true,
+    ),
+  );
   out.svg(
     'solve-error-vs-kappa.svg',
     simpleFigure('Device solve error against noise κ₀ (x₀ = g)', 'log10 κ₀ (κ₀ = 0 drawn at −4)', '‖x − x*‖ / ‖x*‖', [...new Set(kPoints.map((p) => p.label))].map((l) => {

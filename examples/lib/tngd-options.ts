@@ -31,12 +31,14 @@ export function tngdAvailable(): boolean {
 /** Optimizer name and options for train(). */
 export function tngdConfig(s: TngdSettings): { optimizer: string; options: Record<string, unknown> } {
   const o: Record<string, unknown> = { lr: s.lr, damping: s.damping, tTau: s.tTau };
-  if (s.delayTau !== undefined) o.delay = s.delayTau;
+  if (s.delayTau !== undefined && s.delayTau > 0) o.delay = s.delayTau;
   if (s.kappa0 !== undefined) o.kappa0 = s.kappa0;
-  if (s.start !== undefined) o.start = s.start;
+  // the optimizer's defaults (start carry, curvature GGN) are left out so equal configurations
+  // hash equal and are trained once
+  if (s.start !== undefined && s.start !== 'carry') o.start = s.start;
   if (s.integrator !== undefined) o.integrator = s.integrator;
   if (s.dtTau !== undefined) o.dt = s.dtTau;
-  if (s.curvature !== undefined) o.curvature = s.curvature;
+  if (s.curvature !== undefined && s.curvature !== 'ggn') o.curvature = s.curvature;
   if (s.readout !== undefined) o.readout = s.readout;
   if (s.adam) Object.assign(o, { beta1: 0, beta2: 0 });
   return { optimizer: s.adam ? TNGD_ADAM : TNGD, options: o };

@@ -1,13 +1,17 @@
-// Learning-rate tuning on a held-out part of the training set, one tuning seed, a stated grid.
-// The score is the validation loss at the end of the run (a diverged run scores +∞).
+// Learning-rate tuning on a held-out part of the training set, tuning seeds distinct from the
+// reported ones, a stated grid. The score is the validation loss at the end of the run, averaged
+// over the tuning seeds (a diverged run scores +∞).
 import type { TrainTest } from '../../src/host-loop/data/load.ts';
 import { runOne, validationSplit } from './training.ts';
 import type { CommonRunSettings, RunSpec } from './training.ts';
 
 export interface GridPoint {
   lr: number;
+  /** mean over the tuning seeds (+∞ if any diverged) */
   validationLoss: number;
   validationAccuracy: number;
+  /** per tuning seed */
+  perSeedLoss: number[];
   diverged: boolean;
 }
 
@@ -28,16 +32,26 @@ export async function tuneLr(
   settings: CommonRunSettings,
   data: TrainTest,
   runsDir: string,
-  opts: { tuningSeed: number; validationFraction: number },
+  opts: { tuningSeeds: number[]; validationFraction: number },
 ): Promise<TuningResult> {
   const split = validationSplit(data, opts.validationFraction);
   const points: GridPoint[] = [];
-  for (const lr of grid) {
-    const spec: RunSpec = { label: `tune-${family}-lr${lr}`, optimizer, optimizerOptions: { ...baseOptions, lr }, seed: opts.tuningSeed };
-    const run = await runOne(spec, settings, split, runsDir, 0);
-    const loss = run.diverged || !Number.isFinite(run.finalTest.loss) ? Infinity : run.finalTest.loss;
-    points.push({ lr, validationLoss: loss, validationAccuracy: run.finalTest.accuracy, diverged: run.diverged });
-    console.log(`[tune ${family}] lr ${lr}: validation loss ${loss.toFixed(4)}${run.diverged ? ' (diverged)' : ''}`);
+  for (const lr0 of grid) {
+    const lr = Number(lr0.toPrecision(12));
+    const losses: number[] = [];
+    const accs: number[] = [];
+    let diverged = false;
+    for (const seed of opts.tuningSeeds) {
+      const spec: RunSpec = { label: `tune-${family}-lr${lr}`, optimizer, optimizerOptions: { ...baseOptions, lr }, seed };
+      const run = await runOne(spec, settings, split, runsDir, 0);
+      diverged ||= run.diverged;
+      losses.push(run.diverged || !Number.isFinite(run.finalTest.loss) ? Infinity : run.finalTest.loss);
+      accs.push(run.finalTest.accuracy);
+    }
+    const loss = losses.reduce((a, b) => a + b, 0) / losses.length;
+    const acc = accs.reduce((a, b) => a + b, 0) / accs.length;
+    points.push({ lr, validationLoss: loss, validationAccuracy: acc, perSeedLoss: losses, diverged });
+    console.log(`[tune ${family}] lr ${lr}: validation loss ${loss.toFixed(4)} (${losses.map((l) => l.toFixed(3)).join(', ')})${diverged ? ' (diverged)' : ''}`);
   }
   let bi = 0;
   for (let i = 1; i < points.length; i++) if (points[i].validationLoss < points[bi].validationLoss) bi = i;

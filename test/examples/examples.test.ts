@@ -51,7 +51,7 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     const dir = join(root, 'fashion-mnist');
     await fashionMain(['--quick', '--out', dir]);
     // a diverged tuning run scores +∞ by design
-    const { json, svgs } = checkStudyOutput(dir, 'fashion-mnist', (f, p) => f === 'tuning.json' && p.endsWith('validationLoss'));
+    const { json, svgs } = checkStudyOutput(dir, 'fashion-mnist', (f, p) => f === 'tuning.json' && (p.endsWith('validationLoss') || /perSeedLoss\[\d+\]$/.test(p)));
     expect(svgs).toEqual(expect.arrayContaining(['train-loss-vs-iter.svg', 'test-acc-vs-iter.svg', 'test-acc-vs-time.svg', 'lr-tuning.svg']));
     const res = json['results.json'] as {
       groups: { label: string; seeds: number[]; finalTestAccuracy: { mean: number }; finalTestLoss: { mean: number } }[];
