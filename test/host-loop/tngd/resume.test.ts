@@ -13,7 +13,7 @@ const base = { model: 'mlp:196-8-10', batch: 8, evalEvery: 3, checkpointEvery: 3
 
 describe('TNGD resume through the emulator', () => {
   it('carry, κ₀ = 0.05, Euler: 12 iterations = 6, stop, resume to 12', async () => {
-    const cfg = { ...base, optimizer: 'tngd', optimizerOptions: { lr: 0.1, damping: 0.1, kappa0: 0.05, tTau: 2, dt: 0.1, start: 'carry' } };
+    const cfg = { ...base, optimizer: 'tngd', optimizerOptions: { lr: 0.1, damping: 0.1, kappa0: 0.05, tTau: 2, integrator: 'euler', dt: 0.1, start: 'carry' } };
     const full = await train({ ...cfg, iters: 12 }, { out: join(dir, 'carry-full'), report: false });
     const half = await train({ ...cfg, iters: 6 }, { out: join(dir, 'carry-half'), report: false });
     const ck = readCheckpoint(half.checkpointPath!);
@@ -32,7 +32,7 @@ describe('TNGD resume through the emulator', () => {
     expect(sameBytes(a.params, b.params)).toBe(false);
   });
 
-  it('TNGD-Adam, pipelined, delay 0.5τ: abort at 5, resume to 10', async () => {
+  it('TNGD-Adam, pipelined, exact integrator, delay 0.5τ: abort at 5, resume to 10', async () => {
     const cfg = {
       ...base,
       optimizer: 'tngd-adam',
