@@ -54,6 +54,15 @@ describe('tngd train on the command line', () => {
     expect(b.stderr).toMatch(/train-labels-idx1-ubyte\.gz: corrupt gzip data/);
   });
 
+  it('an unreachable device: exit 1 naming it; a malformed device URL: exit 2', () => {
+    const a = tngd(['train', '--optimizer', 'tngd', '--device', 'tcp://127.0.0.1:1', '--iters', '2', '--out', join(dir, 'dev')]);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/tngd train: error: device: cannot connect to 127\.0\.0\.1:1/);
+    const b = tngd(['train', '--optimizer', 'tngd', '--device', 'emu:?profile=nope', '--iters', '2', '--out', join(dir, 'dev')]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/--device: invalid link URL .*profile must be one of ideal, prototype/);
+  });
+
   it('--json prints the result; the run folder has metrics, a checkpoint and the report', () => {
     const out = join(dir, 'json-run');
     const r = tngd(['train', '--optimizer', 'adam', '--model', 'mlp:196-16-10', '--batch', '16', '--iters', '30', '--eval-every', '10', '--out', out, '--json']);
