@@ -1,4 +1,5 @@
-// The OS serial binding with one fix: a read that returns 0 bytes is reported as a disconnect.
+// The OS serial binding with two fixes: a read that returns 0 bytes is reported as a disconnect,
+// and the poller keeps waiting for every pending event (see pollForAllWaiters).
 //
 // Why: @serialport/bindings-cpp 13 (unixRead) retries a 0-byte read forever. A tty whose far end
 // hung up (a pty whose socat/emulator died, some USB-serial drivers on unplug) returns 0 on every
@@ -11,7 +12,32 @@ import type { BindingInterface, BindingPortInterface, OpenOptions } from '@seria
 
 interface UnixPortInternals {
   fd: number | null;
-  poller?: { once(event: 'readable', cb: (err: Error | null) => void): unknown };
+  poller?: {
+    once(event: 'readable', cb: (err: Error | null) => void): unknown;
+    poll?(flag?: number): void;
+    listenerCount?(event: string): number;
+  };
+}
+
+// Poller event flags of bindings-cpp (UV_READABLE, UV_WRITABLE, UV_DISCONNECT).
+const POLL_FLAGS = { readable: 1, writable: 2, disconnect: 4 } as const;
+
+/**
+ * bindings-cpp 13's Poller.poll(flag) restarts the OS poll with `flag` alone, dropping what else
+ * was being waited for: a read re-arming 'readable' silences a write waiting for 'writable' (the
+ * pty/tty buffer was full). If the device then waits for the rest of that frame, nothing ever
+ * fires again and the link stalls (observed on ptys with 64 KiB frames, ~1 upload in 8). Poll
+ * for every event that still has a waiter.
+ */
+function pollForAllWaiters(poller: NonNullable<UnixPortInternals['poller']>): void {
+  if (typeof poller.poll !== 'function' || typeof poller.listenerCount !== 'function') return;
+  const poll = poller.poll.bind(poller);
+  const count = poller.listenerCount.bind(poller);
+  poller.poll = (flag = 0) => {
+    let all = flag;
+    for (const [event, bit] of Object.entries(POLL_FLAGS)) if (count(event) > 0) all |= bit;
+    poll(all);
+  };
 }
 
 class HangupError extends Error {
@@ -54,6 +80,7 @@ export function hangupAwareBinding(base: BindingInterface = SerialPort.binding a
       const port = (await base.open(options)) as BindingPortInterface & UnixPortInternals;
       // Only the unix bindings have the fd + poller this fix relies on; others are left alone.
       if (typeof port.fd === 'number' && port.poller && typeof port.poller.once === 'function') {
+        pollForAllWaiters(port.poller);
         const orig = port.read.bind(port);
         port.read = async (buffer: Buffer, offset: number, length: number) => {
           if (!Buffer.isBuffer(buffer) || buffer.length < offset + length) return orig(buffer, offset, length);
