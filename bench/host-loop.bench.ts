@@ -12,6 +12,7 @@ import { loadDataset } from '../src/host-loop/data/load.ts';
 import { createModel } from '../src/host-loop/models/model.ts';
 import { createOptimizer } from '../src/host-loop/optimizers/index.ts';
 import '../src/host-loop/optimizers/tngd-registry.ts';
+import { psdCore } from '../src/host-loop/optimizers/tngd-fold.ts';
 
 const CASES = [
   { model: 'mlp:196-16-10', batch: 16 },
@@ -51,22 +52,31 @@ const suite: BenchSuite = {
         makeBatchOracle(model, params, x, y, b, 'ce', ws).curvature('ggn');
       }, reps, 3);
 
-      const driver = await connect('emu:?profile=ideal&maxCells=16384&maxRank=1024&maxFrameBytes=65535', { emulator: { memoryBytes: 256 * 2 ** 20 } });
+      // sized as train() sizes the in-process emulator for this model
+      const driver = await connect('emu:?profile=ideal', {
+        maxCells: Math.max(4096, model.numParams),
+        maxRank: Math.max(256, b * 10),
+        emulator: { maxFrameBytes: 65535, memoryBytes: 4 * b * 10 * model.numParams * 8 + 16 * 2 ** 20 },
+      });
       const caps = driver.capabilities;
       const digital = timeIt(() => {
         const { x, y } = next();
         const o = makeBatchOracle(model, params, x, y, b, 'ce', ws);
-        const f = o.curvature('ggn');
+        const f = psdCore(o.curvature('ggn'));
         prepareCurvature({ form: 'factored', ...f, lambda: 0.1 }, caps, 'f64');
         prepareVector('Gradient', o.grad, f.n, caps, 'f64');
       }, reps, 3);
 
-      const tngd = createOptimizer('tngd', { lr: 0.1, damping: 0.1, tTau: 5, dt: 0.1 }, { driver });
-      const tp = params.slice();
-      const tngdIter = await timeItAsync(async () => {
-        const { x, y } = next();
-        await tngd.step(tp, makeBatchOracle(model, tp, x, y, b, 'ce', ws));
-      }, quick ? 4 : 10, 1);
+      const tngdIter = async (opts: Record<string, unknown>): Promise<number> => {
+        const tngd = createOptimizer('tngd', { lr: 0.1, damping: 0.1, ...opts }, { driver });
+        const tp = params.slice();
+        return timeItAsync(async () => {
+          const { x, y } = next();
+          await tngd.step(tp, makeBatchOracle(model, tp, x, y, b, 'ce', ws));
+        }, quick ? 4 : 10, 1);
+      };
+      const tngdExact = await tngdIter({ integrator: 'exact', tTau: 20, samplePeriod: 0.5 });
+      const tngdEuler = await tngdIter({ integrator: 'euler', tTau: 5, dt: 0.1 });
       await driver.close();
 
       const wood = createOptimizer('ngd-woodbury', { lr: 0.1, damping: 0.1 });
@@ -81,8 +91,9 @@ const suite: BenchSuite = {
       rows.push(row('Adam step (gradient + update)', adamStep, 'baseline'));
       rows.push(row('gradient only', grad, 'ratio to the Adam step'));
       rows.push(row('gradient + GGN factors', gradFactors, 'ratio to the Adam step'));
-      rows.push(row('TNGD digital part (gradient + factors + upload encoding)', digital, 'ratio to the Adam step; lower is better'));
-      rows.push(row('TNGD full iteration, in-process emulator (t = 5τ, Euler δt = 0.1τ)', tngdIter, 'includes the emulated link and analog run'));
+      rows.push(row('TNGD digital part (gradient + factors + PSD core + upload encoding)', digital, 'ratio to the Adam step; lower is better'));
+      rows.push(row('TNGD iteration, in-process emulator, exact, t = 20τ (quickstart)', tngdExact, 'includes the emulated link and analog run (same thread)'));
+      rows.push(row('TNGD iteration, in-process emulator, Euler t = 5τ, δt = 0.1τ', tngdEuler, 'includes the emulated link and analog run (same thread)'));
       rows.push(row('NGD-Woodbury iteration (digital solve)', woodIter, 'the digital alternative to the device'));
     }
     return rows;
