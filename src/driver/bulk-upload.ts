@@ -13,11 +13,7 @@ export interface BulkOptions {
   deviceMaxFrameBytes: number;
   /** Optional cap on chunks in flight (the device's window is the upper bound). */
   window?: number;
-  /**
-   * Cap on chunk bytes in flight. On Linux serial ports and ptys, node-serialport stops reading
-   * while a large write is pending (bindings-cpp's poller restarts with the write interest only),
-   * and a pty then stalls; keeping less than ~64 KiB outstanding avoids it.
-   */
+  /** Cap on chunk bytes in flight (for links with small buffers); default: the window alone. */
   maxInFlightBytes?: number;
   timeoutMs?: number;
   log: Logger;

@@ -71,10 +71,7 @@ export interface DriverOptions {
   require?: { cells?: number; rank?: number; features?: Capabilities['features'] };
   /** Free-form host identification sent in Hello. */
   hostName?: string;
-  /**
-   * Bulk chunk bytes kept in flight. Default: 48 KiB on serial links (node-serialport stalls on
-   * Linux when much more is queued, see bulk-upload.ts), unlimited otherwise (the device window).
-   */
+  /** Cap on bulk chunk bytes in flight (e.g. a USB bridge with a small buffer). Default: the device's window alone. */
   maxInFlightBytes?: number;
   /**
    * Schema fingerprint mismatch (same major): 'strict' (default) refuses the device with a
@@ -251,7 +248,7 @@ export class SpuDriver extends EventEmitter {
 
   /** Bulk bytes the driver keeps in flight on this link (see DriverOptions.maxInFlightBytes). */
   get maxInFlightBytes(): number {
-    return this.opts.maxInFlightBytes ?? (this.ch.link.kind === 'serial' ? 48 * 1024 : Infinity);
+    return this.opts.maxInFlightBytes ?? Infinity;
   }
 
   /** The request engine (raw frames, taps) — for conformance checks and diagnostics. */
