@@ -87,7 +87,8 @@ export interface ReconnectOptions {
 
 interface DeviceRecord {
   configure?: ConfigureRequest;
-  curvature?: { input: CurvatureInput; opts: UploadOptions };
+  /** the upload as sent (wire tensors own their bytes): the caller may reuse its J buffer */
+  curvature?: { prepared: PreparedUpload<'Curvature'>; opts: UploadOptions };
   gradient?: { g: Float64Array; opts: UploadOptions };
   /** last known state x: set by the host, or the final vector of the last run */
   state?: { x: Float64Array } | { reset: true };
@@ -410,7 +411,7 @@ export class SpuDriver extends EventEmitter {
       const { reply, report } = await this.send(up, opts);
       const r = reply as ReplyBody<'Curvature'>;
       if (r.n !== up.n) throw new ProtocolMismatchError(`Curvature: device loaded N = ${r.n}, host sent ${up.n}`);
-      this.record.curvature = { input: c, opts };
+      this.record.curvature = { prepared: up, opts };
       if (this.record.n !== up.n) {
         // A new dimension invalidates a gradient or state of the old one.
         delete this.record.gradient;
@@ -652,7 +653,7 @@ export class SpuDriver extends EventEmitter {
     this.log.info({ configure: !!rec.configure, curvature: !!rec.curvature, gradient: !!rec.gradient, state: !!rec.state }, 'restoring device state');
     if (!rec.configure) return;
     await this.ch.request('Configure', rec.configure);
-    if (rec.curvature) await this.send(prepareCurvature(rec.curvature.input, this.capabilities, this.dtypeFor(rec.curvature.opts)), rec.curvature.opts);
+    if (rec.curvature) await this.send(rec.curvature.prepared, rec.curvature.opts);
     if (rec.gradient) await this.send(prepareVector('Gradient', rec.gradient.g, rec.gradient.g.length, this.capabilities, this.dtypeFor(rec.gradient.opts)), rec.gradient.opts);
     if (rec.state && 'x' in rec.state) await this.send(prepareVector('StateSet', rec.state.x, rec.state.x.length, this.capabilities, this.dtypeFor({})), {});
     else if (rec.state) await this.ch.request('StateReset', {});

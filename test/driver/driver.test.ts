@@ -216,8 +216,13 @@ describe('liveness, disconnects, reconnect', () => {
     await dev.uploadCurvature({ form: 'factored', ...sys });
     await dev.uploadGradient(sys.g);
     const run = dev.run({ durationTau: 100, start: 'reset' });
+    // A training loop reuses its J buffer for the next batch: restore must re-send what was
+    // committed, not what the caller's buffer holds now.
+    const committedJ = Float64Array.from(sys.J);
+    sys.J.fill(7);
     await expect(run.result).rejects.toBeInstanceOf(DisconnectedError);
     await dev.reconnect({ restore: true });
+    sys.J.set(committedJ);
     const s = await dev.status();
     expect(s).toMatchObject({ state: 'READY', n: 100, hasCurvature: true, hasGradient: true });
     // The restored device is a fresh emulator (same seed, first run): same noise, same result.
