@@ -690,7 +690,11 @@ function handshakeFailure(e: unknown, label: string, timeoutMs: number): Error {
 
 async function closeLink(link: ByteLink): Promise<void> {
   // close() always settles per the ByteLink contract; the cap guards a misbehaving custom link.
-  await Promise.race([link.close().catch(() => {}), delay(3000)]);
+  let timer: NodeJS.Timeout | undefined;
+  const cap = new Promise<void>((r) => (timer = setTimeout(r, 3000)));
+  // The cap's timer is cleared once close settles: left running it kept a CLI alive for 3 s.
+  await Promise.race([link.close().catch(() => {}), cap]);
+  clearTimeout(timer);
 }
 
 function delay(ms: number): Promise<void> {

@@ -235,6 +235,16 @@ describe('liveness, disconnects, reconnect', () => {
     expect(dev.metrics().reconnects).toBe(1);
   });
 
+  it('close() leaves no timer behind, so a CLI command exits as soon as it is done', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const dev = await connect('emu:?seed=1', { heartbeatIntervalMs: 0 });
+    await dev.status();
+    await dev.close();
+    await new Promise((r) => setImmediate(r));
+    expect(timers()).toBe(before);
+  });
+
   it('close() is idempotent, settles, and fails a pending run with DisconnectedError', async () => {
     const dev = await connect('emu:?seed=1', { heartbeatIntervalMs: 0 });
     await dev.configure({ ...configureOptions, integrator: { kind: 'euler', dtTau: 0.001 } });
