@@ -84,12 +84,12 @@ export function exampleMessages(): Message[] {
   };
   const bulkTensor = tensorFromFloat64([1, -2, 3, -4], [4], 'i16', { fullScale: 8 });
   return [
-    { kind: 'HelloRequest', body: { major: 1, minor: 0, host: 'tngd-host/0.1', maxFrameBytes: 65535, schemaFingerprint: SCHEMA_FINGERPRINT } },
+    { kind: 'HelloRequest', body: { major: 1, minor: 1, host: 'tngd-host/0.1', maxFrameBytes: 65535, schemaFingerprint: SCHEMA_FINGERPRINT } },
     {
       kind: 'HelloReply',
       body: {
         major: 1,
-        minor: 0,
+        minor: 1,
         identity: { vendor: 'tngd', model: 'spu-emulator', serial: 'EMU-0001', firmware: '0.1.0' },
         schemaFingerprint: SCHEMA_FINGERPRINT,
         capabilities: caps,
@@ -99,7 +99,7 @@ export function exampleMessages(): Message[] {
     { kind: 'StatusRequest', body: {} },
     {
       kind: 'StatusReply',
-      body: { state: 'READY', uptimeMs: 123456, counters, errorQueueLength: 1, lastError: { code: ErrorCode.BAD_CRC, message: 'CRC-32C mismatch' }, n: 4, hasCurvature: true, hasGradient: true, openTransfers: 0, runId: 3 },
+      body: { state: 'READY', uptimeMs: 123456, counters, errorQueueLength: 1, lastError: { code: ErrorCode.BAD_CRC, message: 'CRC-32C mismatch' }, n: 4, hasCurvature: true, hasGradient: true, openTransfers: 0, runId: 3, runIndex: 4 },
     },
     { kind: 'HeartbeatRequest', body: { nonce: 42 } },
     { kind: 'HeartbeatReply', body: { nonce: 42, uptimeMs: 123500, state: 'READY' } },
@@ -120,9 +120,9 @@ export function exampleMessages(): Message[] {
     { kind: 'ErrorsClearReply', body: { cleared: 2 } },
     {
       kind: 'ConfigureRequest',
-      body: { kappa0: 0.001, readout: 'mean', samplePeriodTau: 0.5, windowTau: 40, burnInTau: 10, integrator: { kind: 'euler', dtTau: 0.1 }, seed: 12345, profile: 'ideal' },
+      body: { kappa0: 0.001, readout: 'mean', samplePeriodTau: 0.5, windowTau: 40, burnInTau: 10, integrator: { kind: 'euler', dtTau: 0.1 }, seed: 12345, profile: 'ideal', runIndex: 200 },
     },
-    { kind: 'ConfigureReply', body: { state: 'READY' } },
+    { kind: 'ConfigureReply', body: { state: 'READY', runIndex: 200 } },
     { kind: 'CurvatureRequest', body: { form: 'factored', j: J, core: { kind: 'diagonal', d: f32([0.25, 0.5]) }, scale: 0.5, lambda: 0.01 } },
     { kind: 'CurvatureReply', body: { n: 4, r: 2, curvatureId: 7 } },
     { kind: 'GradientRequest', body: { g: f32([0.5, -1, 2]) } },
@@ -140,7 +140,7 @@ export function exampleMessages(): Message[] {
     { kind: 'BulkAbortRequest', body: { transferId: 6 } },
     { kind: 'BulkAbortReply', body: { transferId: 6, discarded: true } },
     { kind: 'RunRequest', body: { durationTau: 50, start: 'carry', delayTau: 2.5, streamSamples: false } },
-    { kind: 'RunReply', body: { runId: 3, analogTimeTau: 52.5, sampleCount: 80, flags: [] } },
+    { kind: 'RunReply', body: { runId: 3, analogTimeTau: 52.5, sampleCount: 80, flags: [], runIndex: 4 } },
     { kind: 'AbortRequest', body: {} },
     { kind: 'AbortReply', body: { aborted: false, runId: 3 } },
     { kind: 'ResultsRequest', body: { vectors: 'both', dtype: 'f64' } },

@@ -12,6 +12,8 @@ const posFinite = z.number().positive();
 const nonNeg = z.number().min(0);
 const str = (max: number) => z.string().max(max);
 const frameLimit = z.number().int().min(MIN_MAX_FRAME_BYTES).max(MAX_MAX_FRAME_BYTES);
+/** An emulator's run counter: the run index that keys the next run's noise (EMULATOR.md §4). */
+const runIndexField = u32;
 
 export const DeviceStateSchema = z.enum(['IDLE', 'READY', 'RUNNING', 'FAULT']);
 export type DeviceState = z.infer<typeof DeviceStateSchema>;
@@ -93,6 +95,7 @@ export const StatusReplySchema = z.object({
   hasGradient: z.boolean(),
   openTransfers: u16,
   runId: u32.meta({ description: 'id of the current or last run, 0 if none' }),
+  runIndex: runIndexField.optional().meta({ description: "v1.1, devices with feature 'emulator': the run counter, i.e. the noise run index of the next run" }),
 });
 
 export const HeartbeatRequestSchema = z.object({ nonce: u32 });
@@ -134,9 +137,13 @@ export const ConfigureRequestSchema = z.object({
   integrator: IntegratorSchema,
   seed: u32.optional().meta({ description: 'emulators: noise seed' }),
   profile: str(64).optional().meta({ description: 'emulators: non-ideality profile name' }),
+  runIndex: runIndexField.optional().meta({ description: "v1.1, emulators: set the run counter (noise run index of the next run); devices without feature 'emulator' ignore it" }),
 });
 export type ConfigureRequest = z.infer<typeof ConfigureRequestSchema>;
-export const ConfigureReplySchema = z.object({ state: DeviceStateSchema });
+export const ConfigureReplySchema = z.object({
+  state: DeviceStateSchema,
+  runIndex: runIndexField.optional().meta({ description: "v1.1, devices with feature 'emulator': the run counter after this Configure" }),
+});
 
 export const CoreSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('identity') }),
@@ -201,6 +208,7 @@ export const RunReplySchema = z.object({
   analogTimeTau: nonNeg,
   sampleCount: u32,
   flags: ResultFlagsSchema,
+  runIndex: runIndexField.optional().meta({ description: "v1.1, devices with feature 'emulator': the run counter after this run (the next run's noise index)" }),
 });
 export const AbortReplySchema = z.object({ aborted: z.boolean(), runId: u32 });
 

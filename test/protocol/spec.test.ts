@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEVICE_STATES, EVENTS, ErrorCode, LEGALITY, OPERATIONS, errorClassOf } from '../../src/protocol/index.ts';
+import { DEVICE_STATES, EVENTS, ErrorCode, LEGALITY, OPERATIONS, PROTOCOL_VERSION, SCHEMA_FINGERPRINT, errorClassOf } from '../../src/protocol/index.ts';
 import type { OpName } from '../../src/protocol/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,6 +41,19 @@ describe('PROTOCOL.md tables match src/protocol', () => {
     const fromSpec: Record<string, Record<string, number | null>> = {};
     for (const r of rows) fromSpec[r[0]] = Object.fromEntries(DEVICE_STATES.map((s, i) => [s, r[i + 1] === '✓' ? null : Number(r[i + 1])]));
     expect(fromSpec).toEqual(LEGALITY as Record<OpName, unknown>);
+  });
+  it('version: title, §11 and the last row of the version history name PROTOCOL_VERSION and the current fingerprint', () => {
+    const v = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
+    expect(spec.split('\n')[0]).toBe(`# TNGD SPU wire protocol, version ${v} (normative)`);
+    expect(spec).toContain(`\`PROTOCOL_VERSION\` is \`major.minor\` = **${v}**`);
+    const rows = table('versions');
+    const last = rows[rows.length - 1];
+    expect(last[0]).toBe(v);
+    expect(last[1]).toBe(`\`${SCHEMA_FINGERPRINT}\``);
+    expect(readFileSync(join(root, 'firmware-spec', 'schemas', 'FINGERPRINT'), 'utf8').trim()).toBe(SCHEMA_FINGERPRINT);
+    // one row per minor, in order, each with its own fingerprint
+    expect(rows.map((r) => r[0])).toEqual(Array.from({ length: PROTOCOL_VERSION.minor + 1 }, (_, i) => `${PROTOCOL_VERSION.major}.${i}`));
+    expect(new Set(rows.map((r) => r[1])).size).toBe(rows.length);
   });
   it('worked example bytes are the golden GradientRequest frame', () => {
     const v = JSON.parse(readFileSync(join(root, 'firmware-spec', 'vectors', 'protocol', 'messages', 'GradientRequest.json'), 'utf8')) as { frameHex: string; crc32c: string };
