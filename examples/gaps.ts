@@ -130,11 +130,12 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
   const precision: Point[] = [];
   const one = (v: number): MeanSd => ({ mean: v, sd: 0, n: 1 });
   for (const bits of bitsList) {
-    precision.push(convergedPoint('DAC only', bits, sys, { dacBits: bits }, 1, 1));
-    precision.push(convergedPoint('ADC only, g as is', bits, sys, { adcBits: bits }, 1, 1));
-    precision.push(convergedPoint('ADC only, range-matched g', bits, sys, { adcBits: bits }, 1, matched));
-    precision.push(convergedPoint('DAC + ADC, range-matched g', bits, sys, { dacBits: bits, adcBits: bits }, 1, matched));
+    precision.push(convergedPoint('DAC', bits, sys, { dacBits: bits }, 1, 1));
+    precision.push(convergedPoint('ADC, g as is', bits, sys, { adcBits: bits }, 1, 1));
+    precision.push(convergedPoint('ADC, g matched', bits, sys, { adcBits: bits }, 1, matched));
+    precision.push(convergedPoint('DAC+ADC, g matched', bits, sys, { dacBits: bits, adcBits: bits }, 1, matched));
   }
+  // g matched: g scaled so that max|x*| is half the ADC full scale (readout divided back)
   results.precision = {
     settings: 'κ₀ = 0, exact integrator, t = 30/λ from x₀ = 0 (converged); DAC range auto per tensor; ADC full scale 8; rejected = the device refused the system (A not positive definite as realised)',
     points: precision,

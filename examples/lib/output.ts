@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
+import { runCounts } from './training.ts';
 
 // JSON has no NaN/Infinity: keep them visible as strings rather than silently as null.
 function replacer(_k: string, v: unknown): unknown {
@@ -55,6 +56,8 @@ export class StudyOutput {
       wallSeconds: seconds,
       machine: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' },
       files: [...this.files, 'manifest.json'],
+      // training runs taken from an earlier invocation (--reuse) are not in wallSeconds
+      runs: { ...runCounts },
       ...extra,
     };
     mkdirSync(this.dir, { recursive: true });

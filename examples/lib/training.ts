@@ -98,17 +98,22 @@ export async function runOne(spec: RunSpec, s: CommonRunSettings, data: TrainTes
     const saved = JSON.parse(readFileSync(finishedPath, 'utf8'), (_k, v: unknown) => (v === 'NaN' ? NaN : v)) as { key: string; run: FinishedRun };
     if (saved.key === key) {
       console.log(`[reuse] ${folder}`);
+      runCounts.reusedFromDisk++;
       memory.set(hash, saved.run);
       return relabel(saved.run, spec);
     }
   }
   const run = await trainOnce(cfg, spec, s, data, folder, finalTrainEvalSamples);
+  runCounts.trained++;
   writeFileSync(finishedPath, JSON.stringify({ key, run }, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v)));
   memory.set(hash, run);
   return run;
 }
 
 const memory = new Map<string, FinishedRun>();
+
+/** Runs trained in this process and runs taken from an earlier invocation (--reuse). */
+export const runCounts = { trained: 0, reusedFromDisk: 0 };
 
 function relabel(run: FinishedRun, spec: RunSpec): FinishedRun {
   return { ...run, spec };

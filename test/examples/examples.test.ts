@@ -97,7 +97,7 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     const { json } = checkStudyOutput(dir, 'gaps');
     type P = { x: number; label: string; relErr: { mean: number } };
     const r = json['results.json'] as { precision: { points: P[] }; mismatch: { points: P[] }; euler: { points: P[] }; training: Record<string, unknown> };
-    for (const label of ['DAC only', 'ADC only, range-matched g']) {
+    for (const label of ['DAC', 'ADC, g matched']) {
       const e = r.precision.points.filter((p) => p.label === label).map((p) => p.relErr.mean); // 4, 8, 16 bits
       expect(e[1]).toBeLessThan(e[0]);
       expect(e[2]).toBeLessThan(e[1] / 10);
