@@ -228,6 +228,11 @@ export class Firmware {
     return this.opts.capabilities.features.includes(f);
   }
 
+  /** The run counter as replies carry it (PROTOCOL.md §7.3.1): only when advertising 'emulator'. */
+  private reportedRunIndex(): { runIndex?: number } {
+    return this.has('emulator') ? { runIndex: this.core.runIndex } : {};
+  }
+
   private needFeature(f: Feature, what: string): void {
     if (!this.has(f)) throw new ValueRangeError(ErrorCode.DTYPE_UNSUPPORTED, `${what} needs feature '${f}', which this device does not advertise`);
   }
@@ -401,6 +406,7 @@ export class Firmware {
       hasGradient: this.committed.gradient !== null,
       openTransfers: this.staging.count,
       runId: this.lastRunId,
+      ...this.reportedRunIndex(),
     };
     if (this.errors.last) s.lastError = { ...this.errors.last };
     return s;
@@ -489,10 +495,12 @@ export class Firmware {
       if (c.gradient) this.core.setGradient(c.gradient);
       this.core.setState(x.subarray(0, c.curvature?.n ?? this.opts.maxCells));
     } else this.core.configure(cfg);
+    // After a new core (counter 0): the run counter the host asks for; hardware ignores it (§7.3.1).
+    if (b.runIndex !== undefined && this.has('emulator')) this.core.setRunIndex(b.runIndex);
     this.runConfig = cfg;
     this.readout = b.readout;
     this.state = 'READY';
-    this.reply('Configure', { state: this.state }, id);
+    this.reply('Configure', { state: this.state, ...this.reportedRunIndex() }, id);
   }
 
   /** Loads A into the core; returns true when the core refuses it as not positive definite. */
@@ -579,9 +587,13 @@ export class Firmware {
       const runId = (this.runCounter = next32(this.runCounter));
       this.lastRunId = runId;
       this.results = { runId, n, sampleCount: 0, analogTimeTau: 0, saturationCount: 0, clipCount: 0, flags: ['not-positive-definite'], mean: null, final: null };
-      return this.reply('Run', { runId, analogTimeTau: 0, sampleCount: 0, flags: ['not-positive-definite'] }, id);
+      return this.reply('Run', { runId, analogTimeTau: 0, sampleCount: 0, flags: ['not-positive-definite'], ...this.reportedRunIndex() }, id);
     }
-    if (delay > 0 && !this.hasLive) this.primeLive(b.durationTau);
+    const prime = delay > 0 && !this.hasLive;
+    // Refuse before priming so that a refused Run changes nothing (the counter stays within u32).
+    if (this.core.runIndex + (prime ? 1 : 0) >= 0xffffffff)
+      throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `run counter exhausted: ${this.core.runIndex} (the last run index is 2^32 − 2)`, { reason: 'limit', runIndex: this.core.runIndex });
+    if (prime) this.primeLive(b.durationTau);
     const stream = b.streamSamples === true;
     const runId = next32(this.runCounter);
     const handle = this.core.startRun({
@@ -706,7 +718,7 @@ export class Firmware {
     };
     this.log.debug({ runId: r.runId, flags, sampleCount: this.results.sampleCount }, 'run finished');
     if (aborted) this.fail({ type: RUN_TYPE, requestId: r.requestId }, new DeviceError(ErrorCode.ABORTED, `run ${r.runId} stopped by Abort after ${this.results.analogTimeTau} τ`, { runId: r.runId, analogTimeTau: this.results.analogTimeTau }));
-    else this.reply('Run', { runId: r.runId, analogTimeTau: this.results.analogTimeTau, sampleCount: this.results.sampleCount, flags }, r.requestId);
+    else this.reply('Run', { runId: r.runId, analogTimeTau: this.results.analogTimeTau, sampleCount: this.results.sampleCount, flags, ...this.reportedRunIndex() }, r.requestId);
   }
 
   /** The Run is answered with Error ABORTED first, then the Abort reply (§7.6). */

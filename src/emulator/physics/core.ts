@@ -184,9 +184,20 @@ export class SpuCore {
     };
   }
 
-  /** Number of runs started so far (the next run's noise index). */
+  /** The run counter: runs started so far, or as set by setRunIndex (the next run's noise index). */
   get runIndex(): number {
     return this.runCounter;
+  }
+
+  /**
+   * Sets the run counter: the next run draws the noise of run `index`, so with the same system,
+   * state and configuration it gives the bytes of a device that had started `index` runs
+   * (EMULATOR.md §4). Nothing else changes (systems, state, the previous system kept for a delay).
+   */
+  setRunIndex(index: number): void {
+    this.guardIdle();
+    if (!Number.isInteger(index) || index < 0 || index > UINT32_MAX) fail('config', `run index must be an integer in [0, 2^32 − 1], got ${index}`);
+    this.runCounter = index;
   }
 
   /** Cells of the loaded (pending, else live) system, or 0. */
@@ -363,16 +374,19 @@ export class SpuCore {
       if (this.live.op.n !== op.n) fail('shape', 'delay across uploads of different size');
       old = { op: this.live.op, g: this.live.g };
     }
-    if (this.runCounter > UINT32_MAX) fail('limit', 'run counter exhausted');
+    // the counter stays within u32 (the wire reports it): the last run index is 2^32 − 2
+    if (this.runCounter >= UINT32_MAX) fail('limit', 'run counter exhausted (2^32 − 1)');
     const start = opts.start ?? 'carry';
     if (start !== 'carry' && start !== 'reset' && start !== 'gradient') fail('config', `start = ${String(start)}`);
     const blockSamples = opts.blockSamples ?? 16;
     if (!Number.isInteger(blockSamples) || blockSamples < 1) fail('config', 'blockSamples must be a positive integer');
-    const runIndex = this.runCounter++;
-    return new RunHandle(this, {
-      cfg, old, next: { op, g }, runIndex, start, delayTau, durationTau: opts.durationTau,
+    // A run refused by the handle's own checks (step counts) is not started: the counter stays.
+    const h = new RunHandle(this, {
+      cfg, old, next: { op, g }, runIndex: this.runCounter, start, delayTau, durationTau: opts.durationTau,
       onSampleBlock: opts.onSampleBlock, blockSamples,
     });
+    this.runCounter++;
+    return h;
   }
 
   /** Runs to completion (or until shouldAbort() returns true, polled every chunkSteps steps). */
