@@ -3,7 +3,9 @@
 // API. Operations that change device state are serialised (a Run holds the device until its
 // results are read, so an upload issued meanwhile waits instead of failing BUSY); status,
 // heartbeat, errors and abort go straight through. The driver keeps a record of the last
-// committed device state so that reconnect({ restore: true }) can rebuild it on a fresh link.
+// committed device state so that reconnect({ restore: true }) can rebuild it on a fresh link —
+// on an emulator including its run counter (PROTOCOL.md §7.3.1), so that a run repeated after
+// the restore draws the noise it would have drawn without the fault.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import pino from 'pino';
@@ -86,6 +88,7 @@ export interface ReconnectOptions {
 }
 
 interface DeviceRecord {
+  /** as sent, without runIndex (the counter is recorded below: it moves with every run) */
   configure?: ConfigureRequest;
   /** the upload as sent (wire tensors own their bytes): the caller may reuse its J buffer */
   curvature?: { prepared: PreparedUpload<'Curvature'>; opts: UploadOptions };
@@ -93,6 +96,11 @@ interface DeviceRecord {
   /** last known state x: set by the host, or the final vector of the last run */
   state?: { x: Float64Array } | { reset: true };
   n?: number;
+  /**
+   * An emulator's run counter after the last Configure or the last run whose results reached the
+   * host (matching `state`): a run that failed on its way to the host is not counted.
+   */
+  runIndex?: number;
 }
 
 const DEFAULTS = {
@@ -243,6 +251,22 @@ export class SpuDriver extends EventEmitter {
     return this.deviceInfo;
   }
 
+  /**
+   * An emulator's run counter — the noise run index of its next run (PROTOCOL.md §7.3.1) — after
+   * the last Configure or the last run whose results this host received; what a checkpoint keeps
+   * and what restore() puts back. Undefined for devices that do not report it (hardware,
+   * protocol 1.0) and before the first Configure.
+   */
+  get runIndex(): number | undefined {
+    return this.record.runIndex;
+  }
+
+  /** True when Configure.runIndex will be honoured: feature 'emulator' and protocol ≥ 1.1. */
+  get canSetRunIndex(): boolean {
+    const p = this.deviceInfo.protocol;
+    return this.capabilities.features.includes('emulator') && (p.major > 1 || p.minor >= 1);
+  }
+
   get capabilities(): Capabilities {
     return this.deviceInfo.capabilities;
   }
@@ -380,9 +404,21 @@ export class SpuDriver extends EventEmitter {
     };
     if (o.seed !== undefined) req.seed = o.seed;
     if (o.profile !== undefined) req.profile = o.profile;
+    const record = { ...req };
+    if (o.runIndex !== undefined) {
+      if (!Number.isInteger(o.runIndex) || o.runIndex < 0 || o.runIndex > 0xffffffff) throw new ArgumentError(`runIndex must be an integer in [0, 2^32 − 1], got ${String(o.runIndex)}`);
+      // Other devices ignore it (PROTOCOL.md §7.3.1): refuse rather than let the noise differ.
+      if (!this.canSetRunIndex)
+        throw new CapabilityError('features', caps.features, 'emulator', `runIndex needs an emulator speaking protocol ≥ 1.1 (this device: ${caps.features.includes('emulator') ? `protocol ${this.deviceInfo.protocol.major}.${this.deviceInfo.protocol.minor}` : "no 'emulator' feature"})`);
+      req.runIndex = o.runIndex;
+    }
     return this.exclusive(async () => {
       const r = await this.ch.request('Configure', req);
-      this.record.configure = req;
+      if (req.runIndex !== undefined && r.runIndex !== req.runIndex)
+        throw new ProtocolMismatchError(`Configure: asked for run index ${req.runIndex}, the device reports ${String(r.runIndex)}`);
+      this.record.configure = record;
+      // what the device reports: a new seed or profile restarts its counter
+      this.record.runIndex = r.runIndex;
       return r;
     });
   }
@@ -501,6 +537,7 @@ export class SpuDriver extends EventEmitter {
       };
       let reply: ReplyBody<'Run'> | null = null;
       const before = this.lastRunId;
+      const counted = this.record.runIndex !== undefined;
       for (let attempt = 0; !reply; attempt++) {
         try {
           reply = await this.ch.request('Run', body, { timeoutMs, onEvent, extend });
@@ -510,6 +547,8 @@ export class SpuDriver extends EventEmitter {
             // Aborted (PROTOCOL.md §7.6): the partial results stay readable, flagged 'aborted'.
             this.log.info('run aborted');
             reply = { runId: 0, analogTimeTau: 0, sampleCount: 0, flags: ['aborted'] };
+            // the aborted run used its index; no reply carried the counter
+            if (counted) reply.runIndex = (await this.ch.request('Status', {}).catch(() => null))?.runIndex;
             break;
           }
           // No reply: ask the device what happened (PROTOCOL.md §6, "check Status first").
@@ -517,7 +556,7 @@ export class SpuDriver extends EventEmitter {
           if (s && s.state === 'READY' && s.runId !== before) {
             this.log.warn({ runId: s.runId }, 'Run reply lost; the run completed, reading its results');
             this.lastRunId = s.runId;
-            reply = { runId: s.runId, analogTimeTau: 0, sampleCount: 0, flags: [] };
+            reply = { runId: s.runId, analogTimeTau: 0, sampleCount: 0, flags: [], ...(s.runIndex !== undefined ? { runIndex: s.runIndex } : {}) };
             break;
           }
           if (s && s.state === 'READY' && s.runId === before && attempt < (this.opts.retries ?? DEFAULTS.retries)) {
@@ -532,8 +571,13 @@ export class SpuDriver extends EventEmitter {
       }
       queue?.end();
       endedResolve(reply);
-      if (o.fetchResults === false) return { ...reply, n: this.record.n ?? 0, saturationCount: 0, clipCount: 0 };
-      return this.fetchResults();
+      const out: RunResult = o.fetchResults === false ? { ...reply, n: this.record.n ?? 0, saturationCount: 0, clipCount: 0 } : await this.fetchResults();
+      if (reply.runIndex !== undefined) {
+        // the run reached the host: now it counts (with its final state, recorded by fetchResults)
+        out.runIndex = reply.runIndex;
+        this.record.runIndex = reply.runIndex;
+      }
+      return out;
     });
     return new RunHandle({ ended, result, samples: queue, abort: () => this.abort() });
   }
@@ -618,7 +662,8 @@ export class SpuDriver extends EventEmitter {
 
   /**
    * Re-opens the link (closing the old one), handshakes again and, with restore (default),
-   * re-sends the last committed configuration, curvature, gradient and state.
+   * re-sends the last committed configuration, curvature, gradient and state — on an emulator
+   * with the run counter of `runIndex`.
    */
   async reconnect(opts: ReconnectOptions = {}): Promise<DeviceInfo> {
     this.ensureOpen();
@@ -650,9 +695,12 @@ export class SpuDriver extends EventEmitter {
 
   private async restoreRecord(): Promise<void> {
     const rec = this.record;
-    this.log.info({ configure: !!rec.configure, curvature: !!rec.curvature, gradient: !!rec.gradient, state: !!rec.state }, 'restoring device state');
+    this.log.info({ configure: !!rec.configure, curvature: !!rec.curvature, gradient: !!rec.gradient, state: !!rec.state, runIndex: rec.runIndex }, 'restoring device state');
     if (!rec.configure) return;
-    await this.ch.request('Configure', rec.configure);
+    const req: ConfigureRequest = { ...rec.configure };
+    if (rec.runIndex !== undefined && this.canSetRunIndex) req.runIndex = rec.runIndex;
+    const r = await this.ch.request('Configure', req);
+    rec.runIndex = r.runIndex;
     if (rec.curvature) await this.send(rec.curvature.prepared, rec.curvature.opts);
     if (rec.gradient) await this.send(prepareVector('Gradient', rec.gradient.g, rec.gradient.g.length, this.capabilities, this.dtypeFor(rec.gradient.opts)), rec.gradient.opts);
     if (rec.state && 'x' in rec.state) await this.send(prepareVector('StateSet', rec.state.x, rec.state.x.length, this.capabilities, this.dtypeFor({})), {});

@@ -42,6 +42,12 @@ export interface ConfigureOptions {
   seed?: number;
   /** Emulators: non-ideality profile name. */
   profile?: string;
+  /**
+   * Emulators (protocol ≥ 1.1): the run counter, i.e. the noise run index of the next run; a
+   * device so set gives the results of one that had performed that many runs (PROTOCOL.md
+   * §7.3.1). CapabilityError on devices that would ignore it.
+   */
+  runIndex?: number;
 }
 
 export type CoreInput =
@@ -107,6 +113,8 @@ export interface RunResult {
   flags: string[];
   mean?: Float64Array;
   final?: Float64Array;
+  /** Emulators (protocol ≥ 1.1): the device's run counter after this run (the next run's noise index). */
+  runIndex?: number;
 }
 
 export interface SampleBlock {
@@ -133,6 +141,8 @@ export interface DeviceStatus {
   hasGradient: boolean;
   openTransfers: number;
   runId: number;
+  /** Emulators (protocol ≥ 1.1): the run counter (noise run index of the next run). */
+  runIndex?: number;
 }
 
 export type { ErrorEntry };
