@@ -7,10 +7,10 @@
 // applied at step k is the readout of run k−1 (at step 1, the gradient itself: Algorithm 1's
 // x ← ∇ℓ(θ₀)). Non-pipelined: step k waits for run k and applies its readout.
 //
-// Device state for checkpoints (saveDevice/restoreDevice): the carried x, the number of runs the
-// emulator's noise counter has consumed (replayed on a fresh emulator so the noise continues where
-// it left off) and, with a delay, the parameters at which the last system was built (rebuilt on
-// resume, because a delayed run first evolves under the previous system).
+// Device state for checkpoints (saveDevice/restoreDevice): the carried x, the emulator's run
+// counter (noise is keyed by run index; a fresh emulator is set to it by Configure, PROTOCOL.md
+// §7.3.1) and, with a delay, the parameters at which the last system was built (rebuilt and run
+// once on resume, because a delayed run first evolves under the previous system).
 import { z } from 'zod';
 import type { SpuDriver } from '../../driver/driver.ts';
 import type { RunResult } from '../../driver/types.ts';
@@ -105,8 +105,8 @@ export interface TngdRestoreHooks {
 
 const deviceStateSchema = z.strictObject({
   version: z.literal(1),
-  /** run indices consumed on the device's noise counter (runs started, plus a delay's priming run) */
-  coreRuns: z.number().int().min(0),
+  /** the emulator's run counter after the last run (runs started, plus a delay's priming run); 0 on hardware */
+  coreRuns: z.number().int().min(0).max(0xffffffff),
   hasRun: z.boolean(),
   /** device state x after the last run (start = carry) */
   x: vecSchema,
@@ -124,7 +124,6 @@ const secs = (a: bigint, b: bigint): number => Number(b - a) / 1e9;
 
 export class TngdDirection implements DirectionSource {
   private configured = false;
-  private coreRuns = 0;
   private hasRun = false;
   private x: Float64Array | null = null;
   private theta: Float64Array | null = null;
@@ -162,8 +161,8 @@ export class TngdDirection implements DirectionSource {
     return this.driver.capabilities.features.includes('emulator');
   }
 
-  private async configure(): Promise<void> {
-    if (this.configured) return;
+  private async configure(runIndex?: number): Promise<void> {
+    if (this.configured && runIndex === undefined) return;
     const o = this.opts;
     // With start = carry the final state is read too: it is the device state a checkpoint keeps.
     const readout = o.readout === 'final' ? 'final' : o.start === 'carry' ? 'both' : 'mean';
@@ -175,6 +174,7 @@ export class TngdDirection implements DirectionSource {
       burnInTau: 0,
       integrator: o.integrator === 'exact' ? { kind: 'exact' } : { kind: 'euler', dtTau: o.dt },
       ...(this.seed !== undefined && this.emulator ? { seed: this.seed } : {}),
+      ...(runIndex !== undefined ? { runIndex } : {}),
     });
     this.configured = true;
   }
@@ -221,8 +221,6 @@ export class TngdDirection implements DirectionSource {
 
   private startRun(): Promise<RunResult> {
     const o = this.opts;
-    if (o.delay > 0 && !this.hasRun) this.coreRuns++; // the device primes the previous system
-    this.coreRuns++;
     this.hasRun = true;
     const h = this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}) });
     // Check the run's flags before its results are fetched: a failed run has no vectors.
@@ -353,44 +351,42 @@ export class TngdDirection implements DirectionSource {
   /** Device state for a checkpoint; settles a pipelined run first. */
   async saveDevice(): Promise<TngdDeviceState> {
     await this.settle();
-    return { version: 1, coreRuns: this.coreRuns, hasRun: this.hasRun, x: saveVec(this.x), theta: saveVec(this.theta) };
+    // the counter as the device reported it after the last run whose results arrived
+    return { version: 1, coreRuns: this.driver.runIndex ?? 0, hasRun: this.hasRun, x: saveVec(this.x), theta: saveVec(this.theta) };
   }
 
   /**
-   * Puts a freshly connected device into the checkpointed state: on an emulator with noise, the
-   * run counter is advanced by replaying short runs on a placeholder system (noise is keyed by
-   * run index); with a delay the last system is rebuilt and run once so it is the "previous"
-   * one; then x is set.
+   * Puts a freshly connected device into the checkpointed state, at a cost independent of how
+   * many runs came before: with a delay the last system is rebuilt and run once (a delayed run
+   * first evolves under the previous system); then, on an emulator, Configure sets the run counter
+   * to the checkpointed one (the noise continues where it left off) and x is set.
    */
   async restoreDevice(state: unknown, hooks?: TngdRestoreHooks): Promise<void> {
     const s = parseState(deviceStateSchema, state, 'tngd device');
     const x = loadVec(s.x, 'tngd device state x');
     const theta = loadVec(s.theta, 'tngd parameters of the last system');
-    await this.configure();
     const o = this.opts;
     const rebuild = o.delay > 0 && s.hasRun;
     if (rebuild && (!theta || !hooks)) throw new OptimizerStateError('tngd: resuming with a delay needs the parameters of the last system and the last batch');
-    let n = x?.length ?? theta?.length ?? 0;
-    const replay = this.emulator && o.kappa0 > 0 ? s.coreRuns - (rebuild ? 1 : 0) : 0;
-    if (replay > 0 || (x && !rebuild)) {
-      if (n === 0) throw new OptimizerStateError('tngd: device state has runs but no vector to size the system');
-      // r = 1, J = 0: A = I, cheap to upload and to integrate.
-      await this.driver.uploadCurvature({ form: 'factored', n, r: 1, J: new Float64Array(n), core: { kind: 'identity' }, scale: 1, lambda: 1 });
-      await this.driver.uploadGradient(new Float64Array(n));
-      for (let i = 0; i < replay; i++) {
-        const res = await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result;
-        if (res.flags.length) throw new TngdDeviceError(`replaying the device's run counter: run ${i + 1}/${replay} ended with ${res.flags.join(', ')}`);
-      }
-    }
+    // Noise is keyed by run index: without a settable counter the resumed run would draw other noise.
+    if (this.emulator && !this.driver.canSetRunIndex && o.kappa0 > 0 && s.coreRuns > 0)
+      throw new OptimizerStateError(`tngd: resuming with noise needs an emulator that sets its run counter (protocol ≥ 1.1); this one speaks ${this.driver.info.protocol.major}.${this.driver.info.protocol.minor}`);
+    await this.configure();
     if (rebuild) {
       const b = hooks!.lastBatchAt(theta!);
-      const f = this.factorsOf(b);
-      n = f.n;
-      await this.upload(f, b.grad).sent;
-      await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result;
+      await this.upload(this.factorsOf(b), b.grad).sent;
+      // any run makes it the previous system; its noise index does not matter (the counter is set below)
+      const res = await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result;
+      if (res.flags.length) throw new TngdDeviceError(`rebuilding the last system for the delay: the run ended with ${res.flags.join(', ')}`);
+    } else if (x) {
+      // StateSet needs a committed system of size N; r = 1, J = 0 (A = I) is the cheapest. The
+      // next step uploads the real one of the same N, which keeps the state.
+      const n = x.length;
+      await this.driver.uploadCurvature({ form: 'factored', n, r: 1, J: new Float64Array(n), core: { kind: 'identity' }, scale: 1, lambda: 1 });
+      await this.driver.uploadGradient(new Float64Array(n));
     }
+    if (this.emulator && this.driver.canSetRunIndex) await this.configure(s.coreRuns);
     if (x) await this.driver.setState(x);
-    this.coreRuns = s.coreRuns;
     this.hasRun = s.hasRun;
     this.x = x;
     this.theta = theta;
