@@ -11,7 +11,8 @@ import { lineChartSvg, formatTable, formatNumber } from '../src/host-loop/run/in
 import type { Series } from '../src/host-loop/run/index.ts';
 import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, studyCommand } from './lib/cli.ts';
 import { StudyOutput, median, timed } from './lib/output.ts';
-import { projectTngdDevice, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
+import { PAPER_DEVICE, projectTngdDevice, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
+import { connect } from '../src/connect.ts';
 
 /** Least-squares slope of log t against log N (the empirical scaling exponent). */
 export function logLogSlope(ns: number[], ts: number[]): number {
@@ -58,9 +59,10 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     .option('--cg-tol <tol>', 'NGD-CG relative residual tolerance', positiveNumber('--cg-tol'), 1e-4)
     .option('--cg-max-iter <n>', 'NGD-CG iteration cap', positiveInt('--cg-max-iter', 10000), 100)
     .option('--t-tau <t>', 'TNGD analog time per iteration, in τ', positiveNumber('--t-tau'), 50)
-    .option('--tau-seconds <s>', 'device time constant τ = RC (emulator default 1 µs)', positiveNumber('--tau-seconds'), 1e-6)
-    .option('--bits <b>', 'DAC/ADC word size used for transfers', positiveInt('--bits', 64), 16)
-    .option('--link-gbps <g>', 'host↔device link rate in Gb/s (paper: 50)', positiveNumber('--link-gbps'), 50);
+    .option('--device <url>', 'device whose advertised τ, DAC/ADC bits and link rate feed the projection', 'emu:?profile=prototype')
+    .option('--tau-seconds <s>', 'override the device τ = RC', positiveNumber('--tau-seconds'))
+    .option('--bits <b>', 'override the DAC/ADC word size (default: the device, else 16)', positiveInt('--bits', 64))
+    .option('--link-gbps <g>', 'override the link rate in Gb/s (default: the device, else the paper’s 50)', positiveNumber('--link-gbps'));
   const o = parseStudyArgs<{
     hidden?: number[];
     batch: number;
@@ -70,15 +72,27 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     cgTol: number;
     cgMaxIter: number;
     tTau: number;
-    tauSeconds: number;
-    bits: number;
-    linkGbps: number;
+    device: string;
+    tauSeconds?: number;
+    bits?: number;
+    linkGbps?: number;
   }>(cmd, argv);
   const hidden = o.hidden ?? (o.quick ? [2, 4, 8] : [2, 4, 8, 16, 32, 64, 128, 256]);
   const reps = o.reps ?? (o.quick ? 1 : 5);
   const exactMax = o.exactMax ?? (o.quick ? 900 : 3400);
-  const device: DeviceModel = { tauSeconds: o.tauSeconds, analogTimeTau: o.tTau, bits: o.bits, linkBytesPerSecond: (o.linkGbps * 1e9) / 8 };
-  const out = new StudyOutput('cost', o.out, argv, { ...o, hidden, reps, exactMax, device });
+  // What the device advertises (Hello capabilities); 0 means "not stated" for bits and link rate.
+  const drv = await connect(o.device);
+  const caps = drv.capabilities;
+  await drv.close();
+  const advertised = { tauSeconds: caps.tauSeconds, dacBits: caps.dacBits, adcBits: caps.adcBits, linkBytesPerSecond: caps.linkBytesPerSecond };
+  const deviceBits = Math.max(caps.dacBits, caps.adcBits);
+  const device: DeviceModel = {
+    tauSeconds: o.tauSeconds ?? caps.tauSeconds,
+    analogTimeTau: o.tTau,
+    bits: o.bits ?? (deviceBits > 0 ? deviceBits : 16),
+    linkBytesPerSecond: o.linkGbps !== undefined ? (o.linkGbps * 1e9) / 8 : caps.linkBytesPerSecond > 0 ? caps.linkBytesPerSecond : PAPER_DEVICE.linkBytesPerSecond,
+  };
+  const out = new StudyOutput('cost', o.out, argv, { ...o, hidden, reps, exactMax, advertised, device });
 
   const { train } = loadDataset();
   const b = o.batch;
@@ -162,7 +176,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     /** device part alone against the Woodbury solve alone */
     woodburySolveOverTngdDevice: largest.stepSeconds['ngd-woodbury']! / largest.tngd.deviceSeconds,
   };
-  out.json('results.json', { model: 'mlp:196-H-10 (ReLU), GGN of softmax cross-entropy', batch: b, dz: 10, device, rows, slopes, solveSlopes, ratios });
+  out.json('results.json', { model: 'mlp:196-H-10 (ReLU), GGN of softmax cross-entropy', batch: b, dz: 10, deviceUrl: o.device, advertised, device, rows, slopes, solveSlopes, ratios });
 
   const label = (k: string): string => (k === 'tngd-projected' ? 'TNGD (projected)' : k);
   const series: Series[] = keys.map((k) => ({
@@ -209,7 +223,8 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
       `log-log slope of seconds/iteration against N: ${slopeLine}`,
       `log-log slope of the solve alone: ${Object.entries(solveSlopes).map(([k, v]) => `${k} ${formatNumber(v, 3)}`).join(', ')}`,
       `at N = ${ratios.n}: TNGD/Adam ${formatNumber(ratios.tngdOverAdam, 3)}, Woodbury/TNGD ${formatNumber(ratios.woodburyOverTngd, 3)}, CG/TNGD ${formatNumber(ratios.cgOverTngd, 3)}`,
-      `device model: τ = ${device.tauSeconds} s, t = ${device.analogTimeTau}τ, ${device.bits}-bit words, link ${o.linkGbps} Gb/s`,
+      `device model: τ = ${device.tauSeconds} s, t = ${device.analogTimeTau}τ, ${device.bits}-bit words, link ${formatNumber((device.linkBytesPerSecond * 8) / 1e9, 3)} Gb/s ` +
+        `(advertised by ${o.device}: τ = ${advertised.tauSeconds} s, DAC ${advertised.dacBits} / ADC ${advertised.adcBits} bits, link ${advertised.linkBytesPerSecond || 'not stated'} B/s)`,
     ].join('\n'),
   );
   console.log(table);

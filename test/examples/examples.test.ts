@@ -60,7 +60,7 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     const tuning = json['tuning.json'] as { tuning: { family: string; best: number; grid: { lr: number }[] }[] };
     for (const t of tuning.tuning) expect(t.grid.map((g) => g.lr)).toContain(t.best);
     const labels = res.groups.map((g) => g.label);
-    expect(labels).toEqual(expect.arrayContaining(['SGD+momentum', 'Adam', 'NGD-Woodbury', 'NGD-CG']));
+    expect(labels).toEqual(['SGD+momentum', 'Adam', 'NGD-Woodbury', 'NGD-CG', 'TNGD', 'TNGD-Adam']);
     for (const g of res.groups) {
       expect(g.seeds).toEqual([1, 2]);
       expect(g.finalTestAccuracy.mean).toBeGreaterThanOrEqual(0);
@@ -89,6 +89,11 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     // at t = 20τ the error grows with κ₀ (0, 1e-3, 1e-2, 1e-1)
     const k20 = s.kappaSweep.filter((p) => p.label === 't = 20τ').map((p) => p.relErr.mean);
     for (let i = 1; i < k20.length; i++) expect(k20[i]).toBeGreaterThan(k20[i - 1]);
+    // training level: every arm of the three sweeps ran its seeds through the emulated device
+    const tr = (json['results.json'] as { training: Record<string, { groups: { label: string; seeds: number[] }[] }> }).training;
+    expect(Object.keys(tr)).toEqual(['fig4a-t', 'fig4b-delay', 'fig7-kappa']);
+    expect(tr['fig4a-t'].groups.map((g) => g.label)).toEqual(['TNGD t=5τ', 'TNGD t=50τ', 'NGD (exact solve)']);
+    for (const sw of Object.values(tr)) for (const g of sw.groups) expect(g.seeds).toEqual([1, 2]);
   });
 
   it('gaps: quantisation error falls with bits, mismatch error grows with σ, Euler converges to exact', async () => {
@@ -109,7 +114,7 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     const eu = r.euler.points.map((p) => p.relErr.mean); // δt = 0.1, 0.05
     expect(eu[1] / eu[0]).toBeGreaterThan(0.35);
     expect(eu[1] / eu[0]).toBeLessThan(0.65);
-    expect(Object.keys(r.training)).toContain('curvature');
+    expect(Object.keys(r.training)).toEqual(['curvature', 'start', 'integrator', 'profile']);
   });
 
   it('the npm entry rejects bad options with exit code 2 and a message', () => {
