@@ -16,6 +16,7 @@ import { frameChecks } from './checks/frames.ts';
 import { handshakeChecks } from './checks/handshake.ts';
 import { hardwareChecks } from './checks/hardware.ts';
 import { numericsChecks } from './checks/numerics.ts';
+import { runCounterChecks } from './checks/run-counter.ts';
 import { runChecks } from './checks/runs.ts';
 import { stateChecks } from './checks/states.ts';
 import { CheckContext } from './context.ts';
@@ -37,6 +38,7 @@ export const CHECKS: readonly CheckDef[] = [
   ...bulkChecks,
   ...atomicChecks,
   ...runChecks,
+  ...runCounterChecks,
   ...numericsChecks,
   ...hardwareChecks,
 ];

@@ -9,8 +9,8 @@ import type { ConformanceReport } from '../../src/conformance/index.ts';
 import { Duplex } from 'node:stream';
 import { SpuDriver, duplexLink } from '../../src/driver/index.ts';
 import { createEmulatedDevice, emulatorFactory, serveTcp, startPty } from '../../src/emulator/index.ts';
-import { FLAG_MORE, FrameDecoder, encodeFrame, tensorFromFloat64, tensorToFloat64 } from '../../src/protocol/index.ts';
-import type { WireTensor } from '../../src/protocol/index.ts';
+import { FEATURES, FLAG_MORE, FrameDecoder, encodeFrame, tensorFromFloat64, tensorToFloat64 } from '../../src/protocol/index.ts';
+import type { Message, WireTensor } from '../../src/protocol/index.ts';
 
 function failures(r: ConformanceReport): string[] {
   return r.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.reason}`);
@@ -93,6 +93,60 @@ describe('the suite detects non-conforming devices', () => {
     expect(bad.checks.map((c) => `${c.id}:${c.status}`)).toEqual(['numerics.mean:fail', 'numerics.solve:fail']);
   });
 });
+
+describe('run.counter (Configure.runIndex, protocol 1.1)', () => {
+  it("skips devices without the 'emulator' feature and sessions at minor 0, naming why", async () => {
+    const hw = await runConformance('emu:?seed=1', { hardware: false, only: ['run.counter'], connect: { emulator: { capabilities: { features: FEATURES.filter((f) => f !== 'emulator') } } } });
+    expect(hw.checks.map((c) => [c.status, c.reason])).toEqual([['skip', "the run counter applies to devices declaring the 'emulator' feature"]]);
+    const v10 = await runConformance(() => SpuDriver.open(async () => duplexLink(requestProxy(createEmulatedDevice({ seed: 5 }), (m) => m, (m) => (m.kind === 'HelloReply' ? { ...m, body: { ...m.body, minor: 0 } } : m)), 'v1.0'), { heartbeatIntervalMs: 0 }), {
+      hardware: false,
+      only: ['run.counter'],
+    });
+    expect(v10.checks.map((c) => [c.status, c.reason])).toEqual([['skip', 'the session speaks protocol 1.0; runIndex is 1.1']]);
+  });
+
+  it('fails an emulator that ignores Configure.runIndex (and passes without the fault)', async () => {
+    const run = (strip: boolean) =>
+      runConformance(
+        () =>
+          SpuDriver.open(
+            async () => duplexLink(requestProxy(createEmulatedDevice({ seed: 5 }), (m) => (strip && m.kind === 'ConfigureRequest' ? { ...m, body: { ...m.body, runIndex: undefined } } : m), (m) => m), 'strip-runIndex'),
+            { heartbeatIntervalMs: 0 },
+          ),
+        { hardware: false, only: ['run.counter'] },
+      );
+    expect((await run(false)).checks.map((c) => c.status)).toEqual(['pass']);
+    const bad = (await run(true)).checks[0];
+    expect(bad.status).toBe('fail');
+    expect(bad.reason).toMatch(/Configure\{runIndex: 2\} answered runIndex 3/);
+  });
+});
+
+/** Rewrites messages both ways between host and device (requests with `up`, replies with `down`). */
+function requestProxy(device: Duplex, up: (m: Message) => Message, down: (m: Message) => Message): Duplex {
+  const fromHost = new FrameDecoder({ maxFrameBytes: 65535 });
+  const fromDevice = new FrameDecoder({ maxFrameBytes: 65535 });
+  const proxy = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      for (const f of fromHost.push(chunk)) device.write(encodeFrame(up(f.message), f.header.requestId));
+      cb();
+    },
+    final(cb) {
+      device.end();
+      cb();
+    },
+    destroy(err, cb) {
+      device.destroy();
+      cb(err);
+    },
+  });
+  device.on('data', (bytes: Buffer) => {
+    for (const f of fromDevice.push(bytes)) proxy.push(encodeFrame(down(f.message), f.header.requestId, { more: (f.header.flags & FLAG_MORE) !== 0 }));
+  });
+  device.on('close', () => proxy.destroy());
+  return proxy;
+}
 
 /** Sits between host and device and multiplies every Results mean/final by `gain`. */
 function gainProxy(device: Duplex, gain: number): Duplex {
