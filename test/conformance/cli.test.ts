@@ -27,10 +27,12 @@ describe('tngd info', () => {
     expect(text.stdout).toMatch(/device +tngd spu-emulator, serial EMU-00000007/);
     expect(text.stdout).toMatch(/N ≤ 512 cells/);
     expect(text.stdout).toMatch(/state +IDLE/);
+    expect(text.stdout).toMatch(/protocol +1\.1, /);
+    expect(text.stdout).toMatch(/last run 0, run counter 0/);
     expect(json.code).toBe(0);
-    const o = JSON.parse(json.stdout) as { info: { capabilities: { maxCells: number } }; status: { state: string }; heartbeatRttMs: number };
+    const o = JSON.parse(json.stdout) as { info: { capabilities: { maxCells: number } }; status: { state: string; runIndex?: number }; heartbeatRttMs: number };
     expect(o.info.capabilities.maxCells).toBe(4096);
-    expect(o.status.state).toBe('IDLE');
+    expect(o.status).toMatchObject({ state: 'IDLE', runIndex: 0 });
     expect(o.heartbeatRttMs).toBeGreaterThan(0);
   });
 

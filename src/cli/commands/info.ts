@@ -94,7 +94,7 @@ export function formatInfo(info: DeviceInfo, status: DeviceStatus, rttMs: number
     `  features   ${c.features.join(', ') || '(none)'}`,
     'status',
     `  state      ${status.state}, uptime ${(status.uptimeMs / 1000).toFixed(1)} s, heartbeat round trip ${rttMs.toFixed(2)} ms`,
-    `  loaded     n = ${status.n}, curvature ${yesNo(status.hasCurvature)}, gradient ${yesNo(status.hasGradient)}, open transfers ${status.openTransfers}, last run ${status.runId}`,
+    `  loaded     n = ${status.n}, curvature ${yesNo(status.hasCurvature)}, gradient ${yesNo(status.hasGradient)}, open transfers ${status.openTransfers}, last run ${status.runId}${status.runIndex !== undefined ? `, run counter ${status.runIndex}` : ''}`,
     `  errors     ${status.errorQueueLength} queued${status.lastError ? `, last 0x${status.lastError.code.toString(16)}: ${status.lastError.message}` : ''}`,
     `  link rx    ${counters}`,
   ].join('\n');
