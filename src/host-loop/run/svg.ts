@@ -113,7 +113,7 @@ export function lineChartSvg(o: LineChartOptions): string {
     const label = o.logY ? tickLabel(Math.pow(10, t)) : tickLabel(t);
     parts.push(
       `<line x1="${m.l}" y1="${y}" x2="${m.l + pw}" y2="${y}" stroke="#eee"/>`,
-      `<text x="${m.l - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${escapeXml(label)}</text>`,
+      `<text x="${m.l - 6}" y="${y}" text-anchor="end" dy="0.35em">${escapeXml(label)}</text>`,
     );
   }
   parts.push(
@@ -149,7 +149,7 @@ export function lineChartSvg(o: LineChartOptions): string {
     const lx = m.l + pw - 150;
     parts.push(
       `<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${color}" stroke-width="2.5"/>`,
-      `<text x="${lx + 24}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`,
+      `<text x="${lx + 24}" y="${ly}" dy="0.35em">${escapeXml(s.name)}</text>`,
     );
   });
   parts.push('</svg>');
