@@ -44,7 +44,7 @@ import type {
 import { PhysicsError, SpuCore } from '../physics/index.ts';
 import type { RunConfig, RunHandle, RunResult, SampleBlock } from '../physics/index.ts';
 import { ErrorQueue } from './error-queue.ts';
-import { profileOf } from './options.ts';
+import { deviceProfile, profileOf } from './options.ts';
 import type { ResolvedOptions } from './options.ts';
 import { Staging } from './transfers.ts';
 import { TensorResolver, curvatureLoad, vectorLoad, wireErrorOfPhysics } from './uploads.ts';
@@ -221,7 +221,7 @@ export class Firmware {
   }
 
   private newCore(): SpuCore {
-    return new SpuCore({ maxCells: this.opts.maxCells, maxRank: this.opts.maxRank, profile: profileOf(this.profile)!, seed: this.seed });
+    return new SpuCore({ maxCells: this.opts.maxCells, maxRank: this.opts.maxRank, profile: deviceProfile(this.opts, this.profile)!, seed: this.seed });
   }
 
   private has(f: Feature): boolean {
@@ -479,7 +479,7 @@ export class Firmware {
     if (seed !== this.seed || profile !== this.profile) {
       // The physics fixes seed and profile for a core's life: a new one is a new analog core, on
       // which the committed tensors are realised again (DAC, mismatch) and the state carried over.
-      const core = new SpuCore({ maxCells: this.opts.maxCells, maxRank: this.opts.maxRank, profile: profileOf(profile)!, seed });
+      const core = new SpuCore({ maxCells: this.opts.maxCells, maxRank: this.opts.maxRank, profile: deviceProfile(this.opts, profile)!, seed });
       core.configure(cfg); // validate before anything changes
       const x = this.core.getState(this.opts.maxCells);
       this.seed = seed;

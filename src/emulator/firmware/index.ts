@@ -2,6 +2,6 @@
 export { createEmulatedDevice, emulatorFactory, boardOf, EmulatorBoard, EmulatedLink } from './device.ts';
 export type { BoardOptions } from './device.ts';
 export { Firmware } from './firmware.ts';
-export { resolveOptions, FIRMWARE_VERSION, PROFILE_NAMES } from './options.ts';
-export type { EmulatorOptions, ResolvedOptions, Identity, EmulatorPacing, CapabilityOverrides, ProfileName } from './options.ts';
+export { resolveOptions, applyProfileOverrides, FIRMWARE_VERSION, PROFILE_NAMES, PROFILE_OVERRIDE_KEYS, OVERRIDE_BITS_MIN, OVERRIDE_BITS_MAX } from './options.ts';
+export type { EmulatorOptions, ResolvedOptions, Identity, EmulatorPacing, CapabilityOverrides, ProfileName, ProfileOverrides } from './options.ts';
 export type { DeviceFaults } from './faults.ts';

@@ -32,11 +32,35 @@ export type CapabilityOverrides = Partial<
   Pick<Capabilities, 'dtypes' | 'features' | 'tauSeconds' | 'kappa0Min' | 'kappa0Max' | 'maxOpenTransfers' | 'bulkWindow' | 'sampleRingBlocks' | 'errorQueueDepth'>
 >;
 
+/**
+ * Changes to the named power-on profile (EMULATED-DEVICE.md §1.1): a device "prototype with an
+ * 8-bit DAC". The overridden profile is what Configure selects under the power-on name.
+ */
+export interface ProfileOverrides {
+  /** DAC resolution, integer in [2, 24]; null = not quantised. */
+  dacBits?: number | null;
+  /** ADC resolution, integer in [2, 24]; null = not quantised. */
+  adcBits?: number | null;
+  /** Relative σ of static coupling mismatch, in [0, 0.5). */
+  mismatchSigma?: number;
+  /** ADC range and state rail ±F, positive and finite. */
+  fullScale?: number;
+  /** Clamp the state at ±fullScale (Euler). */
+  saturate?: boolean;
+}
+
+export const PROFILE_OVERRIDE_KEYS = ['dacBits', 'adcBits', 'mismatchSigma', 'fullScale', 'saturate'] as const;
+/** Converters beyond 24 bits are not physical (and f64 quantisation stops being exact well before 53). */
+export const OVERRIDE_BITS_MIN = 2;
+export const OVERRIDE_BITS_MAX = 24;
+
 export interface EmulatorOptions {
   /** Noise / mismatch seed (integer in [0, 2^32)); Configure may change it. Default 0. */
   seed?: number;
   /** Non-ideality profile at power-on; Configure may change it. Default 'ideal'. */
   profile?: ProfileName;
+  /** Changes to the power-on profile (bits, mismatch σ, full scale, rails); validated. */
+  profileOverrides?: ProfileOverrides;
   /** Largest N (cells). Default 4096. */
   maxCells?: number;
   /** Largest factor rank r. Default 256. */
@@ -58,6 +82,8 @@ export interface EmulatorOptions {
 export interface ResolvedOptions {
   seed: number;
   profile: ProfileName;
+  /** The power-on profile as realised: the named one with the overrides applied. */
+  profileDef: Readonly<Profile>;
   maxCells: number;
   maxRank: number;
   maxFrameBytes: number;
@@ -79,11 +105,49 @@ export function profileOf(name: string): Profile | undefined {
   return (PROFILES as Record<string, Profile>)[name];
 }
 
+/**
+ * The named profile with `overrides` applied; RangeError naming the field on a bad value. Without
+ * overrides (or with an empty object) it is the table entry itself, so named profiles' numerics
+ * cannot change.
+ */
+export function applyProfileOverrides(base: Readonly<Profile>, overrides: ProfileOverrides | undefined): Readonly<Profile> {
+  if (overrides === undefined) return base;
+  if (typeof overrides !== 'object' || overrides === null) throw new RangeError('profileOverrides must be an object');
+  const unknown = Object.keys(overrides).filter((k) => !(PROFILE_OVERRIDE_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new RangeError(`profileOverrides: unknown key(s) ${unknown.join(', ')} (accepted: ${PROFILE_OVERRIDE_KEYS.join(', ')})`);
+  const set = Object.entries(overrides).filter(([, v]) => v !== undefined);
+  if (set.length === 0) return base;
+  const bits = (k: 'dacBits' | 'adcBits'): number | null => {
+    const v = overrides[k];
+    if (v === undefined) return base[k];
+    if (v === null) return null;
+    if (!Number.isInteger(v) || v < OVERRIDE_BITS_MIN || v > OVERRIDE_BITS_MAX)
+      throw new RangeError(`profileOverrides.${k} must be null (not quantised) or an integer in [${OVERRIDE_BITS_MIN}, ${OVERRIDE_BITS_MAX}], got ${String(v)}`);
+    return v;
+  };
+  const dacBits = bits('dacBits');
+  const adcBits = bits('adcBits');
+  const sigma = overrides.mismatchSigma ?? base.mismatchSigma;
+  if (typeof sigma !== 'number' || !(sigma >= 0 && sigma < 0.5)) throw new RangeError(`profileOverrides.mismatchSigma must be a number in [0, 0.5), got ${String(overrides.mismatchSigma)}`);
+  const fullScale = overrides.fullScale ?? base.fullScale;
+  if (typeof fullScale !== 'number' || !(fullScale > 0 && Number.isFinite(fullScale))) throw new RangeError(`profileOverrides.fullScale must be a positive finite number, got ${String(overrides.fullScale)}`);
+  const saturate = overrides.saturate ?? base.saturate;
+  if (typeof saturate !== 'boolean') throw new RangeError(`profileOverrides.saturate must be true or false, got ${String(overrides.saturate)}`);
+  const name = `${base.name}{${set.map(([k, v]) => `${k}=${String(v)}`).join(',')}}`;
+  return Object.freeze({ ...base, name, dacBits, adcBits, mismatchSigma: sigma, fullScale, saturate });
+}
+
+/** The profile a core of this device uses under `name`: the power-on name means the (overridden) power-on profile. */
+export function deviceProfile(opts: Pick<ResolvedOptions, 'profile' | 'profileDef'>, name: string): Readonly<Profile> | undefined {
+  return name === opts.profile ? opts.profileDef : profileOf(name);
+}
+
 export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
   const seed = intIn('seed', o.seed, 0, 0, 0xffffffff);
   const profile = o.profile ?? 'ideal';
-  const p = profileOf(profile);
-  if (!p) throw new RangeError(`profile must be one of ${PROFILE_NAMES.join(', ')}, got ${String(profile)}`);
+  const named = profileOf(profile);
+  if (!named) throw new RangeError(`profile must be one of ${PROFILE_NAMES.join(', ')}, got ${String(profile)}`);
+  const p = applyProfileOverrides(named, o.profileOverrides);
   const maxCells = intIn('maxCells', o.maxCells, 4096, 1, 1 << 24);
   const maxRank = intIn('maxRank', o.maxRank, 256, 1, 1 << 16);
   const maxFrameBytes = intIn('maxFrameBytes', o.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES);
@@ -104,7 +168,7 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
     maxCells,
     maxRank,
     dtypes,
-    // 0 = no quantisation (the ideal profile)
+    // the effective converters; 0 = no quantisation (the ideal profile)
     dacBits: p.dacBits ?? 0,
     adcBits: p.adcBits ?? 0,
     fullScale: p.fullScale,
@@ -130,6 +194,7 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
   return {
     seed,
     profile,
+    profileDef: p,
     maxCells,
     maxRank,
     maxFrameBytes,
