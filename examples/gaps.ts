@@ -1,6 +1,7 @@
 // Study 3 — what the paper did not study, on the emulator:
-//   precision  DAC and ADC bits 4..16 (solve level, physics core: the device URL cannot set bits)
-//   mismatch   static multiplicative coupling mismatch σ (solve level, same reason)
+//   precision  DAC and ADC bits 4..16 (solve level on the physics core; training through train()
+//              on emu:?profile=ideal&dacBits=b / adcBits=b)
+//   mismatch   static multiplicative coupling mismatch σ (solve level; training on emu:?mismatch=σ)
 //   integrator exact transition against Euler–Maruyama with step δt (solve level; training too)
 //   start      carry-over against reset and x₀ = g (a sequence of systems; training too)
 //   curvature  GGN against the empirical Fisher (training: NGD-Woodbury, and TNGD)
@@ -19,12 +20,15 @@ import type { MeanSd, Series } from '../src/host-loop/run/index.ts';
 import { parseStudyArgs, positiveInt, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
 import { StudyOutput } from './lib/output.ts';
 import { simpleFigure } from './lib/figures.ts';
-import { armFigures, armsJson, armsTable, runArms } from './lib/arms.ts';
+import { armFigures, armsJson, armsTable, runArms, tailMean } from './lib/arms.ts';
 import type { Arm } from './lib/arms.ts';
 import { warmParams } from './lib/training.ts';
 import type { CommonRunSettings } from './lib/training.ts';
 import { SequenceDevice, StudyDevice, buildSystem, cosine, maxAbs, relErr } from './lib/spu-solve.ts';
 import type { SolveSystem } from './lib/spu-solve.ts';
+import { runOne } from './lib/training.ts';
+import type { FinishedRun } from './lib/training.ts';
+import { TngdDeviceError } from '../src/host-loop/optimizers/tngd.ts';
 import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
 import type { TngdSettings } from './lib/tngd-options.ts';
 import { DEBIAN_FASHION_MNIST } from './fashion-mnist.ts';
@@ -74,6 +78,87 @@ function convergedPoint(label: string, x: number, sys: SolveSystem, profile: Par
     if (!(e instanceof PhysicsError)) throw e;
     return { label, x, relErr: { mean: NaN, sd: NaN, n: 0 }, rejected: 1 };
   }
+}
+
+/** One seed of a training arm whose device may refuse a system (A not positive definite as realised). */
+interface DeviceRun {
+  seed: number;
+  run: FinishedRun | null;
+  /** the device's run id (≈ iteration) at which it refused, when it did */
+  refusedAtRun?: number;
+  /** any other device failure, verbatim */
+  failure?: string;
+}
+
+interface DeviceArmResult {
+  label: string;
+  /** DAC or ADC bits, or σ */
+  x: number;
+  device: string;
+  runs: DeviceRun[];
+}
+
+const NOT_PD = /not[- ]positive[- ]definite/;
+
+/** Trains one arm over seeds through train(); a device refusal ends that seed's run and is recorded. */
+async function runDeviceArm(label: string, x: number, arm: Arm, seeds: number[], settings: CommonRunSettings, data: TrainTest, runsDir: string): Promise<DeviceArmResult> {
+  const runs: DeviceRun[] = [];
+  for (const seed of seeds) {
+    try {
+      const run = await runOne({ label: arm.label, optimizer: arm.optimizer, optimizerOptions: arm.options, seed }, { ...settings, device: arm.device! }, data, runsDir);
+      runs.push({ seed, run });
+      console.log(`[${label}] ${arm.label} seed ${seed}: train loss (last 10) ${tailMean(run).toFixed(4)}, test acc ${(run.finalTest.accuracy * 100).toFixed(2)}%${run.diverged ? ' (diverged)' : ''}`);
+    } catch (e) {
+      if (!(e instanceof TngdDeviceError)) throw e;
+      const m = /device run (\d+)/.exec(e.message);
+      if (NOT_PD.test(e.message)) runs.push({ seed, run: null, refusedAtRun: m ? Number(m[1]) : 0 });
+      else runs.push({ seed, run: null, failure: e.message });
+      console.log(`[${label}] ${arm.label} seed ${seed}: ${e.message}`);
+    }
+  }
+  return { label: arm.label, x, device: arm.device!, runs };
+}
+
+function deviceArmStats(a: DeviceArmResult) {
+  const done = a.runs.filter((r) => r.run !== null && !r.run.diverged).map((r) => r.run!);
+  const ms = (xs: number[]): MeanSd | null => (xs.length ? meanSd(xs) : null);
+  return {
+    label: a.label,
+    x: a.x,
+    device: a.device,
+    seeds: a.runs.map((r) => r.seed),
+    completed: done.length,
+    refused: a.runs.filter((r) => r.refusedAtRun !== undefined).length,
+    refusedAtRun: a.runs.filter((r) => r.refusedAtRun !== undefined).map((r) => r.refusedAtRun!),
+    diverged: a.runs.filter((r) => r.run?.diverged).length,
+    failures: a.runs.filter((r) => r.failure !== undefined).map((r) => r.failure!),
+    trainLossLast10: ms(done.map((r) => tailMean(r))),
+    finalTestLoss: ms(done.map((r) => r.finalTest.loss)),
+    finalTestAccuracy: ms(done.map((r) => r.finalTest.accuracy)),
+  };
+}
+
+function deviceArmsTable(stats: ReturnType<typeof deviceArmStats>[]): string {
+  const f = (m: MeanSd | null, scale = 1) => (m ? formatMeanSd({ ...m, mean: m.mean * scale, sd: m.sd * scale }) : '—');
+  return formatTable(
+    ['arm', 'seeds run / refused', 'refused at device run', 'train loss (last 10 it)', 'test loss', 'test acc %'],
+    stats.map((s) => [s.label, `${s.completed} / ${s.refused}${s.diverged ? ` (${s.diverged} diverged)` : ''}${s.failures.length ? ` (${s.failures.length} failed)` : ''}`, s.refusedAtRun.join(', ') || '—', f(s.trainLossLast10), f(s.finalTestLoss), f(s.finalTestAccuracy, 100)]),
+  );
+}
+
+/** Test accuracy (mean ± sd over completed seeds) against x, one series per label prefix. */
+function accuracySeries(stats: ReturnType<typeof deviceArmStats>[], series: { name: string; prefix: string }[], xform: (x: number) => number = (x) => x): Series[] {
+  return series
+    .map(({ name, prefix }) => ({
+    name,
+    points: stats
+      .filter((s) => s.label.startsWith(prefix) && s.finalTestAccuracy !== null)
+      .map((s) => {
+        const m = s.finalTestAccuracy!;
+        return { x: xform(s.x), y: m.mean * 100, ...(m.n > 1 ? { lo: (m.mean - m.sd) * 100, hi: (m.mean + m.sd) * 100 } : {}) };
+      }),
+    }))
+    .filter((s) => s.points.length > 0);
 }
 
 export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
@@ -255,6 +340,42 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
     summary.push('', `## Training: ${g.title}`, '```', armsTable(res), '```');
   }
   results.training = training;
+
+  // ---- training level: precision and mismatch through train() on emu: devices with overridden profiles ----
+  if (tngdAvailable()) {
+    const dacTrain = q ? [8, 16] : [4, 6, 8, 10, 12, 14, 16];
+    const adcTrain = q ? [8] : [4, 6, 8, 10, 12, 14, 16];
+    const sigmaTrain = q ? [1e-2] : [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1];
+    // the CE core H is singular (H·1 = 0): quantised or mismatched, it can turn A indefinite; folded
+    // into the factor (U = LᵀJ, identity core) A = UᵀU + λI stays positive definite whatever the DAC does
+    const foldedTrain: { what: 'dac' | 'mismatch'; x: number }[] = q ? [] : [{ what: 'dac', x: 4 }, { what: 'dac', x: 6 }, { what: 'dac', x: 8 }, { what: 'mismatch', x: 1e-2 }, { what: 'mismatch', x: 1e-1 }];
+    const dev = (override: string) => `emu:?profile=ideal&${override}`;
+    const arms: { group: string; x: number; arm: Arm }[] = [
+      ...dacTrain.map((b) => ({ group: 'dac', x: b, arm: { ...mk(`DAC ${b} bits`, tb), device: dev(`dacBits=${b}`) } })),
+      ...adcTrain.map((b) => ({ group: 'adc', x: b, arm: { ...mk(`ADC ${b} bits`, tb), device: dev(`adcBits=${b}`) } })),
+      ...sigmaTrain.map((sg) => ({ group: 'mismatch', x: sg, arm: { ...mk(`mismatch σ=${sg}`, tb), device: dev(`mismatch=${sg}`) } })),
+      ...foldedTrain.map(({ what, x }) => {
+        const label = what === 'dac' ? `folded core, DAC ${x} bits` : `folded core, mismatch σ=${x}`;
+        const a = mk(label, tb);
+        return { group: `folded-${what}`, x, arm: { ...a, options: { ...a.options, core: 'folded' }, device: dev(what === 'dac' ? `dacBits=${x}` : `mismatch=${x}`) } };
+      }),
+    ];
+    const stats: (ReturnType<typeof deviceArmStats> & { group: string })[] = [];
+    for (const a of arms) stats.push({ group: a.group, ...deviceArmStats(await runDeviceArm(`device-${a.group}`, a.x, a.arm, seeds, settings, data, runsDir)) });
+    results.trainingDevice = {
+      settings: `TNGD, t = ${o.tTau}τ, κ₀ = 1e-3, exact integrator, carry-over, η = ${o.lr}, λ = ${o.damping}, ${iters} iterations of b = ${batch}; each arm's device is emu:?profile=ideal with one override; refused = the device reported the realised A not positive definite and the run stopped there`,
+      arms: stats,
+    };
+    out.svg(
+      'precision-bits-train.svg',
+      simpleFigure('Training: final test accuracy against converter bits', 'bits', 'test accuracy %', accuracySeries(stats, [{ name: 'DAC', prefix: 'DAC' }, { name: 'ADC', prefix: 'ADC' }, { name: 'DAC, folded core', prefix: 'folded core, DAC' }])),
+    );
+    out.svg(
+      'mismatch-sigma-train.svg',
+      simpleFigure('Training: final test accuracy against mismatch σ', 'log10 σ', 'test accuracy %', accuracySeries(stats, [{ name: 'mismatch σ', prefix: 'mismatch' }, { name: 'folded core', prefix: 'folded core, mismatch' }], Math.log10)),
+    );
+    summary.push('', `## Training: DAC/ADC bits and mismatch σ (TNGD, t = ${o.tTau}τ, devices emu:?profile=ideal&…)`, '```', deviceArmsTable(stats), '```');
+  }
   out.json('results.json', results);
   out.text('summary.md', summary.join('\n'));
   console.log(summary.join('\n'));

@@ -3,6 +3,8 @@
 // (protocol ← driver, protocol ← emulator; connect composes them).
 //
 //   emu:[name][?seed=1&profile=prototype&maxCells=4096&maxRank=256&maxFrameBytes=4096&rate=92160&realtime=1]
+//       profile overrides: dacBits=8&adcBits=10 (2..24, 0 or none = not quantised), mismatch=1e-3
+//       (σ in [0, 0.5)), fullScale=8, saturate=0|1
 //   tcp://host:port[?secret=...&timeout=ms]
 //   serial:///dev/ttyUSB0[?baud=921600]   or a bare path (/dev/ttyUSB0, COM3)
 import { z } from 'zod';
@@ -12,8 +14,8 @@ import { LinkError } from './driver/transports/errors.ts';
 import { parseLinkUrl, redactLinkUrl } from './driver/transports/link-url.ts';
 import { openLink } from './driver/transports/open-link.ts';
 import type { EmuDeviceFactory } from './driver/transports/open-link.ts';
-import { PROFILE_NAMES, createEmulatedDevice } from './emulator/index.ts';
-import type { EmulatorOptions, ProfileName } from './emulator/index.ts';
+import { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN, PROFILE_NAMES, createEmulatedDevice } from './emulator/index.ts';
+import type { EmulatorOptions, ProfileName, ProfileOverrides } from './emulator/index.ts';
 
 export interface ConnectOptions extends DriverOptions {
   /** emu: noise seed (overrides the URL's ?seed). */
@@ -39,6 +41,21 @@ const uint = (what: string, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `${what} must be ≥ ${min}`).max(max, `${what} must be ≤ ${max}`));
 
+const bitsParam = (what: string) =>
+  z
+    .string()
+    .regex(/^(\d+|none)$/, `${what} must be an integer in ${OVERRIDE_BITS_MIN}..${OVERRIDE_BITS_MAX}, or 0 / none for no quantisation`)
+    .transform((v) => (v === 'none' || Number(v) === 0 ? null : Number(v)))
+    .refine((v) => v === null || (v >= OVERRIDE_BITS_MIN && v <= OVERRIDE_BITS_MAX), `${what} must be an integer in ${OVERRIDE_BITS_MIN}..${OVERRIDE_BITS_MAX}, or 0 / none for no quantisation`);
+
+/** A decimal number such as 1e-3 or 0.002 (no hex, no empty string, finite). */
+const numParam = (what: string, ok: (x: number) => boolean, range: string) =>
+  z
+    .string()
+    .regex(/^[+]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, `${what} must be a number ${range}`)
+    .transform(Number)
+    .refine(ok, `${what} must be a number ${range}`);
+
 const EmuQuery = z.strictObject({
   seed: uint('seed', 0, 0xffffffff).optional(),
   profile: z.enum(PROFILE_NAMES as [ProfileName, ...ProfileName[]], { message: `profile must be one of ${PROFILE_NAMES.join(', ')}` }).optional(),
@@ -50,6 +67,12 @@ const EmuQuery = z.strictObject({
   /** runs take analog time × τ of wall time */
   realtime: z.enum(['0', '1'], { message: 'realtime must be 0 or 1' }).optional(),
   baud: uint('baud', 50, 16_000_000).optional(),
+  dacBits: bitsParam('dacBits').optional(),
+  adcBits: bitsParam('adcBits').optional(),
+  /** coupling mismatch σ */
+  mismatch: numParam('mismatch', (x) => x >= 0 && x < 0.5, 'in [0, 0.5)').optional(),
+  fullScale: numParam('fullScale', (x) => x > 0 && Number.isFinite(x), '> 0').optional(),
+  saturate: z.enum(['0', '1'], { message: 'saturate must be 0 or 1' }).optional(),
 });
 
 /** Emulator options for an emu: URL's query, validated (clear errors naming the parameter). */
@@ -71,6 +94,13 @@ export function emulatorOptionsFromQuery(url: string, params: Readonly<Record<st
   if (maxCells !== undefined) out.maxCells = maxCells;
   if (maxRank !== undefined) out.maxRank = maxRank;
   if (p.maxFrameBytes !== undefined) out.maxFrameBytes = p.maxFrameBytes;
+  const ov: ProfileOverrides = { ...base.profileOverrides };
+  if (p.dacBits !== undefined) ov.dacBits = p.dacBits;
+  if (p.adcBits !== undefined) ov.adcBits = p.adcBits;
+  if (p.mismatch !== undefined) ov.mismatchSigma = p.mismatch;
+  if (p.fullScale !== undefined) ov.fullScale = p.fullScale;
+  if (p.saturate !== undefined) ov.saturate = p.saturate === '1';
+  if (Object.keys(ov).length > 0) out.profileOverrides = ov;
   if (p.rate !== undefined || p.realtime !== undefined) {
     out.pacing = { ...base.pacing };
     if (p.rate !== undefined) out.pacing.linkBytesPerSecond = p.rate;

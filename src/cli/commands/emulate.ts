@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { PROFILE_NAMES, emulatorFactory, resolveOptions } from '../../emulator/firmware/index.ts';
-import type { EmulatorOptions, ProfileName } from '../../emulator/firmware/index.ts';
+import { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN, PROFILE_NAMES, emulatorFactory, resolveOptions } from '../../emulator/firmware/index.ts';
+import type { EmulatorOptions, ProfileName, ProfileOverrides } from '../../emulator/firmware/index.ts';
 import { SocatMissingError, startPty } from '../../emulator/transports/pty.ts';
 import { serveStdio } from '../../emulator/transports/stdio.ts';
 import { RemoteBindRefusedError, serveTcp } from '../../emulator/transports/tcp-server.ts';
@@ -34,6 +34,9 @@ interface Flags {
   pace?: string;
   realtime?: boolean;
   tau?: string;
+  dacBits?: string;
+  adcBits?: string;
+  mismatch?: string;
   logLevel: string;
 }
 
@@ -50,6 +53,22 @@ function num(name: string, v: string | undefined): number | undefined {
   return x;
 }
 
+/** --dac-bits / --adc-bits: an integer in the override range, or 0 / none = not quantised. */
+function bits(name: string, v: string | undefined): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'none' || v === '0') return null;
+  if (!/^\d+$/.test(v) || Number(v) < OVERRIDE_BITS_MIN || Number(v) > OVERRIDE_BITS_MAX)
+    throw new UsageError(`${name} must be an integer in ${OVERRIDE_BITS_MIN}..${OVERRIDE_BITS_MAX}, or 0 / none for no quantisation, got '${v}'`);
+  return Number(v);
+}
+
+function sigma(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !(x >= 0 && x < 0.5)) throw new UsageError(`--mismatch must be a number in [0, 0.5), got '${v}'`);
+  return x;
+}
+
 /** Flags → emulator options; every problem is a UsageError (exit 2). */
 export function emulatorOptionsFromFlags(f: Flags, logger: Logger): EmulatorOptions {
   if (!(PROFILE_NAMES as string[]).includes(f.profile)) throw new UsageError(`--profile must be one of ${PROFILE_NAMES.join(', ')}, got '${f.profile}'`);
@@ -62,6 +81,14 @@ export function emulatorOptionsFromFlags(f: Flags, logger: Logger): EmulatorOpti
     memoryBytes: int('--memory', f.memory, 1024, 2 ** 40),
     logger,
   };
+  const ov: ProfileOverrides = {};
+  const dac = bits('--dac-bits', f.dacBits);
+  const adc = bits('--adc-bits', f.adcBits);
+  const sg = sigma(f.mismatch);
+  if (dac !== undefined) ov.dacBits = dac;
+  if (adc !== undefined) ov.adcBits = adc;
+  if (sg !== undefined) ov.mismatchSigma = sg;
+  if (Object.keys(ov).length > 0) opts.profileOverrides = ov;
   const rate = num('--pace', f.pace);
   if (rate !== undefined || f.realtime) opts.pacing = { linkBytesPerSecond: rate, analogRealtime: f.realtime === true };
   const tau = num('--tau', f.tau);
@@ -104,7 +131,7 @@ async function emulate(f: Flags): Promise<number> {
   try {
     if (f.stdio) {
       const session = serveStdio(factory);
-      log.info({ seed: opts.seed, profile: opts.profile }, 'emulator serving on stdin/stdout');
+      log.info({ seed: opts.seed, profile: opts.profile, overrides: opts.profileOverrides }, 'emulator serving on stdin/stdout');
       const how = await Promise.race([session.done.then(() => 'host closed' as const), signal.promise]);
       session.close();
       log.info({ reason: how }, 'emulator stopped');
@@ -113,7 +140,7 @@ async function emulate(f: Flags): Promise<number> {
     if (f.pty) {
       const pty = await startPty({ factory, link: f.link });
       process.stdout.write(`${pty.path}\n`);
-      log.info({ path: pty.path, pts: pty.ptsPath, seed: opts.seed, profile: opts.profile }, 'emulator serving on a pty');
+      log.info({ path: pty.path, pts: pty.ptsPath, seed: opts.seed, profile: opts.profile, overrides: opts.profileOverrides }, 'emulator serving on a pty');
       const how = await Promise.race([pty.exited.then(() => 'socat exited' as const), signal.promise]);
       await pty.close();
       log.info({ reason: how }, 'emulator stopped');
@@ -122,7 +149,7 @@ async function emulate(f: Flags): Promise<number> {
     const port = int('--tcp', f.tcp, 0, 65535)!;
     const server = await serveTcp(factory, { port, host: f.host, secret: f.secret ?? process.env.TNGD_SECRET, allowRemote: f.allowRemote, logger: log });
     process.stdout.write(`${server.url}\n`);
-    log.info({ url: server.url, auth: f.secret !== undefined || process.env.TNGD_SECRET !== undefined, seed: opts.seed, profile: opts.profile }, 'emulator serving on TCP');
+    log.info({ url: server.url, auth: f.secret !== undefined || process.env.TNGD_SECRET !== undefined, seed: opts.seed, profile: opts.profile, overrides: opts.profileOverrides }, 'emulator serving on TCP');
     const sig = await signal.promise;
     await server.close();
     log.info({ reason: sig }, 'emulator stopped');
@@ -154,6 +181,9 @@ export function register(program: Command): Command {
     .option('--secret <secret>', 'with --tcp: shared secret hosts must prove (default: $TNGD_SECRET)')
     .option('--seed <n>', 'noise and mismatch seed (u32)', '0')
     .addOption(new Option('--profile <name>', 'non-ideality profile').choices(PROFILE_NAMES).default('ideal'))
+    .option('--dac-bits <b>', `override the profile's DAC resolution: ${OVERRIDE_BITS_MIN}..${OVERRIDE_BITS_MAX}, or 0 / none = not quantised`)
+    .option('--adc-bits <b>', `override the profile's ADC resolution: ${OVERRIDE_BITS_MIN}..${OVERRIDE_BITS_MAX}, or 0 / none = not quantised`)
+    .option('--mismatch <sigma>', "override the profile's coupling mismatch σ, in [0, 0.5)")
     .option('--max-cells <n>', 'largest N the device accepts (default 4096)')
     .option('--max-rank <n>', 'largest factor rank r (default 256)')
     .option('--max-frame-bytes <n>', 'largest frame the device accepts, 1024..65535 (default 4096)')
