@@ -20,13 +20,13 @@ import type { MeanSd, Series } from '../src/host-loop/run/index.ts';
 import { parseStudyArgs, positiveInt, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
 import { StudyOutput } from './lib/output.ts';
 import { simpleFigure } from './lib/figures.ts';
-import { armFigures, armsJson, armsTable, runArms, tailMean } from './lib/arms.ts';
-import type { Arm } from './lib/arms.ts';
+import { armFigures, armsJson, armsTable, tailMean } from './lib/arms.ts';
+import type { Arm, ArmsResult } from './lib/arms.ts';
 import { warmParams } from './lib/training.ts';
 import type { CommonRunSettings } from './lib/training.ts';
 import { SequenceDevice, StudyDevice, buildSystem, cosine, maxAbs, relErr } from './lib/spu-solve.ts';
 import type { SolveSystem } from './lib/spu-solve.ts';
-import { runOne } from './lib/training.ts';
+import { runOne, summarizeGroups } from './lib/training.ts';
 import type { FinishedRun } from './lib/training.ts';
 import { TngdDeviceError } from '../src/host-loop/optimizers/tngd.ts';
 import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
@@ -105,7 +105,7 @@ async function runDeviceArm(label: string, x: number, arm: Arm, seeds: number[],
   const runs: DeviceRun[] = [];
   for (const seed of seeds) {
     try {
-      const run = await runOne({ label: arm.label, optimizer: arm.optimizer, optimizerOptions: arm.options, seed }, { ...settings, device: arm.device! }, data, runsDir);
+      const run = await runOne({ label: arm.label, optimizer: arm.optimizer, optimizerOptions: arm.options, seed }, arm.device ? { ...settings, device: arm.device } : settings, data, runsDir);
       runs.push({ seed, run });
       console.log(`[${label}] ${arm.label} seed ${seed}: train loss (last 10) ${tailMean(run).toFixed(4)}, test acc ${(run.finalTest.accuracy * 100).toFixed(2)}%${run.diverged ? ' (diverged)' : ''}`);
     } catch (e) {
@@ -116,7 +116,22 @@ async function runDeviceArm(label: string, x: number, arm: Arm, seeds: number[],
       console.log(`[${label}] ${arm.label} seed ${seed}: ${e.message}`);
     }
   }
-  return { label: arm.label, x, device: arm.device!, runs };
+  return { label: arm.label, x, device: arm.device ?? settings.device ?? '', runs };
+}
+
+/** runArms, except that a run the device stops (TngdDeviceError) is listed as failed instead of ending the study. */
+async function runArmsTolerant(name: string, arms: Arm[], seeds: number[], settings: CommonRunSettings, data: TrainTest, runsDir: string) {
+  const runs: FinishedRun[] = [];
+  const failed: { label: string; seed: number; message: string }[] = [];
+  for (const arm of arms) {
+    const r = await runDeviceArm(name, 0, arm, seeds, settings, data, runsDir);
+    for (const x of r.runs) {
+      if (x.run) runs.push(x.run);
+      else failed.push({ label: arm.label, seed: x.seed, message: x.failure ?? `device refused the system (A not positive definite) at run ${x.refusedAtRun}` });
+    }
+  }
+  const res: ArmsResult = { name, arms, runs, groups: summarizeGroups(runs) };
+  return { res, failed };
 }
 
 function deviceArmStats(a: DeviceArmResult) {
@@ -257,11 +272,20 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
   const exact = dev.run({ kappa0: 0, integrator: { kind: 'exact' }, tTau: tEuler, start: 'gradient' }).final;
   const euler: Point[] = [];
   for (const dt of dts) {
-    const e = dev.run({ kappa0: 0, integrator: { kind: 'euler', dtTau: dt }, tTau: tEuler, start: 'gradient' });
+    const label = `Euler vs exact at t = ${tEuler}τ`;
+    let e: ReturnType<StudyDevice['run']>;
+    try {
+      e = dev.run({ kappa0: 0, integrator: { kind: 'euler', dtTau: dt }, tTau: tEuler, start: 'gradient' });
+    } catch (err) {
+      // an emulator that checks δt·λmax(A) refuses the run at its start instead of diverging
+      if (!(err instanceof PhysicsError)) throw err;
+      euler.push({ label, x: dt, relErr: one(NaN), rejected: 1 });
+      continue;
+    }
     const d = relErr(e.final, exact);
     // past the stability limit δt < 2/λmax(A) the iteration blows up (flagged or just huge)
     const diverged = e.flags.length > 0 || !(d < 1);
-    euler.push({ label: `Euler vs exact at t = ${tEuler}τ`, x: dt, relErr: one(Number.isFinite(d) ? d : NaN), ...(diverged ? { rejected: 1 } : {}) });
+    euler.push({ label, x: dt, relErr: one(Number.isFinite(d) ? d : NaN), ...(diverged ? { rejected: 1 } : {}) });
   }
   results.euler = {
     settings: `κ₀ = 0, x₀ = g, t = ${tEuler}τ; Euler is stable only for δt < 2/λmax(A) = ${formatNumber(2 / sys.lambdaMax, 3)}τ`,
@@ -269,7 +293,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
     points: euler,
   };
   out.svg('euler-vs-exact.svg', simpleFigure(`Euler against exact (t = ${tEuler}τ; diverged δt not drawn)`, 'log10 δt (τ)', 'relative difference', toSeries(euler, Math.log10), true));
-  summary.push('', `## Euler vs exact (κ₀ = 0, t = ${tEuler}τ; stability limit δt < ${formatNumber(2 / sys.lambdaMax, 3)}τ)`, '```', pointTable(euler, 'δt/τ', '‖x_Euler − x_exact‖/‖x_exact‖ (rejected = diverged)'), '```');
+  summary.push('', `## Euler vs exact (κ₀ = 0, t = ${tEuler}τ; stability limit δt < ${formatNumber(2 / sys.lambdaMax, 3)}τ)`, '```', pointTable(euler, 'δt/τ', '‖x_Euler − x_exact‖/‖x_exact‖ (rejected = diverged, or refused by the device)'), '```');
 
   // ---- carry-over against reset over a sequence of batches (fixed parameters) ----
   const steps = q ? 4 : 20;
@@ -334,10 +358,10 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
     );
   } else summary.push('', 'TNGD training arms not run: the TNGD optimizer is not available in this build.');
   for (const g of groups) {
-    const res = await runArms(g.key, g.arms, seeds, settings, data, runsDir);
-    training[g.key] = armsJson(res);
+    const { res, failed } = await runArmsTolerant(g.key, g.arms, seeds, settings, data, runsDir);
+    training[g.key] = { ...armsJson(res), failed };
     for (const f of armFigures(`train-${g.key}`, g.title, res, Math.min(evalEvery, 20))) out.svg(f.file, f.svg);
-    summary.push('', `## Training: ${g.title}`, '```', armsTable(res), '```');
+    summary.push('', `## Training: ${g.title}`, '```', armsTable(res), '```', ...failed.map((f) => `- ${f.label} seed ${f.seed}: the device stopped the run: ${f.message}`));
   }
   results.training = training;
 
