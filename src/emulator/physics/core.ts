@@ -7,6 +7,7 @@ import { Adc, dacQuantise, validateProfile, type Profile } from './profile.ts';
 import { DenseOperator, FactoredOperator, type CoreSpec, type Operator } from './operators.ts';
 import { isPositiveDefinite } from './linalg.ts';
 import { exactDense, exactFactored, type FactoredScratch } from './exact.ts';
+import { checkEulerStep } from './stability.ts';
 import type { SegmentPlan } from './ou.ts';
 
 export interface SpuCoreOptions {
@@ -129,6 +130,23 @@ function checkPsd(a: Float64Array, n: number, off: number, what: string): void {
   const eps = 1e-10 * (n * m) + 1e-300;
   for (let i = 0; i < n; i++) b[i * n + i] += eps;
   if (!isPositiveDefinite(b, n)) fail('not-positive-definite', `${what} is not positive semidefinite`);
+}
+
+/**
+ * Refuses an Euler step δt with δt·λmax(A) ≥ 2·(1 − 1/16) (EMULATOR.md §9.1.1) before anything
+ * changes: the blow-up would be the emulator's discretisation, not the device it emulates.
+ */
+function checkStep(op: Operator, dt: number, segment: 'main' | 'delay'): void {
+  const c = checkEulerStep(op, dt);
+  if (c.stable) return;
+  const lam = c.lambdaMax;
+  const what = segment === 'delay' ? 'the previous system (delay)' : 'this A';
+  throw new PhysicsError(
+    'unstable-step',
+    `Euler step δt = ${dt}τ unstable for ${what}: λmax ≈ ${lam.toPrecision(4)}, δt·λmax = ${(dt * lam).toPrecision(4)} ≥ 1.875 ` +
+      `(an artefact of the emulator's integrator, not the device): use δt < ${c.maxStableDtTau.toPrecision(4)}τ or the exact integrator`,
+    { lambdaMax: lam, maxStableDtTau: c.maxStableDtTau, dtTau: dt, segment },
+  );
 }
 
 /** Integer count of `unit` in `t` (τ); t must be a multiple within 1e−9 relative. */
@@ -380,6 +398,10 @@ export class SpuCore {
     if (start !== 'carry' && start !== 'reset' && start !== 'gradient') fail('config', `start = ${String(start)}`);
     const blockSamples = opts.blockSamples ?? 16;
     if (!Number.isInteger(blockSamples) || blockSamples < 1) fail('config', 'blockSamples must be a positive integer');
+    if (cfg.integrator.kind === 'euler') {
+      if (old) checkStep(old.op, cfg.integrator.dtTau, 'delay');
+      checkStep(op, cfg.integrator.dtTau, 'main');
+    }
     // A run refused by the handle's own checks (step counts) is not started: the counter stays.
     const h = new RunHandle(this, {
       cfg, old, next: { op, g }, runIndex: this.runCounter, start, delayTau, durationTau: opts.durationTau,

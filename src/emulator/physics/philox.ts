@@ -47,6 +47,8 @@ export const DOMAIN = {
   mismatchJ: 16,
   mismatchH: 17,
   mismatchA: 18,
+  /** start vector of the Euler stability estimate (EMULATOR.md §9.1.1), under key 0 */
+  stability: 32,
 } as const;
 
 /** Splits a seed (integer 0 ≤ seed < 2^53) into key words (low, high). */
