@@ -90,7 +90,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--eval-every <k>', 'evaluate on the test set every k iterations (default 50)')
     .option('--checkpoint-every <k>', 'checkpoint every k iterations (default 100)')
     .option('--keep-checkpoints <k>', 'checkpoints kept per run (default 3)')
-    .option('--device <url>', `device for TNGD: emu:[?seed=&profile=], tcp://host:port, serial:///dev/tty… (default ${DEFAULT_DEVICE_URL}, the in-process emulator)`)
+    .option('--device <url>', `device for TNGD: emu:[?seed=&profile=&dacBits=&adcBits=&mismatch=], tcp://host:port, serial:///dev/tty… (default ${DEFAULT_DEVICE_URL}, the in-process emulator)`)
     .option('--json', 'print the result as JSON on stdout instead of a table')
     .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal anyway)');
 }
