@@ -182,10 +182,37 @@ describe('run options and outcomes', () => {
     for (let i = 0; i < 4; i++) expect(Math.abs(delayed[i] - direct[i])).toBeLessThan(1e-9);
   });
 
-  it('an unstable Euler step (dt·λmax > 2) ends the run with flag diverged and no vectors; the device stays READY', async () => {
-    const h = await ready({}, { ...CONFIG, integrator: { kind: 'euler', dtTau: 0.5 } });
+  it('an unstable Euler step (δt·λmax ≥ 1.875) is refused: OUT_OF_RANGE with detail unstable-step, device READY, counters and results unchanged', async () => {
+    const h = await ready({ seed: 3 }, { ...CONFIG, kappa0: 0.01 });
+    await h.ok('Run', { durationTau: 1, start: 'reset' });
+    const resultsBefore = await h.ok('Results', { vectors: 'both', dtype: 'f64' });
+    const before = await h.ok('Status', {});
+    // A = 10·I: λmax = 10, the device accepts δt < 0.1875; δt = 0.5 would grow the state by 4× per step
     await h.ok('Curvature', { form: 'dense', a: f64([10, 0, 0, 0, 0, 10, 0, 0, 0, 0, 10, 0, 0, 0, 0, 10], [4, 4]), lambda: 0 });
-    const r = await h.ok('Run', { durationTau: 500, start: 'gradient' });
+    await h.ok('Configure', { ...CONFIG, kappa0: 0.01, integrator: { kind: 'euler', dtTau: 0.5 } });
+    const a = await h.request('Run', { durationTau: 500, start: 'gradient' });
+    expect(a.ok).toBe(false);
+    if (a.ok) return;
+    expect(a.code).toBe(ErrorCode.OUT_OF_RANGE);
+    expect(a.error.requestType).toBe(OPERATIONS.Run.type);
+    const d = a.error.body.detail as Record<string, unknown>;
+    expect(d).toMatchObject({ reason: 'unstable-step', dtTau: 0.5, segment: 'main' });
+    expect(Math.abs((d.lambdaMax as number) - 10)).toBeLessThan(1e-2);
+    expect(Math.abs((d.maxStableDtTau as number) - 0.1875)).toBeLessThan(2e-4);
+    expect(a.error.body.message).toMatch(/unstable.*exact integrator/);
+    const after = await h.ok('Status', {});
+    expect(after).toMatchObject({ state: 'READY', runId: before.runId, runIndex: before.runIndex });
+    expect(await h.ok('Results', { vectors: 'both', dtype: 'f64' })).toEqual(resultsBefore);
+    // a stable step then runs, with the next run index
+    await h.ok('Configure', { ...CONFIG, kappa0: 0.01, integrator: { kind: 'euler', dtTau: 0.125 }, samplePeriodTau: 0.5 });
+    expect(await h.ok('Run', { durationTau: 5, start: 'gradient' })).toMatchObject({ runId: before.runId + 1, runIndex: before.runIndex! + 1, flags: [] });
+  });
+
+  it('a state leaving ±1e150 (g = 1e300 on λ = 1e−3, stable step) ends the run with flag diverged and no vectors; the device stays READY', async () => {
+    const h = await ready({}, { ...CONFIG, integrator: { kind: 'euler', dtTau: 0.5 } });
+    await h.ok('Curvature', { form: 'dense', a: f64([1e-3, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], [4, 4]), lambda: 0 });
+    await h.ok('Gradient', { g: f64([1e300, 0, 0, 0]) });
+    const r = await h.ok('Run', { durationTau: 500, start: 'reset' });
     expect(r.flags).toEqual(['diverged']);
     expect(await h.code('ResultsRead', { field: 'final', dtype: 'f64', offset: 0, count: 1 })).toBe(ErrorCode.NO_RESULTS);
     expect((await h.ok('Status', {})).state).toBe('READY');

@@ -103,9 +103,13 @@ export function vectorLoad(t: TensorOrRef, what: string, res: TensorResolver, ca
   return res.values(t, what, [shape[0]]).v;
 }
 
-/** Maps a physics-core failure to the wire error a host sees. */
+/**
+ * Maps a physics-core failure to the wire error a host sees. An unstable Euler step
+ * ('unstable-step') is OUT_OF_RANGE with detail {reason, lambdaMax, maxStableDtTau, dtTau, segment}
+ * (PROTOCOL.md §7.6).
+ */
 export function wireErrorOfPhysics(e: PhysicsError): ValueRangeError | SchemaError {
-  const detail = { reason: e.code };
+  const detail = { reason: e.code, ...e.detail };
   switch (e.code) {
     case 'shape':
       return new ValueRangeError(ErrorCode.SHAPE_MISMATCH, e.message, detail);
