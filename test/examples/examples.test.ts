@@ -99,7 +99,7 @@ describe('examples --quick', { timeout: 180_000 }, () => {
   it('gaps: quantisation error falls with bits, mismatch error grows with σ, Euler converges to exact', async () => {
     const dir = join(root, 'gaps');
     await gapsMain(['--quick', '--out', dir]);
-    const { json } = checkStudyOutput(dir, 'gaps');
+    const { json, svgs } = checkStudyOutput(dir, 'gaps');
     type P = { x: number; label: string; relErr: { mean: number } };
     const r = json['results.json'] as { precision: { points: P[] }; mismatch: { points: P[] }; euler: { points: P[] }; training: Record<string, unknown> };
     for (const label of ['DAC', 'ADC, g matched']) {
@@ -115,6 +115,19 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     expect(eu[1] / eu[0]).toBeGreaterThan(0.35);
     expect(eu[1] / eu[0]).toBeLessThan(0.65);
     expect(Object.keys(r.training)).toEqual(['curvature', 'start', 'integrator', 'profile']);
+    // precision and mismatch in training: each arm trained its seeds on an emu: device with that override
+    const td = (json['results.json'] as { trainingDevice: { arms: { label: string; device: string; seeds: number[]; completed: number; refused: number }[] } }).trainingDevice;
+    expect(td.arms.map((a) => [a.label, a.device])).toEqual([
+      ['DAC 8 bits', 'emu:?profile=ideal&dacBits=8'],
+      ['DAC 16 bits', 'emu:?profile=ideal&dacBits=16'],
+      ['ADC 8 bits', 'emu:?profile=ideal&adcBits=8'],
+      ['mismatch σ=0.01', 'emu:?profile=ideal&mismatch=0.01'],
+    ]);
+    for (const a of td.arms) {
+      expect(a.seeds).toEqual([1, 2]);
+      expect(a.completed + a.refused).toBe(2);
+    }
+    expect(svgs).toEqual(expect.arrayContaining(['precision-bits-train.svg', 'mismatch-sigma-train.svg']));
   });
 
   it('the npm entry rejects bad options with exit code 2 and a message', () => {
