@@ -1,7 +1,7 @@
 // Typed failures of the host driver. Every promise the driver returns rejects with one of these
 // (or a LinkError from the transports when a link cannot be opened), so callers can branch on the
 // class: retry on TimeoutError, reconnect on DisconnectedError, fix the request on DeviceError.
-import { errorClassOf, errorCodeName } from '../protocol/index.ts';
+import { ErrorCode, errorClassOf, errorCodeName } from '../protocol/index.ts';
 import type { ErrorClass, OpName } from '../protocol/index.ts';
 
 export class DriverError extends Error {
@@ -81,3 +81,26 @@ export class ArgumentError extends DriverError {}
 
 /** The device sent something the protocol does not allow as an answer (a device or link bug). */
 export class ProtocolMismatchError extends DriverError {}
+
+/** What an emulator reports when it refuses an Euler run with an unstable step (EMULATOR.md §9.1.1). */
+export interface UnstableStep {
+  /** λmax(A) estimate the device used */
+  lambdaMax: number;
+  /** the device accepts Euler steps δt below this (τ) */
+  maxStableDtTau: number;
+  /** the refused step (τ) */
+  dtTau: number;
+  /** 'main' (the new system) or 'delay' (the previous system, during a delay) */
+  segment: string;
+}
+
+/**
+ * The unstable-step refusal carried by a Run's OUT_OF_RANGE error (detail.reason 'unstable-step',
+ * PROTOCOL.md §7.6), or null for any other error.
+ */
+export function unstableStepOf(e: unknown): UnstableStep | null {
+  if (!(e instanceof DeviceError) || e.code !== ErrorCode.OUT_OF_RANGE || e.detail?.reason !== 'unstable-step') return null;
+  const d = e.detail;
+  const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+  return { lambdaMax: num(d.lambdaMax), maxStableDtTau: num(d.maxStableDtTau), dtTau: num(d.dtTau), segment: typeof d.segment === 'string' ? d.segment : 'main' };
+}

@@ -18,8 +18,9 @@ export {
   CapabilityError,
   ArgumentError,
   ProtocolMismatchError,
+  unstableStepOf,
 } from './errors.ts';
-export type { DisconnectReason, HandshakeFailure } from './errors.ts';
+export type { DisconnectReason, HandshakeFailure, UnstableStep } from './errors.ts';
 export type * from './types.ts';
 export { openLink } from './transports/open-link.ts';
 export type { ByteLink, LinkClosed, OpenLinkOptions } from './transports/open-link.ts';

@@ -13,6 +13,7 @@
 // once on resume, because a delayed run first evolves under the previous system).
 import { z } from 'zod';
 import type { SpuDriver } from '../../driver/driver.ts';
+import { unstableStepOf } from '../../driver/errors.ts';
 import type { RunResult } from '../../driver/types.ts';
 import type { BatchOracle, CurvatureFactors } from '../types.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
@@ -30,7 +31,8 @@ export const tngdShape = {
   /** noise strength κ₀ */
   kappa0: num('kappa0').min(0, 'kappa0 must be ≥ 0').default(1e-3),
   // exact by default: Euler with δt = 0.1τ (the paper's) needs δt·λmax(A) < 2, and λmax of the GGN grows
-  // past 20 during training on the shipped data, so Euler runs diverge part-way (detected, see checkBounded).
+  // to ~20 during training on the shipped data; the emulator then refuses the run (unstable-step,
+  // EMULATOR.md §9.1.1) and training stops naming the fix (see unstableStep).
   integrator: z.enum(['euler', 'exact'], { error: "integrator must be 'euler' or 'exact'" }).default('exact'),
   /** Euler step δt in τ */
   dt: num('dt').positive('dt must be > 0').default(0.1),
@@ -224,10 +226,34 @@ export class TngdDirection implements DirectionSource {
     this.hasRun = true;
     const h = this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}) });
     // Check the run's flags before its results are fetched: a failed run has no vectors.
-    return h.ended.then((reply) => {
-      this.checkFlags(reply.runId, reply.flags);
-      return h.result;
-    });
+    return h.ended.then(
+      (reply) => {
+        this.checkFlags(reply.runId, reply.flags);
+        return h.result;
+      },
+      (e: unknown) => {
+        throw this.unstableStep(e) ?? e;
+      },
+    );
+  }
+
+  /**
+   * An emulator refuses an Euler run whose step is unstable for the uploaded A (δt·λmax ≥ 1.875,
+   * EMULATOR.md §9.1.1) with OUT_OF_RANGE, detail.reason 'unstable-step': say what to change.
+   */
+  private unstableStep(e: unknown): TngdDeviceError | null {
+    const u = unstableStepOf(e);
+    if (!u) return null;
+    const p = (v: number, d: number): string => (Number.isFinite(v) ? v.toPrecision(d) : '?');
+    // λmax grows during training: suggest a step with headroom, rounded to 1 significant digit
+    const suggest = Number.isFinite(u.maxStableDtTau) ? Number((u.maxStableDtTau / 2).toPrecision(1)) : NaN;
+    return new TngdDeviceError(
+      `the Euler step dt = ${this.opts.dt} is unstable for this curvature${u.segment === 'delay' ? ' (previous system, delay segment)' : ''}: ` +
+        `λmax(A) ≈ ${p(u.lambdaMax, 3)}, dt·λmax ≥ 1.875 — an artefact of the emulator's Euler integrator, not of the analog device; ` +
+        `use --integrator exact, or --dt below ${p(u.maxStableDtTau, 2)}` +
+        (Number.isFinite(suggest) ? ` (e.g. ${suggest}: λmax grows in training; --t-tau must be a multiple of it)` : '') +
+        ', or a larger --lambda',
+    );
   }
 
   private checkFlags(runId: number, flags: readonly string[]): void {
@@ -241,8 +267,10 @@ export class TngdDirection implements DirectionSource {
   }
 
   /**
-   * A stable run cannot leave the ball ‖x‖ ≤ ‖x₀‖ + ‖g‖/λ (plus the noise); Euler with δt·λmax(A) ≥ 2
-   * grows geometrically without reaching the device's 1e150 divergence flag, so check here.
+   * A stable run cannot leave the ball ‖x‖ ≤ ‖x₀‖ + ‖g‖/λ (plus the noise). Second line of defence:
+   * the emulator refuses unstable Euler steps up front (unstable-step), but a device without that
+   * check (a 1.0 emulator, another implementation, faulty hardware) may return a state grown
+   * geometrically yet below its 1e150 divergence flag.
    */
   private checkBounded(res: RunResult, v: Float64Array): void {
     const b = this.bound;
