@@ -1,4 +1,4 @@
-// Regenerates firmware-spec/vectors/emulator/{prng.json,detmath.json,digests.json}.
+// Regenerates firmware-spec/vectors/emulator/{prng.json,detmath.json,digests.json,stability.json}.
 // Run: npx tsx scripts/gen-emulator-vectors.ts  (deterministic: same files on every machine).
 // A change here or in src/emulator/physics numerics must come with the regenerated vectors and
 // a numerics-version bump in firmware-spec/EMULATOR.md.
@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DOMAIN, PROFILES, expDet, expm1Det, gaussianAt, logDet, normInv, philox4x32, replayScenario, seedKey, wordToUniform,
+  DOMAIN, PROFILES, SpuCore, expDet, expm1Det, gaussianAt, logDet, normInv, philox4x32, replayScenario, seedKey, wordToUniform,
   type Scenario, type ScenarioOp,
 } from '../src/emulator/physics/index.ts';
 
@@ -198,3 +198,30 @@ write('digests.json', {
   scenarios: entries,
 });
 for (const e of entries) console.log(e.name.padEnd(44), e.expected.sha256.slice(0, 16), JSON.stringify(e.expected.runs.map((r) => [r.sampleCount, r.saturationCount, r.clipCount])));
+
+// —— Euler step stability (EMULATOR.md §9.1.1): U and λ̂ of each scenario's uploaded A(s) ——
+const stability = [];
+for (const sc of scenarios) {
+  const core = new SpuCore({ maxCells: sc.maxCells, maxRank: sc.maxRank, profile: sc.profile, seed: sc.seed });
+  for (const o of sc.ops) {
+    if (o.op !== 'setCurvatureDense' && o.op !== 'setCurvatureFactored') continue;
+    if (o.op === 'setCurvatureDense') core.setCurvatureDense(o.n, Float64Array.from(o.A), o.lambda ?? 0);
+    else {
+      const c = o.core;
+      const spec =
+        c.kind === 'identity' ? c
+        : c.kind === 'diagonal' ? { kind: 'diagonal' as const, d: Float64Array.from(c.d) }
+        : c.kind === 'block' ? { kind: 'block' as const, dz: c.dz, blocks: Float64Array.from(c.blocks) }
+        : { kind: 'dense' as const, h: Float64Array.from(c.h) };
+      core.setCurvatureFactored({ n: o.n, r: o.r, J: Float64Array.from(o.J), core: spec, scale: o.scale, lambda: o.lambda });
+    }
+    const l = core.lambdaMax();
+    stability.push({ scenario: sc.name, upload: o.op, bound: l.bound, boundBits: bits(l.bound), estimate: l.estimate, estimateBits: bits(l.estimate), iterations: l.iterations });
+  }
+}
+write('stability.json', {
+  description: 'Euler step stability data of EMULATOR.md §9.1.1 for the A uploaded by each scenario of digests.json (realised: λ, DAC, mismatch under the scenario\'s profile and seed): upper bound U and power-iteration estimate λ̂ (bit patterns normative), and the iterations taken. A run with Euler step δt is refused when δt·U ≥ 1.875 and δt·λ̂ ≥ 1.875.',
+  stepLimit: 1.875,
+  systems: stability,
+});
+for (const e of stability) console.log(`${e.scenario} ${e.upload}`.padEnd(64), e.bound.toPrecision(6), e.estimate.toPrecision(6), e.iterations);

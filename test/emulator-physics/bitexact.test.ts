@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  expDet, expm1Det, gaussianAt, logDet, normInv, normInvWord, philox4x32, replayScenario, wordToUniform, type Scenario, type ScenarioOutcome,
+  SpuCore, expDet, expm1Det, gaussianAt, logDet, normInv, normInvWord, philox4x32, replayScenario, wordToUniform, type CoreSpec, type Scenario, type ScenarioOutcome,
 } from '../../src/emulator/physics/index.ts';
 
 const dir = new URL('../../firmware-spec/vectors/emulator/', import.meta.url);
@@ -71,6 +71,33 @@ describe('golden scenario digests (digests.json)', () => {
   it('results are identical when every run is advanced 1, 3 or 17 steps at a time', () => {
     for (const s of v.scenarios.filter((x) => x.name.includes('euler') || x.name.includes('stream') || x.name.includes('factored-block-exact'))) {
       for (const chunk of [1, 3, 17]) expect(replayScenario(s, { forceChunk: chunk }).sha256, `${s.name} chunk ${chunk}`).toBe(s.expected.sha256);
+    }
+  });
+});
+
+describe('Euler step stability data (stability.json)', () => {
+  const v = load<{ scenarios: Scenario[] }>('digests.json');
+  const st = load<{ stepLimit: number; systems: { scenario: string; boundBits: string; estimateBits: string; iterations: number }[] }>('stability.json');
+  it('U and λ̂ of every scenario upload reproduce bit for bit, iterations included; λ̂ ≤ U', () => {
+    expect(st.stepLimit).toBe(1.875);
+    expect(st.systems).toHaveLength(v.scenarios.length);
+    for (const s of v.scenarios) {
+      const core = new SpuCore({ maxCells: s.maxCells, maxRank: s.maxRank, profile: s.profile, seed: s.seed });
+      const up = s.ops.find((o) => o.op === 'setCurvatureDense' || o.op === 'setCurvatureFactored')!;
+      if (up.op === 'setCurvatureDense') core.setCurvatureDense(up.n, Float64Array.from(up.A), up.lambda ?? 0);
+      else if (up.op === 'setCurvatureFactored') {
+        const c = up.core;
+        const spec: CoreSpec =
+          c.kind === 'identity' ? c
+          : c.kind === 'diagonal' ? { kind: 'diagonal', d: Float64Array.from(c.d) }
+          : c.kind === 'block' ? { kind: 'block', dz: c.dz, blocks: Float64Array.from(c.blocks) }
+          : { kind: 'dense', h: Float64Array.from(c.h) };
+        core.setCurvatureFactored({ n: up.n, r: up.r, J: Float64Array.from(up.J), core: spec, scale: up.scale, lambda: up.lambda });
+      }
+      const want = st.systems.find((x) => x.scenario === s.name)!;
+      const l = core.lambdaMax();
+      expect([bits(l.bound), bits(l.estimate), l.iterations], s.name).toEqual([want.boundBits, want.estimateBits, want.iterations]);
+      expect(l.estimate).toBeLessThanOrEqual(l.bound);
     }
   });
 });

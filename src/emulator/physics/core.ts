@@ -7,7 +7,7 @@ import { Adc, dacQuantise, validateProfile, type Profile } from './profile.ts';
 import { DenseOperator, FactoredOperator, type CoreSpec, type Operator } from './operators.ts';
 import { isPositiveDefinite } from './linalg.ts';
 import { exactDense, exactFactored, type FactoredScratch } from './exact.ts';
-import { checkEulerStep } from './stability.ts';
+import { checkEulerStep, lambdaMaxOf } from './stability.ts';
 import type { SegmentPlan } from './ou.ts';
 
 export interface SpuCoreOptions {
@@ -216,6 +216,15 @@ export class SpuCore {
     this.guardIdle();
     if (!Number.isInteger(index) || index < 0 || index > UINT32_MAX) fail('config', `run index must be an integer in [0, 2^32 − 1], got ${index}`);
     this.runCounter = index;
+  }
+
+  /**
+   * λmax data of the loaded (pending, else live) A as the Euler step check uses it (EMULATOR.md
+   * §9.1.1): the upper bound U and the power-iteration estimate λ̂ (computed now if not cached).
+   */
+  lambdaMax(): { bound: number; estimate: number; iterations: number } {
+    const op = this.staged.op ?? this.live.op ?? fail('state', 'no curvature loaded');
+    return lambdaMaxOf(op);
   }
 
   /** Cells of the loaded (pending, else live) system, or 0. */
