@@ -8,7 +8,7 @@
 //   profile    the 'prototype' device profile (16-bit DAC/ADC, σ = 1e-3, rails) against 'ideal' (training)
 // Solve level: the relative error of the device's final-state readout against the exact
 // x* = A⁻¹g of a real GGN system (lib/spu-solve.ts). Training level: train() on the emulator.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../src/host-loop/data/load.ts';
 import type { TrainTest } from '../src/host-loop/data/load.ts';
@@ -29,6 +29,7 @@ import type { SolveSystem } from './lib/spu-solve.ts';
 import { runOne, summarizeGroups } from './lib/training.ts';
 import type { FinishedRun } from './lib/training.ts';
 import { TngdDeviceError } from '../src/host-loop/optimizers/tngd.ts';
+import { DeviceError } from '../src/protocol/index.ts';
 import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
 import type { TngdSettings } from './lib/tngd-options.ts';
 import { DEBIAN_FASHION_MNIST } from './fashion-mnist.ts';
@@ -84,8 +85,8 @@ function convergedPoint(label: string, x: number, sys: SolveSystem, profile: Par
 interface DeviceRun {
   seed: number;
   run: FinishedRun | null;
-  /** the device's run id (≈ iteration) at which it refused, when it did */
-  refusedAtRun?: number;
+  /** the iteration whose system the device refused, when it did */
+  refusedAtIteration?: number;
   /** any other device failure, verbatim */
   failure?: string;
 }
@@ -96,6 +97,18 @@ interface DeviceArmResult {
   x: number;
   device: string;
   runs: DeviceRun[];
+}
+
+/** Iterations a stopped run completed: the metric lines of the arm's newest run folder for this seed (runs are sequential). */
+function iterationsDone(runsDir: string, arm: Arm, seed: number): number {
+  if (!existsSync(runsDir)) return 0;
+  const mine = readdirSync(runsDir)
+    .filter((d) => d.startsWith(`${arm.optimizer}-`) && d.endsWith(`-s${seed}`))
+    .map((d) => join(runsDir, d, 'metrics.jsonl'))
+    .filter((f) => existsSync(f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!mine.length) return 0;
+  return readFileSync(mine[0], 'utf8').split('\n').filter((l) => l.trim() !== '').length;
 }
 
 const NOT_PD = /not[- ]positive[- ]definite/;
@@ -109,11 +122,12 @@ async function runDeviceArm(label: string, x: number, arm: Arm, seeds: number[],
       runs.push({ seed, run });
       console.log(`[${label}] ${arm.label} seed ${seed}: train loss (last 10) ${tailMean(run).toFixed(4)}, test acc ${(run.finalTest.accuracy * 100).toFixed(2)}%${run.diverged ? ' (diverged)' : ''}`);
     } catch (e) {
-      if (!(e instanceof TngdDeviceError)) throw e;
-      const m = /device run (\d+)/.exec(e.message);
-      if (NOT_PD.test(e.message)) runs.push({ seed, run: null, refusedAtRun: m ? Number(m[1]) : 0 });
-      else runs.push({ seed, run: null, failure: e.message });
-      console.log(`[${label}] ${arm.label} seed ${seed}: ${e.message}`);
+      // the optimizer's own error (run flags, unstable step) or the device's error reply to Run
+      if (!(e instanceof TngdDeviceError || e instanceof DeviceError)) throw e;
+      const at = iterationsDone(runsDir, arm, seed) + 1;
+      if (NOT_PD.test(e.message)) runs.push({ seed, run: null, refusedAtIteration: at });
+      else runs.push({ seed, run: null, failure: `iteration ${at}: ${e.message}` });
+      console.log(`[${label}] ${arm.label} seed ${seed}: stopped at iteration ${at}: ${e.message}`);
     }
   }
   return { label: arm.label, x, device: arm.device ?? settings.device ?? '', runs };
@@ -127,7 +141,7 @@ async function runArmsTolerant(name: string, arms: Arm[], seeds: number[], setti
     const r = await runDeviceArm(name, 0, arm, seeds, settings, data, runsDir);
     for (const x of r.runs) {
       if (x.run) runs.push(x.run);
-      else failed.push({ label: arm.label, seed: x.seed, message: x.failure ?? `device refused the system (A not positive definite) at run ${x.refusedAtRun}` });
+      else failed.push({ label: arm.label, seed: x.seed, message: x.failure ?? `device refused the system (A not positive definite) at iteration ${x.refusedAtIteration}` });
     }
   }
   const res: ArmsResult = { name, arms, runs, groups: summarizeGroups(runs) };
@@ -143,8 +157,8 @@ function deviceArmStats(a: DeviceArmResult) {
     device: a.device,
     seeds: a.runs.map((r) => r.seed),
     completed: done.length,
-    refused: a.runs.filter((r) => r.refusedAtRun !== undefined).length,
-    refusedAtRun: a.runs.filter((r) => r.refusedAtRun !== undefined).map((r) => r.refusedAtRun!),
+    refused: a.runs.filter((r) => r.refusedAtIteration !== undefined).length,
+    refusedAtIteration: a.runs.filter((r) => r.refusedAtIteration !== undefined).map((r) => r.refusedAtIteration!),
     diverged: a.runs.filter((r) => r.run?.diverged).length,
     failures: a.runs.filter((r) => r.failure !== undefined).map((r) => r.failure!),
     trainLossLast10: ms(done.map((r) => tailMean(r))),
@@ -156,8 +170,8 @@ function deviceArmStats(a: DeviceArmResult) {
 function deviceArmsTable(stats: ReturnType<typeof deviceArmStats>[]): string {
   const f = (m: MeanSd | null, scale = 1) => (m ? formatMeanSd({ ...m, mean: m.mean * scale, sd: m.sd * scale }) : '—');
   return formatTable(
-    ['arm', 'seeds run / refused', 'refused at device run', 'train loss (last 10 it)', 'test loss', 'test acc %'],
-    stats.map((s) => [s.label, `${s.completed} / ${s.refused}${s.diverged ? ` (${s.diverged} diverged)` : ''}${s.failures.length ? ` (${s.failures.length} failed)` : ''}`, s.refusedAtRun.join(', ') || '—', f(s.trainLossLast10), f(s.finalTestLoss), f(s.finalTestAccuracy, 100)]),
+    ['arm', 'seeds completed / refused', 'refused at iteration', 'train loss (last 10 it)', 'test loss', 'test acc %'],
+    stats.map((s) => [s.label, `${s.completed} / ${s.refused}${s.diverged ? ` (${s.diverged} diverged)` : ''}${s.failures.length ? ` (${s.failures.length} failed)` : ''}`, s.refusedAtIteration.join(', ') || '—', f(s.trainLossLast10), f(s.finalTestLoss), f(s.finalTestAccuracy, 100)]),
   );
 }
 
@@ -372,7 +386,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
     const sigmaTrain = q ? [1e-2] : [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1];
     // the CE core H is singular (H·1 = 0): quantised or mismatched, it can turn A indefinite; folded
     // into the factor (U = LᵀJ, identity core) A = UᵀU + λI stays positive definite whatever the DAC does
-    const foldedTrain: { what: 'dac' | 'mismatch'; x: number }[] = q ? [] : [{ what: 'dac', x: 4 }, { what: 'dac', x: 6 }, { what: 'dac', x: 8 }, { what: 'mismatch', x: 1e-2 }, { what: 'mismatch', x: 1e-1 }];
+    const foldedTrain: { what: 'dac' | 'mismatch'; x: number }[] = q ? [] : [{ what: 'dac', x: 4 }, { what: 'dac', x: 6 }, { what: 'mismatch', x: 1e-2 }, { what: 'mismatch', x: 1e-1 }];
     const dev = (override: string) => `emu:?profile=ideal&${override}`;
     const arms: { group: string; x: number; arm: Arm }[] = [
       ...dacTrain.map((b) => ({ group: 'dac', x: b, arm: { ...mk(`DAC ${b} bits`, tb), device: dev(`dacBits=${b}`) } })),
