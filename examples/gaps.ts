@@ -29,7 +29,7 @@ import type { SolveSystem } from './lib/spu-solve.ts';
 import { runOne, summarizeGroups } from './lib/training.ts';
 import type { FinishedRun } from './lib/training.ts';
 import { TngdDeviceError } from '../src/host-loop/optimizers/tngd.ts';
-import { DeviceError } from '../src/protocol/index.ts';
+import { DeviceError } from '../src/driver/errors.ts';
 import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
 import type { TngdSettings } from './lib/tngd-options.ts';
 import { DEBIAN_FASHION_MNIST } from './fashion-mnist.ts';
