@@ -110,6 +110,46 @@ function exactRows(n: number, r: number, reps: number): BenchRow[] {
   ];
 }
 
+/**
+ * Cost of the Euler step check (EMULATOR.md §9.1.1) where the cheap bound does not clear δt, so
+ * the power-iteration estimate runs: a TNGD-sized run (t = 5τ, δt = 0.1τ: 50 steps) right after
+ * a fresh upload, against the same run again with the estimate cached.
+ */
+function stabilityRow(n: number, r: number, reps: number): BenchRow {
+  const c = makeCore(n, r, 4);
+  const J = new Float64Array(r * n);
+  let s = 0x2545f491;
+  for (let i = 0; i < J.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    J[i] = s / 4294967296 - 0.5; // U ≈ 290 ≫ λmax ≈ 5: the bound cannot decide at δt = 0.1τ
+  }
+  const blocks = new Float64Array(r * 2);
+  for (let b = 0; b < r / 2; b++) blocks.set([0.25, -0.1, -0.1, 0.25], b * 4);
+  c.configure({ kappa0: 1e-3, integrator: { kind: 'euler', dtTau: DT }, samplePeriodTau: DT, burnInTau: 0 });
+  const tf: number[] = [];
+  const tc: number[] = [];
+  let it = 0;
+  for (let i = 0; i <= reps; i++) {
+    c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz: 2, blocks }, scale: 1 / 64, lambda: 0.01 });
+    tf.push(seconds(() => void c.run({ durationTau: 5 })));
+    tc.push(seconds(() => void c.run({ durationTau: 5 })));
+    it = c.lambdaMax().iterations;
+    if (i === 0) {
+      tf.length = 0;
+      tc.length = 0;
+    }
+  }
+  const tFirst = median(tf), tCached = median(tc);
+  return {
+    case: `euler 50-step run after upload, λ̂ estimated, N=${n} r=${r}`,
+    value: tFirst,
+    unit: 's/run',
+    baseline: tCached,
+    ratio: tFirst / tCached,
+    note: `baseline = the same run again (estimate cached); ${it} power iterations; ratio − 1 = the check's share`,
+  };
+}
+
 /** A callable gc() without --expose-gc on the command line (so the baseline holds no garbage). */
 function getGc(): () => void {
   setFlagsFromString('--expose_gc');
@@ -166,6 +206,7 @@ const suite: BenchSuite = {
     const Rs = quick ? [10, 64] : [10, 64, 320, 640];
     for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
     rows.push(...exactRows(10000, 64, quick ? 2 : 3));
+    rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
     if (!quick) rows.push(...exactRows(10000, 320, 2));
     if (sink === 42) console.log('');
     return rows;

@@ -151,7 +151,7 @@ describe('Euler step limit, factored A = λI + s·JᵀHJ', () => {
   }
 });
 
-describe('λmax estimate accuracy (power iteration, tolerance 2⁻¹², cap 64) against symmetricEigen', () => {
+describe('λmax estimate accuracy (power iteration, tolerance 2⁻¹⁰, cap 64) against symmetricEigen', () => {
   it('dense SPD n = 40 and a GGN-like factored A (n = 300, r = 40, softmax blocks): λ̂ ≤ λmax and within 1 %; the bound ≥ λmax', () => {
     const n = 40;
     const A = randomSpd(n, 7, 0.1);

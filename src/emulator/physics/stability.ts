@@ -9,7 +9,7 @@ import type { DenseOperator, FactoredOperator, Operator } from './operators.ts';
 /** Refuse when δt·λ ≥ STEP_LIMIT = 2·(1 − 1/16): below it the top mode still contracts by ≥ 1/8 per step. */
 export const STEP_LIMIT = 1.875;
 /** Power iteration stops when the estimate grew by at most ESTIMATE_TOL relative, or after MAX_ITERATIONS. */
-export const ESTIMATE_TOL = 2 ** -12;
+export const ESTIMATE_TOL = 2 ** -10;
 export const MAX_ITERATIONS = 64;
 export const MIN_ITERATIONS = 3;
 
