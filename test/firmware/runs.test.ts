@@ -203,6 +203,11 @@ describe('run options and outcomes', () => {
     const after = await h.ok('Status', {});
     expect(after).toMatchObject({ state: 'READY', runId: before.runId, runIndex: before.runIndex });
     expect(await h.ok('Results', { vectors: 'both', dtype: 'f64' })).toEqual(resultsBefore);
+    // with a delay and no previous system the device would prime one (EMULATED-DEVICE.md §3.4): refused before that too
+    const fresh = await ready({ seed: 3 }, { ...CONFIG, integrator: { kind: 'euler', dtTau: 0.5 } });
+    const d2 = await fresh.request('Run', { durationTau: 5, start: 'reset', delayTau: 1 });
+    expect(d2.ok ? 'ran' : d2.code).toBe(ErrorCode.OUT_OF_RANGE);
+    expect(await fresh.ok('Status', {})).toMatchObject({ state: 'READY', runId: 0, runIndex: 0 });
     // a stable step then runs, with the next run index
     await h.ok('Configure', { ...CONFIG, kappa0: 0.01, integrator: { kind: 'euler', dtTau: 0.125 }, samplePeriodTau: 0.5 });
     expect(await h.ok('Run', { durationTau: 5, start: 'gradient' })).toMatchObject({ runId: before.runId + 1, runIndex: before.runIndex! + 1, flags: [] });

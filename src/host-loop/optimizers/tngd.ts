@@ -404,7 +404,9 @@ export class TngdDirection implements DirectionSource {
       const b = hooks!.lastBatchAt(theta!);
       await this.upload(this.factorsOf(b), b.grad).sent;
       // any run makes it the previous system; its noise index does not matter (the counter is set below)
-      const res = await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result;
+      const res = await this.driver.run({ durationTau: this.samplePeriod, start: 'carry', fetchResults: false }).result.catch((e: unknown) => {
+        throw this.unstableStep(e) ?? e;
+      });
       if (res.flags.length) throw new TngdDeviceError(`rebuilding the last system for the delay: the run ended with ${res.flags.join(', ')}`);
     } else if (x) {
       // StateSet needs a committed system of size N; r = 1, J = 0 (A = I) is the cheapest. The
