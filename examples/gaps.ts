@@ -184,7 +184,8 @@ function accuracySeries(stats: ReturnType<typeof deviceArmStats>[], series: { na
       .filter((s) => s.label.startsWith(prefix) && s.finalTestAccuracy !== null)
       .map((s) => {
         const m = s.finalTestAccuracy!;
-        return { x: xform(s.x), y: m.mean * 100, ...(m.n > 1 ? { lo: (m.mean - m.sd) * 100, hi: (m.mean + m.sd) * 100 } : {}) };
+        // a band on every point (zero width for a single finished seed): the chart draws a series' band only when all points have one
+        return { x: xform(s.x), y: m.mean * 100, lo: (m.mean - m.sd) * 100, hi: (m.mean + m.sd) * 100 };
       }),
     }))
     .filter((s) => s.points.length > 0);
@@ -406,11 +407,11 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
     };
     out.svg(
       'precision-bits-train.svg',
-      simpleFigure('Training: final test accuracy against converter bits', 'bits', 'test accuracy %', accuracySeries(stats, [{ name: 'DAC', prefix: 'DAC' }, { name: 'ADC', prefix: 'ADC' }, { name: 'DAC, folded core', prefix: 'folded core, DAC' }])),
+      simpleFigure('Training: test accuracy vs bits (refused seeds left out)', 'bits', 'test accuracy %', accuracySeries(stats, [{ name: 'DAC', prefix: 'DAC' }, { name: 'ADC', prefix: 'ADC' }, { name: 'DAC, folded core', prefix: 'folded core, DAC' }])),
     );
     out.svg(
       'mismatch-sigma-train.svg',
-      simpleFigure('Training: final test accuracy against mismatch σ', 'log10 σ', 'test accuracy %', accuracySeries(stats, [{ name: 'mismatch σ', prefix: 'mismatch' }, { name: 'folded core', prefix: 'folded core, mismatch' }], Math.log10)),
+      simpleFigure('Training: test accuracy vs mismatch σ (refused seeds left out)', 'log10 σ', 'test accuracy %', accuracySeries(stats, [{ name: 'mismatch σ', prefix: 'mismatch' }, { name: 'folded core', prefix: 'folded core, mismatch' }], Math.log10)),
     );
     summary.push('', `## Training: DAC/ADC bits and mismatch σ (TNGD, t = ${o.tTau}τ, devices emu:?profile=ideal&…)`, '```', deviceArmsTable(stats), '```');
   }
