@@ -19,8 +19,9 @@ import { plotRecord, runForJson, runOne, summarizeGroups } from './lib/training.
 import type { CommonRunSettings, FinishedRun, GroupSummary } from './lib/training.ts';
 import { tuneLr } from './lib/tuning.ts';
 import type { TuningResult } from './lib/tuning.ts';
+import { DEBIAN_FASHION_MNIST } from './lib/paper-setup.ts';
 
-export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+export { DEBIAN_FASHION_MNIST };
 
 interface Family {
   key: string;

@@ -10,14 +10,12 @@
 // x* = A⁻¹g of a real GGN system (lib/spu-solve.ts). Training level: train() on the emulator.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset } from '../src/host-loop/data/load.ts';
 import type { TrainTest } from '../src/host-loop/data/load.ts';
-import { createModel } from '../src/host-loop/models/model.ts';
 import { PhysicsError } from '../src/emulator/physics/index.ts';
 import type { Profile } from '../src/emulator/physics/index.ts';
 import { formatMeanSd, formatNumber, formatTable, meanSd } from '../src/host-loop/run/index.ts';
 import type { MeanSd, Series } from '../src/host-loop/run/index.ts';
-import { parseStudyArgs, positiveInt, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
+import { parseStudyArgs, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
 import { StudyOutput } from './lib/output.ts';
 import { simpleFigure } from './lib/figures.ts';
 import { armFigures, armsJson, armsTable, tailMean } from './lib/arms.ts';
@@ -32,7 +30,8 @@ import { TngdDeviceError } from '../src/host-loop/optimizers/tngd.ts';
 import { DeviceError } from '../src/driver/errors.ts';
 import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
 import type { TngdSettings } from './lib/tngd-options.ts';
-import { DEBIAN_FASHION_MNIST } from './fashion-mnist.ts';
+import { resolvePaperSetup, withPaperTrainingOptions } from './lib/paper-setup.ts';
+import type { PaperTrainingOptions } from './lib/paper-setup.ts';
 
 interface Point {
   label: string;
@@ -192,38 +191,16 @@ function accuracySeries(stats: ReturnType<typeof deviceArmStats>[], series: { na
 }
 
 export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
-  const cmd = studyCommand('gaps', 'precision, mismatch, Euler vs exact, reset vs carry, GGN vs empirical Fisher, prototype profile', 3)
-    .option('--data <dir>', `IDX folder (default ${DEBIAN_FASHION_MNIST}, 2×2-pooled to 14×14; --quick: shipped subset)`)
-    .option('--model <spec>', 'network', 'conv:14x14x1-c2k3s2-16-10')
-    .option('--batch <b>', 'batch size', positiveInt('--batch', 4096), 8)
-    .option('--iters <n>', 'iterations per training run', positiveInt('--iters'))
-    .option('--eval-every <n>', 'test evaluation period', positiveInt('--eval-every'))
-    .option('--lr <η>', 'learning rate (paper, MNIST: 0.01)', positiveNumber('--lr'), 0.01)
-    .option('--damping <λ>', 'damping λ (paper, MNIST: 0.01)', positiveNumber('--damping'), 0.01)
-    .option('--t-tau <t>', 'TNGD analogue time per iteration for the training arms, τ', positiveNumber('--t-tau'), 10)
-    .option('--reuse', 'reuse finished runs with identical configuration', false);
-  const o = parseStudyArgs<{
-    data?: string;
-    model: string;
-    batch: number;
-    iters?: number;
-    evalEvery?: number;
-    lr: number;
-    damping: number;
-    tTau: number;
-    reuse: boolean;
-  }>(cmd, argv);
+  const cmd = withPaperTrainingOptions(
+    studyCommand('gaps', 'precision, mismatch, Euler vs exact, reset vs carry, GGN vs empirical Fisher, prototype profile', 3),
+    'learning rate',
+  ).option('--t-tau <t>', 'TNGD analogue time per iteration for the training arms, τ', positiveNumber('--t-tau'), 10);
+  const o = parseStudyArgs<PaperTrainingOptions & { tTau: number }>(cmd, argv);
   const q = o.quick;
-  const dataDir = o.data ?? (q ? null : DEBIAN_FASHION_MNIST);
-  if (dataDir !== null && !existsSync(dataDir)) throw new Error(`data folder ${dataDir} not found (pass --data, or --quick for the shipped subset)`);
+  const { dataDir, dataConfig, dataLabel, data, model, iters, evalEvery } = resolvePaperSetup(o);
   const batch = o.batch;
-  const iters = o.iters ?? (q ? 6 : 100);
-  const evalEvery = o.evalEvery ?? (q ? 3 : 20);
   const seeds = seedList(q ? Math.min(2, o.seeds) : o.seeds);
   const out = new StudyOutput('gaps', o.out, argv, { ...o, dataDir, batch, iters, evalEvery, seeds });
-  const data: TrainTest = dataDir === null ? loadDataset() : loadDataset({ dir: dataDir, downsample: true });
-  const dataConfig = { dir: dataDir, downsample: dataDir !== null };
-  const model = createModel(o.model);
   const runsDir = join(out.dir, 'runs');
   const params = await warmParams(o.model, data, dataConfig, join(runsDir, 'warm-start'), q ? 10 : 100);
   const sys = buildSystem(model, params, data.train, 0, batch, o.damping);
@@ -231,7 +208,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
   // range-matched: g scaled so that max|x*| sits at half the ADC full scale
   const matched = FULL_SCALE / 2 / xMax;
   const results: Record<string, unknown> = {
-    data: dataDir === null ? 'shipped 14×14 subset' : `${dataDir} (2×2 mean-pooled to 14×14)`,
+    data: dataLabel,
     model: model.name,
     system: { n: sys.f.n, r: sys.f.r, lambda: sys.lambda, lambdaMaxOfA: sys.lambdaMax, conditionNumber: sys.lambdaMax / sys.lambda, maxAbsXStar: xMax, adcFullScale: FULL_SCALE, matchedGain: matched },
   };

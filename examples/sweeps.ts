@@ -5,14 +5,10 @@
 // Training-level (TNGD through the emulated device via train()) when the TNGD optimizer is
 // available, and solve-level on the physics core (relative error of the readout against the
 // exact x* = A⁻¹g of a real GGN system) for t and κ₀.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset } from '../src/host-loop/data/load.ts';
-import type { TrainTest } from '../src/host-loop/data/load.ts';
-import { createModel } from '../src/host-loop/models/model.ts';
 import { formatMeanSd, formatNumber, formatTable, meanSd } from '../src/host-loop/run/index.ts';
 import type { MeanSd } from '../src/host-loop/run/index.ts';
-import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
+import { numberList, parseStudyArgs, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
 import { StudyOutput } from './lib/output.ts';
 import { simpleFigure } from './lib/figures.ts';
 import { armFigures, armsJson, armsTable, runArms } from './lib/arms.ts';
@@ -21,7 +17,8 @@ import { warmParams } from './lib/training.ts';
 import type { CommonRunSettings } from './lib/training.ts';
 import { StudyDevice, buildSystem, maxAbs } from './lib/spu-solve.ts';
 import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
-import { DEBIAN_FASHION_MNIST } from './fashion-mnist.ts';
+import { resolvePaperSetup, withPaperTrainingOptions } from './lib/paper-setup.ts';
+import type { PaperTrainingOptions } from './lib/paper-setup.ts';
 
 export interface SolvePoint {
   x: number;
@@ -43,50 +40,26 @@ export function solveTable(points: SolvePoint[], xName: string): string {
 }
 
 export async function main(argv: string[]): Promise<{ out: StudyOutput }> {
-  const cmd = studyCommand('sweeps', "the paper's sweeps: analogue time t, delay t_d, noise κ₀ (training and solve level)", 3)
-    .option('--data <dir>', `IDX folder (default ${DEBIAN_FASHION_MNIST}, 2×2-pooled to 14×14; --quick: shipped subset)`)
-    .option('--model <spec>', 'network', 'conv:14x14x1-c2k3s2-16-10')
-    .option('--batch <b>', 'batch size', positiveInt('--batch', 4096), 8)
-    .option('--iters <n>', 'iterations per training run', positiveInt('--iters'))
-    .option('--eval-every <n>', 'test evaluation period', positiveInt('--eval-every'))
-    .option('--lr <η>', 'TNGD / NGD learning rate (paper, MNIST: 0.01)', positiveNumber('--lr'), 0.01)
-    .option('--damping <λ>', 'damping λ (paper, MNIST: 0.01)', positiveNumber('--damping'), 0.01)
+  const cmd = withPaperTrainingOptions(
+    studyCommand('sweeps', "the paper's sweeps: analogue time t, delay t_d, noise κ₀ (training and solve level)", 3),
+    'TNGD / NGD learning rate',
+  )
     .option('--t-list <list>', 'analogue times t for Fig. 4a, τ', numberList('--t-list'))
     .option('--delay-list <list>', 'delays t_d for Fig. 4b, τ (0 is always included)', numberList('--delay-list'))
     .option('--delay-t <t>', 'analogue time t for the delay sweep, τ', positiveNumber('--delay-t'), 5)
-    .option('--kappa-list <list>', 'noise strengths κ₀ for Fig. 7', numberList('--kappa-list'))
-    .option('--reuse', 'reuse finished runs with identical configuration', false);
-  const o = parseStudyArgs<{
-    data?: string;
-    model: string;
-    batch: number;
-    iters?: number;
-    evalEvery?: number;
-    lr: number;
-    damping: number;
-    tList?: number[];
-    delayList?: number[];
-    delayT: number;
-    kappaList?: number[];
-    reuse: boolean;
-  }>(cmd, argv);
+    .option('--kappa-list <list>', 'noise strengths κ₀ for Fig. 7', numberList('--kappa-list'));
+  const o = parseStudyArgs<PaperTrainingOptions & { tList?: number[]; delayList?: number[]; delayT: number; kappaList?: number[] }>(cmd, argv);
   const q = o.quick;
-  const dataDir = o.data ?? (q ? null : DEBIAN_FASHION_MNIST);
-  if (dataDir !== null && !existsSync(dataDir)) throw new Error(`data folder ${dataDir} not found (pass --data, or --quick for the shipped subset)`);
+  const { dataDir, dataConfig, dataLabel, data, model, iters, evalEvery } = resolvePaperSetup(o);
   const batch = o.batch;
-  const iters = o.iters ?? (q ? 6 : 100);
-  const evalEvery = o.evalEvery ?? (q ? 3 : 20);
   const tList = o.tList ?? (q ? [5, 50] : [5, 10, 20, 50]);
   const delayList = [0, ...(o.delayList ?? (q ? [2] : [1, 5])).filter((d) => d > 0)];
   const kappaList = o.kappaList ?? (q ? [1e-3, 1e-1] : [1e-3, 1e-2, 1e-1]);
   const seeds = seedList(q ? Math.min(2, o.seeds) : o.seeds);
   const out = new StudyOutput('sweeps', o.out, argv, { ...o, dataDir, batch, iters, evalEvery, tList, delayList, kappaList, seeds });
-  const data: TrainTest = dataDir === null ? loadDataset() : loadDataset({ dir: dataDir, downsample: true });
-  const dataConfig = { dir: dataDir, downsample: dataDir !== null };
-  const model = createModel(o.model);
   const runsDir = join(out.dir, 'runs');
   const results: Record<string, unknown> = {
-    data: dataDir === null ? 'shipped 14×14 subset' : `${dataDir} (2×2 mean-pooled to 14×14)`,
+    data: dataLabel,
     model: model.name,
     numParams: model.numParams,
     batch,
