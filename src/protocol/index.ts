@@ -16,3 +16,5 @@ export * from './bulk.ts';
 export { SCHEMA_FINGERPRINT, SCHEMA_BUNDLE, buildSchemaBundle, canonicalJson, schemaFingerprintOf } from './json-schema.ts';
 export type { SchemaBundle } from './json-schema.ts';
 export { packPlain, unpackPlain } from './msgpack.ts';
+export { LINK_PREFIX, LINK_MAX_LINE, linkMac, readLinkLine, LinkLineError } from './link-greeting.ts';
+export type { LinkLineFailure } from './link-greeting.ts';

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { connect, createServer, type Socket } from 'node:net';
 import { serveTcp, RemoteBindRefusedError, isLoopbackHost } from '../../src/emulator/transports/tcp-server.ts';
 import { openTcpLink, tcpLinkMac } from '../../src/driver/transports/tcp-link.ts';
-import { linkMac } from '../../src/emulator/transports/link-greeting.ts';
+import { linkMac } from '../../src/protocol/index.ts';
 import { rebootableDevice, staleBytes } from '../../src/emulator/transports/faults.ts';
 import { LinkError } from '../../src/driver/transports/errors.ts';
 import { reverseDevice, echoDevice, patternBytes, collect, until } from './devices.ts';
@@ -142,14 +142,15 @@ describe('TCP device server and host link', () => {
 });
 
 describe('TCP link authentication vector (firmware-spec/TRANSPORTS.md)', () => {
-  // Computed independently with Python's hmac module; both implementations must reproduce it.
+  // Computed independently with Python's hmac module; the shared implementation (and the host's
+  // exported alias) must reproduce it.
   const secret = 'tngd-test-secret';
   const serverNonce = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
   const clientNonce = Buffer.from(Array.from({ length: 32 }, (_, i) => 32 + i));
   const CLIENT = 'bfa790c3d4ca0168b4db19b4ed772109f96f156083a3db053f688f87f747dfb3';
   const SERVER = '1be0bab343fd317ce737180733b14afb24ee6bb1c22afa51fecdd0f351f02205';
 
-  it('device side and host side compute the pinned client and server proofs', () => {
+  it('the link HMAC computes the pinned client and server proofs', () => {
     expect(linkMac(secret, 'client', serverNonce, clientNonce).toString('hex')).toBe(CLIENT);
     expect(linkMac(secret, 'server', serverNonce, clientNonce).toString('hex')).toBe(SERVER);
     expect(tcpLinkMac(secret, 'client', serverNonce, clientNonce).toString('hex')).toBe(CLIENT);

@@ -1,13 +1,12 @@
 // Host side of a TCP link to a device server (firmware-spec/TRANSPORTS.md, "TCP link"): connect,
 // read the server greeting, answer the shared-secret challenge if any, verify the server's proof,
 // then hand back the socket as a plain byte Duplex. No protocol byte flows before that.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { LINK_PREFIX, LinkLineError, linkMac, readLinkLine } from '../../protocol/index.ts';
 import { LinkError } from './errors.ts';
 import { parseLinkUrl } from './link-url.ts';
 
-const PREFIX = 'TNGD-LINK/1 ';
-const MAX_LINE = 512;
 
 export interface TcpTarget {
   host: string;
@@ -18,13 +17,7 @@ export interface TcpTarget {
 }
 
 /** HMAC-SHA256(secret, "tngd-link/1 <label>\n" ‖ serverNonce ‖ clientNonce); TRANSPORTS.md pins a vector. */
-export function tcpLinkMac(secret: string, label: 'client' | 'server', serverNonce: Buffer, clientNonce: Buffer): Buffer {
-  return createHmac('sha256', Buffer.from(secret, 'utf8'))
-    .update(`tngd-link/1 ${label}\n`)
-    .update(serverNonce)
-    .update(clientNonce)
-    .digest();
-}
+export const tcpLinkMac = linkMac;
 
 function parseTarget(target: string | TcpTarget): TcpTarget {
   if (typeof target !== 'string') return target;
@@ -34,40 +27,22 @@ function parseTarget(target: string | TcpTarget): TcpTarget {
 }
 
 /** Reads one greeting line; bytes after it stay queued in the socket for the protocol. */
-function readLine(socket: Socket, deadline: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const finish = (err: Error | null, line?: string, rest?: Buffer): void => {
-      clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('close', onClose);
-      socket.off('error', onError);
-      if (rest && rest.length > 0) socket.unshift(rest);
-      if (err) reject(err);
-      else resolve(line as string);
-    };
-    const onReadable = (): void => {
-      let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) {
-        buf = Buffer.concat([buf, chunk]);
-        const nl = buf.indexOf(0x0a);
-        if (nl >= 0 && nl <= MAX_LINE) return finish(null, buf.subarray(0, nl).toString('latin1'), buf.subarray(nl + 1));
-        if (buf.length > MAX_LINE) {
-          return finish(new LinkError('PROTOCOL', 'the server greeting is not a TNGD link greeting (line too long)'));
-        }
-      }
-    };
-    const onClose = (): void => finish(new LinkError('OPEN_FAILED', 'the server closed the connection during the greeting'));
-    const onError = (e: Error): void => finish(new LinkError('OPEN_FAILED', `connection failed: ${e.message}`, { cause: e }));
-    const timer = setTimeout(
-      () => finish(new LinkError('TIMEOUT', 'no TNGD link greeting from the server in time (is this a tngd device server?)')),
-      Math.max(0, deadline - Date.now()),
-    );
-    socket.on('readable', onReadable);
-    socket.on('close', onClose);
-    socket.on('error', onError);
-    onReadable();
-  });
+async function readLine(socket: Socket, deadline: number): Promise<string> {
+  try {
+    return await readLinkLine(socket, deadline - Date.now());
+  } catch (e) {
+    if (!(e instanceof LinkLineError)) throw e;
+    switch (e.failure) {
+      case 'too-long':
+        throw new LinkError('PROTOCOL', 'the server greeting is not a TNGD link greeting (line too long)');
+      case 'timeout':
+        throw new LinkError('TIMEOUT', 'no TNGD link greeting from the server in time (is this a tngd device server?)');
+      case 'closed':
+        throw new LinkError('OPEN_FAILED', 'the server closed the connection during the greeting');
+      default:
+        throw new LinkError('OPEN_FAILED', `connection failed: ${e.message}`, { cause: e.cause });
+    }
+  }
 }
 
 function refusal(line: string): LinkError | null {
@@ -98,7 +73,7 @@ export async function openTcpLink(target: string | TcpTarget): Promise<Socket> {
     const greeting = await readLine(socket, deadline);
     const refused = refusal(greeting);
     if (refused) throw refused;
-    if (greeting === `${PREFIX}ready`) {
+    if (greeting === `${LINK_PREFIX}ready`) {
       if (secret !== undefined) {
         throw new LinkError('AUTH_REQUIRED', 'the server does not use a shared secret, but the URL carries one; refusing an unauthenticated device');
       }
@@ -111,7 +86,7 @@ export async function openTcpLink(target: string | TcpTarget): Promise<Socket> {
     }
     const serverNonce = Buffer.from(ch[1], 'hex');
     const clientNonce = randomBytes(32);
-    socket.write(`${PREFIX}response ${clientNonce.toString('hex')} ${tcpLinkMac(secret, 'client', serverNonce, clientNonce).toString('hex')}\n`);
+    socket.write(`${LINK_PREFIX}response ${clientNonce.toString('hex')} ${tcpLinkMac(secret, 'client', serverNonce, clientNonce).toString('hex')}\n`);
     const answer = await readLine(socket, deadline);
     const refused2 = refusal(answer);
     if (refused2) throw refused2;

@@ -1,21 +1,8 @@
 // Device side of the TCP link greeting and shared-secret challenge (firmware-spec/TRANSPORTS.md,
-// "TCP link"). The host side is implemented independently in src/driver/transports/tcp-link.ts:
-// the two meet only on the wire, as a firmware and a driver would.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// "TCP link"). Line reading and the HMAC are the protocol layer's, shared with the host side.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-
-export const LINK_PREFIX = 'TNGD-LINK/1 ';
-export const MAX_LINE = 512;
-const CLIENT_LABEL = 'tngd-link/1 client\n';
-const SERVER_LABEL = 'tngd-link/1 server\n';
-
-export function linkMac(secret: string, label: 'client' | 'server', serverNonce: Buffer, clientNonce: Buffer): Buffer {
-  return createHmac('sha256', Buffer.from(secret, 'utf8'))
-    .update(label === 'client' ? CLIENT_LABEL : SERVER_LABEL)
-    .update(serverNonce)
-    .update(clientNonce)
-    .digest();
-}
+import { LINK_PREFIX, LinkLineError, linkMac, readLinkLine } from '../../protocol/index.ts';
 
 export function newNonce(): Buffer {
   return randomBytes(32);
@@ -26,43 +13,6 @@ export type RefusalCode = 'busy' | 'auth-failed' | 'auth-timeout' | 'bad-handsha
 
 export function refusalLine(code: RefusalCode, text: string): string {
   return `${LINK_PREFIX}refused ${code} ${text}\n`;
-}
-
-/**
- * Reads one '\n'-terminated ASCII line (without the terminator) and leaves any following bytes
- * unread on the socket. Rejects on timeout, overlong line, or close.
- */
-export function readLine(socket: Socket, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const done = (err: Error | null, line?: string, rest?: Buffer): void => {
-      clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('close', onClose);
-      socket.off('error', onError);
-      if (rest && rest.length > 0) socket.unshift(rest);
-      if (err) reject(err);
-      else resolve(line as string);
-    };
-    const onReadable = (): void => {
-      let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) {
-        buf = Buffer.concat([buf, chunk]);
-        const nl = buf.indexOf(0x0a);
-        if (nl >= 0) {
-          if (nl > MAX_LINE) return done(new Error('handshake line too long'));
-          return done(null, buf.subarray(0, nl).toString('latin1'), buf.subarray(nl + 1));
-        }
-        if (buf.length > MAX_LINE) return done(new Error('handshake line too long'));
-      }
-    };
-    const onClose = (): void => done(new Error('connection closed during handshake'));
-    const onError = (e: Error): void => done(e);
-    const timer = setTimeout(() => done(new Error(`no handshake line within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('readable', onReadable);
-    socket.on('close', onClose);
-    socket.on('error', onError);
-  });
 }
 
 export type AuthOutcome = { ok: true } | { ok: false; code: RefusalCode; reason: string };
@@ -82,11 +32,10 @@ export async function serverGreeting(socket: Socket, secret: string | undefined,
   socket.write(`${LINK_PREFIX}challenge ${serverNonce.toString('hex')}\n`);
   let line: string;
   try {
-    line = await readLine(socket, timeoutMs);
+    line = await readLinkLine(socket, timeoutMs);
   } catch (e) {
-    const msg = (e as Error).message;
-    const code: RefusalCode = /within/.test(msg) ? 'auth-timeout' : 'bad-handshake';
-    return { ok: false, code, reason: msg };
+    const code: RefusalCode = e instanceof LinkLineError && e.failure === 'timeout' ? 'auth-timeout' : 'bad-handshake';
+    return { ok: false, code, reason: (e as Error).message };
   }
   const m = /^TNGD-LINK\/1 response ([0-9a-f]{64}) ([0-9a-f]{64})$/.exec(line);
   if (!m) return { ok: false, code: 'bad-handshake', reason: 'expected a challenge response (is the host using a shared secret?)' };
