@@ -6,11 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/connect.ts';
 import { formatReport, meanTolerance, runConformance } from '../../src/conformance/index.ts';
 import type { ConformanceReport } from '../../src/conformance/index.ts';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { SpuDriver, duplexLink } from '../../src/driver/index.ts';
 import { createEmulatedDevice, emulatorFactory, serveTcp, startPty } from '../../src/emulator/index.ts';
-import { FEATURES, FLAG_MORE, FrameDecoder, encodeFrame, tensorFromFloat64, tensorToFloat64 } from '../../src/protocol/index.ts';
-import type { Message, WireTensor } from '../../src/protocol/index.ts';
+import { FEATURES, tensorFromFloat64, tensorToFloat64 } from '../../src/protocol/index.ts';
+import type { WireTensor } from '../../src/protocol/index.ts';
+import { messageProxy, rewriteProxy } from '../driver/helpers.ts';
 
 function failures(r: ConformanceReport): string[] {
   return r.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.reason}`);
@@ -98,7 +99,7 @@ describe('run.counter (Configure.runIndex, protocol 1.1)', () => {
   it("skips devices without the 'emulator' feature and sessions at minor 0, naming why", async () => {
     const hw = await runConformance('emu:?seed=1', { hardware: false, only: ['run.counter'], connect: { emulator: { capabilities: { features: FEATURES.filter((f) => f !== 'emulator') } } } });
     expect(hw.checks.map((c) => [c.status, c.reason])).toEqual([['skip', "the run counter applies to devices declaring the 'emulator' feature"]]);
-    const v10 = await runConformance(() => SpuDriver.open(async () => duplexLink(requestProxy(createEmulatedDevice({ seed: 5 }), (m) => m, (m) => (m.kind === 'HelloReply' ? { ...m, body: { ...m.body, minor: 0 } } : m)), 'v1.0'), { heartbeatIntervalMs: 0 }), {
+    const v10 = await runConformance(() => SpuDriver.open(async () => duplexLink(rewriteProxy(createEmulatedDevice({ seed: 5 }), (m) => (m.kind === 'HelloReply' ? { ...m, body: { ...m.body, minor: 0 } } : m)), 'v1.0'), { heartbeatIntervalMs: 0 }), {
       hardware: false,
       only: ['run.counter'],
     });
@@ -110,7 +111,7 @@ describe('run.counter (Configure.runIndex, protocol 1.1)', () => {
       runConformance(
         () =>
           SpuDriver.open(
-            async () => duplexLink(requestProxy(createEmulatedDevice({ seed: 5 }), (m) => (strip && m.kind === 'ConfigureRequest' ? { ...m, body: { ...m.body, runIndex: undefined } } : m), (m) => m), 'strip-runIndex'),
+            async () => duplexLink(messageProxy(createEmulatedDevice({ seed: 5 }), { up: (m) => (strip && m.kind === 'ConfigureRequest' ? { ...m, body: { ...m.body, runIndex: undefined } } : m) }), 'strip-runIndex'),
             { heartbeatIntervalMs: 0 },
           ),
         { hardware: false, only: ['run.counter'] },
@@ -122,61 +123,12 @@ describe('run.counter (Configure.runIndex, protocol 1.1)', () => {
   });
 });
 
-/** Rewrites messages both ways between host and device (requests with `up`, replies with `down`). */
-function requestProxy(device: Duplex, up: (m: Message) => Message, down: (m: Message) => Message): Duplex {
-  const fromHost = new FrameDecoder({ maxFrameBytes: 65535 });
-  const fromDevice = new FrameDecoder({ maxFrameBytes: 65535 });
-  const proxy = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      for (const f of fromHost.push(chunk)) device.write(encodeFrame(up(f.message), f.header.requestId));
-      cb();
-    },
-    final(cb) {
-      device.end();
-      cb();
-    },
-    destroy(err, cb) {
-      device.destroy();
-      cb(err);
-    },
-  });
-  device.on('data', (bytes: Buffer) => {
-    for (const f of fromDevice.push(bytes)) proxy.push(encodeFrame(down(f.message), f.header.requestId, { more: (f.header.flags & FLAG_MORE) !== 0 }));
-  });
-  device.on('close', () => proxy.destroy());
-  return proxy;
-}
-
-/** Sits between host and device and multiplies every Results mean/final by `gain`. */
+/** Multiplies every Results mean/final by `gain` on its way to the host. */
 function gainProxy(device: Duplex, gain: number): Duplex {
-  const dec = new FrameDecoder({ maxFrameBytes: 65535 });
-  const proxy = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      device.write(chunk, () => cb());
-    },
-    final(cb) {
-      device.end();
-      cb();
-    },
-    destroy(err, cb) {
-      device.destroy();
-      cb(err);
-    },
-  });
   const scaled = (t: WireTensor | undefined): WireTensor | undefined => (t ? tensorFromFloat64(tensorToFloat64(t).map((v) => v * gain), t.shape, 'f64') : t);
-  device.on('data', (bytes: Buffer) => {
-    for (const f of dec.push(bytes)) {
-      const m = f.message;
-      if (m.kind === 'ResultsReply') {
-        const body = { ...m.body, mean: scaled(m.body.mean), final: scaled(m.body.final) };
-        proxy.push(encodeFrame({ kind: 'ResultsReply', body }, f.header.requestId));
-      } else proxy.push(encodeFrame(m, f.header.requestId, { more: (f.header.flags & FLAG_MORE) !== 0 }));
-    }
+  return messageProxy(device, {
+    down: (m) => (m.kind === 'ResultsReply' ? { kind: 'ResultsReply', body: { ...m.body, mean: scaled(m.body.mean), final: scaled(m.body.final) } } : m),
   });
-  device.on('close', () => proxy.destroy());
-  return proxy;
 }
 
 describe('numerics.mean tolerance derivation', () => {

@@ -55,13 +55,22 @@ export async function emulatedDriver(
   return SpuDriver.open(async () => duplexLink(wrap(createEmulatedDevice(emu)), 'emu-test'), { heartbeatIntervalMs: 0, ...opts });
 }
 
-/** Sits between host and device and lets `edit` rewrite each device→host message. */
-export function rewriteProxy(device: Duplex, edit: (m: Message) => Message): Duplex {
-  const dec = new FrameDecoder({ maxFrameBytes: 65535 });
+/**
+ * Sits between host and device and rewrites messages: `up` host→device requests (without it the
+ * host's bytes pass untouched, malformed frames included), `down` device→host messages.
+ */
+export function messageProxy(device: Duplex, edit: { up?: (m: Message) => Message; down?: (m: Message) => Message }): Duplex {
+  const fromHost = new FrameDecoder({ maxFrameBytes: 65535 });
+  const fromDevice = new FrameDecoder({ maxFrameBytes: 65535 });
+  const reframe = (f: { message: Message; header: { requestId: number; flags: number } }, change: (m: Message) => Message): Buffer =>
+    encodeFrame(change(f.message), f.header.requestId, { more: (f.header.flags & FLAG_MORE) !== 0 });
   const proxy = new Duplex({
     read() {},
     write(chunk: Buffer, _enc, cb) {
-      device.write(chunk, () => cb());
+      const up = edit.up;
+      if (!up) return void device.write(chunk, () => cb());
+      for (const f of fromHost.push(chunk)) device.write(reframe(f, up));
+      cb();
     },
     final(cb) {
       device.end();
@@ -73,10 +82,15 @@ export function rewriteProxy(device: Duplex, edit: (m: Message) => Message): Dup
     },
   });
   device.on('data', (bytes: Buffer) => {
-    for (const f of dec.push(bytes)) proxy.push(encodeFrame(edit(f.message), f.header.requestId, { more: (f.header.flags & FLAG_MORE) !== 0 }));
+    for (const f of fromDevice.push(bytes)) proxy.push(reframe(f, edit.down ?? ((m) => m)));
   });
   device.on('close', () => proxy.destroy());
   return proxy;
+}
+
+/** Lets `edit` rewrite each device→host message. */
+export function rewriteProxy(device: Duplex, edit: (m: Message) => Message): Duplex {
+  return messageProxy(device, { down: edit });
 }
 
 export function bitEqual(a: Float64Array | undefined, b: Float64Array | undefined): boolean {
