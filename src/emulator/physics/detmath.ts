@@ -154,6 +154,14 @@ const F4 = 7.868691311456133e-4, F5 = 1.8463183175100548e-5, F6 = 1.421511758316
 const F7 = 2.0442631033899397e-15;
 
 /** Rational tail of AS 241 for r = √(−log p), p the tail probability. */
+/** AS 241's central region |q| ≤ 0.425, q = u − ½. */
+function central(q: number): number {
+  const r = 0.180625 - q * q;
+  const num = (((((((A7 * r + A6) * r + A5) * r + A4) * r + A3) * r + A2) * r + A1) * r + A0);
+  const den = (((((((B7 * r + B6) * r + B5) * r + B4) * r + B3) * r + B2) * r + B1) * r + 1);
+  return (q * num) / den;
+}
+
 function tail(r: number): number {
   if (r <= 5) {
     r = r - 1.6;
@@ -171,12 +179,7 @@ function tail(r: number): number {
 export function normInvWord(w: number): number {
   const u = (w + 0.5) * 2.3283064365386963e-10;
   const q = u - 0.5;
-  if (q >= -0.425 && q <= 0.425) {
-    const r = 0.180625 - q * q;
-    const num = (((((((A7 * r + A6) * r + A5) * r + A4) * r + A3) * r + A2) * r + A1) * r + A0);
-    const den = (((((((B7 * r + B6) * r + B5) * r + B4) * r + B3) * r + B2) * r + B1) * r + 1);
-    return (q * num) / den;
-  }
+  if (q >= -0.425 && q <= 0.425) return central(q);
   // the tail probability min(u, 1 − u) is (w* + ½)·2^−32 with w* = w or its complement (exact)
   const v = tail(Math.sqrt(-logWordUniform(q < 0 ? w : 4294967295 - w)));
   return q < 0 ? -v : v;
@@ -185,12 +188,7 @@ export function normInvWord(w: number): number {
 /** Standard normal quantile Φ⁻¹(u), 0 < u < 1, with logDet in the tails. */
 export function normInv(u: number): number {
   const q = u - 0.5;
-  if (q >= -0.425 && q <= 0.425) {
-    const r = 0.180625 - q * q;
-    const num = (((((((A7 * r + A6) * r + A5) * r + A4) * r + A3) * r + A2) * r + A1) * r + A0);
-    const den = (((((((B7 * r + B6) * r + B5) * r + B4) * r + B3) * r + B2) * r + B1) * r + 1);
-    return (q * num) / den;
-  }
+  if (q >= -0.425 && q <= 0.425) return central(q);
   const v = tail(Math.sqrt(-logDet(q < 0 ? u : 1 - u)));
   return q < 0 ? -v : v;
 }
