@@ -16,6 +16,7 @@ import { boardOf, createEmulatedDevice } from '../../src/emulator/index.ts';
 import type { EmulatorOptions } from '../../src/emulator/index.ts';
 import { CONFIG, TestHost } from './host.ts';
 import { loadSystem } from './setup.ts';
+import { patternBytes } from '../transports/devices.ts';
 
 const hosts: TestHost[] = [];
 const track = (h: TestHost): TestHost => (hosts.push(h), h);
@@ -39,20 +40,6 @@ function badCrcFrame(id: number): Buffer {
   return Buffer.concat([cobsEncode(Buffer.concat([full, crc])), Buffer.of(0)]);
 }
 
-/** xorshift bytes, seeded */
-function garbage(n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 describe('malformed frames', () => {
   it('answers faults with a trusted header (echoing id and type), ignores the others, and queues all of them', async () => {
@@ -93,7 +80,7 @@ describe('malformed frames', () => {
     const h = device();
     await h.hello();
     for (let k = 0; k < 10; k++) {
-      h.writeRaw(garbage(200 + 37 * k, 1000 + k));
+      h.writeRaw(patternBytes(200 + 37 * k, 1000 + k));
       // a leading delimiter ends whatever fragment the garbage left (PROTOCOL.md §2)
       const a = h.send('Heartbeat', { nonce: k }, 9000 + k);
       h.writeRaw(Buffer.of(0)); // harmless empty frame after it
@@ -103,7 +90,7 @@ describe('malformed frames', () => {
     const answered: number[] = [];
     for (let k = 0; k < 10; k++) {
       const id = 9100 + k;
-      h.writeRaw(garbage(150, 2000 + k));
+      h.writeRaw(patternBytes(150, 2000 + k));
       h.writeRaw(Buffer.of(0));
       const a = await h.send('Heartbeat', { nonce: 77 + k }, id).answer;
       expect(a.ok && a.body.nonce).toBe(77 + k);
