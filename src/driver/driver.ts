@@ -60,6 +60,7 @@ export class SpuDriver extends EventEmitter<SpuDriverEvents> {
   private readonly runIds: RunIdTracker = { lastRunId: 0 };
   private chain: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | null = null;
+  private closeRequested = false;
 
   private constructor(opener: LinkOpener, opts: DriverOptions) {
     super();
@@ -86,7 +87,7 @@ export class SpuDriver extends EventEmitter<SpuDriverEvents> {
     ch.onDown((e) => {
       if (ch !== this.ch) return;
       this.liveness?.stop();
-      if (!this.closing) this.emit('disconnected', e);
+      if (!this.closeRequested) this.emit('disconnected', e);
     });
     try {
       await this.greet();
@@ -410,7 +411,10 @@ export class SpuDriver extends EventEmitter<SpuDriverEvents> {
 
   /** Closes the link; pending requests fail with DisconnectedError. Idempotent; always settles. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
+    if (this.closing) return this.closing;
+    // Set before the goDown below, which runs synchronously: the host's own close is no lost link.
+    this.closeRequested = true;
+    this.closing = (async () => {
       this.liveness?.stop();
       const ch = this.ch;
       if (!ch) return;
