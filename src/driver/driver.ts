@@ -33,7 +33,6 @@ import { prepareCurvature, prepareVector, sendUpload } from './uploads.ts';
 import type { PreparedUpload } from './uploads.ts';
 
 export type { DriverOptions } from './options.ts';
-export type { SpuDriverEvents } from './events.ts';
 
 /** Opens (or re-opens) the byte link; the driver calls it again on reconnect(). */
 export type LinkOpener = () => Promise<ByteLink>;
