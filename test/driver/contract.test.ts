@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../src/connect.ts';
 import { SpuDriver, openLink } from '../../src/driver/index.ts';
-import { createEmulatedDevice, emulatorFactory, serveTcp, startPty } from '../../src/emulator/index.ts';
+import { createEmulatedDevice, serveTcp, startPty } from '../../src/emulator/index.ts';
 import type { EmulatorOptions, PtyDevice } from '../../src/emulator/index.ts';
 import type { DriverOptions } from '../../src/driver/index.ts';
 import { driverContract, hasSocat } from './contract.ts';
-import type { OpenedDriver } from './contract.ts';
+import type { OpenedDriver, WrapDevice } from './contract.ts';
 
 /** Opens the driver; if that fails, stops what was started for it before rethrowing. */
 async function opened(open: () => Promise<SpuDriver>, stopLink: () => Promise<void>): Promise<OpenedDriver> {
@@ -30,22 +30,22 @@ async function opened(open: () => Promise<SpuDriver>, stopLink: () => Promise<vo
   };
 }
 
-driverContract('in-process (emu:, serialport binding)', async (emu: EmulatorOptions, opts: DriverOptions) =>
-  // reconnect() opens emu: again: a fresh device from the same options
-  opened(() => connect('emu:', { ...opts, emulator: emu }), async () => {}),
+driverContract('in-process (emu:, serialport binding)', async (emu: EmulatorOptions, opts: DriverOptions, wrap: WrapDevice) =>
+  // What connect('emu:') does, with the device wrapped; reconnect() powers on a fresh device.
+  opened(() => SpuDriver.open(() => openLink('emu:', { emuFactory: () => wrap(createEmulatedDevice(emu)) }), opts), async () => {}),
 );
 
-driverContract('TCP (loopback device server)', async (emu, opts) => {
+driverContract('TCP (loopback device server)', async (emu, opts, wrap) => {
   // The server keeps a device powered between connections and powers on a fresh one from the
   // factory when the previous one died.
-  const srv = await serveTcp(emulatorFactory(emu), { port: 0 });
+  const srv = await serveTcp(() => wrap(createEmulatedDevice(emu)), { port: 0 });
   return opened(() => connect(srv.url, opts), () => srv.close());
 });
 
 let ptySeq = 0;
 driverContract(
   'a pty (socat)',
-  async (emu, opts) => {
+  async (emu, opts, wrap) => {
     // A stable link path, as /dev/ttyUSB0 is: when the device dies socat exits and the pty goes
     // with it (a USB unplug); the next open plugs a fresh device in at the same path.
     const path = join(tmpdir(), `tngd-contract-${process.pid}-${++ptySeq}`);
@@ -57,7 +57,7 @@ driverContract(
       deviceDead = false;
       pty = await startPty({
         factory: () => {
-          const d = createEmulatedDevice(emu);
+          const d = wrap(createEmulatedDevice(emu));
           d.once('close', () => (deviceDead = true));
           return d;
         },

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DisconnectedError, HandshakeError, TimeoutError } from '../../src/driver/index.ts';
 import type { DriverOptions, SpuDriver } from '../../src/driver/index.ts';
 import { PROFILES, SpuCore } from '../../src/emulator/index.ts';
-import type { EmulatorOptions } from '../../src/emulator/index.ts';
-import { CONFIG, bitEqual, configureOptions, factoredSystem, reference } from './helpers.ts';
+import type { DeviceEndpoint, EmulatorOptions } from '../../src/emulator/index.ts';
+import { CONFIG, bitEqual, configureOptions, factoredSystem, messageProxy, reference } from './helpers.ts';
 
 /** A driver on a fresh emulated device built from `emu`, and how to tear down what was started for it. */
 export interface OpenedDriver {
@@ -18,12 +18,15 @@ export interface OpenedDriver {
   stop(): Promise<void>;
 }
 
+/** Device-side wrapper around each device the link powers on (e.g. a messageProxy losing a reply). */
+export type WrapDevice = (device: DeviceEndpoint) => DeviceEndpoint;
+
 /**
- * Opens a driver over one kind of link to a device built from `emu`. reconnect() must reach a
- * device again: the same one if it is still powered, else a fresh one built from `emu` (as a
- * board unplugged and plugged back in).
+ * Opens a driver over one kind of link to `wrap(a device built from emu)`. reconnect() must
+ * reach a device again: the same one if it is still powered, else a fresh one built the same way
+ * (as a board unplugged and plugged back in).
  */
-export type OpenOverLink = (emu: EmulatorOptions, opts: DriverOptions) => Promise<OpenedDriver>;
+export type OpenOverLink = (emu: EmulatorOptions, opts: DriverOptions, wrap: WrapDevice) => Promise<OpenedDriver>;
 
 export function hasSocat(): boolean {
   try {
@@ -47,8 +50,8 @@ export function driverContract(name: string, open: OpenOverLink, skip: string | 
     afterEach(async () => {
       for (const s of started.splice(0)) await s.stop();
     });
-    const start = async (emu: EmulatorOptions, opts: DriverOptions = {}): Promise<SpuDriver> => {
-      const s = await open(emu, { heartbeatIntervalMs: 0, ...opts });
+    const start = async (emu: EmulatorOptions, opts: DriverOptions = {}, wrap: WrapDevice = (d) => d): Promise<SpuDriver> => {
+      const s = await open(emu, { heartbeatIntervalMs: 0, ...opts }, wrap);
       started.push(s);
       return s.dev;
     };
@@ -171,6 +174,28 @@ export function driverContract(name: string, open: OpenOverLink, skip: string | 
       expect(dev.metrics().retries - before).toBe(2);
       // nothing ran: the device is READY with no run
       expect(await dev.status()).toMatchObject({ state: 'READY', runId: 0 });
+    });
+
+    it('a Run whose reply is lost: Status shows the new run id, the driver reads that run\'s results instead of running again (same bits)', async () => {
+      const sys = factoredSystem(24, 2, 7);
+      let dropped = 0;
+      const loseFirstRunReply = (d: DeviceEndpoint): DeviceEndpoint =>
+        messageProxy(d, { down: (m) => (m.kind === 'RunReply' && dropped++ === 0 ? null : m) });
+      const dev = await start({ seed: 4 }, { timeoutMs: 300 }, loseFirstRunReply);
+      await dev.configure(configureOptions);
+      await dev.uploadCurvature({ form: 'factored', ...sys });
+      await dev.uploadGradient(sys.g);
+      const first = await dev.run({ durationTau: 3, start: 'reset' }).result;
+      const second = await dev.run({ durationTau: 2, start: 'carry' }).result;
+      const [want1, want2] = reference(sys, 4, [
+        { durationTau: 3, start: 'reset' },
+        { durationTau: 2, start: 'carry' },
+      ]);
+      expect(dropped).toBe(2);
+      expect(dev.metrics().timeouts).toBe(1);
+      expect([first.runId, second.runId]).toEqual([1, 2]);
+      expect(bitEqual(first.mean, want1.mean) && bitEqual(first.final, want1.final)).toBe(true);
+      expect(bitEqual(second.mean, want2.mean) && bitEqual(second.final, want2.final)).toBe(true);
     });
 
     it('close() is idempotent, settles, and fails a pending run with DisconnectedError(closed-by-host); later calls are refused', async () => {
