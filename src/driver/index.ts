@@ -1,7 +1,10 @@
 // Public API of the host driver. Most users want `connect(url)` from src/connect.ts, which
 // returns an SpuDriver; SpuDriver.open(opener) takes any byte link.
 export { SpuDriver } from './driver.ts';
-export type { DriverOptions, LinkOpener, ReconnectOptions } from './driver.ts';
+export type { LinkOpener, ReconnectOptions } from './driver.ts';
+export type { SpuDriverEvents } from './events.ts';
+export { DRIVER_DEFAULTS, resolveDriverOptions } from './options.ts';
+export type { DriverOptions, ResolvedDriverOptions } from './options.ts';
 export { RunHandle } from './run-handle.ts';
 export { Channel, IDEMPOTENT_OPS } from './channel.ts';
 export type { RequestOptions } from './channel.ts';

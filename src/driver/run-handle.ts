@@ -41,6 +41,17 @@ export class SampleQueue {
   }
 }
 
+/** A promise with its settle functions (Promise.withResolvers arrives in Node 22). */
+export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 export interface RunHandleInit {
   ended: Promise<ReplyBody<'Run'>>;
   result: Promise<RunResult>;

@@ -96,7 +96,8 @@ export class SchemaError extends ProtocolError {}
 export class ValueRangeError extends ProtocolError {}
 export class StateError extends ProtocolError {}
 export class ResourceError extends ProtocolError {}
-export class DeviceError extends ProtocolError {}
+/** Class 0x7xx: the device itself failed or stopped the operation (INTERNAL, HARDWARE_FAULT, ABORTED, RESET). */
+export class DeviceFaultError extends ProtocolError {}
 
 const CLASS_CTORS: Record<ErrorClass, new (code: number, message: string, detail?: Record<string, unknown>) => ProtocolError> = {
   framing: FramingError,
@@ -105,7 +106,7 @@ const CLASS_CTORS: Record<ErrorClass, new (code: number, message: string, detail
   range: ValueRangeError,
   state: StateError,
   resource: ResourceError,
-  device: DeviceError,
+  device: DeviceFaultError,
 };
 
 /** Builds the typed error for a code (e.g. from an Error reply received over the wire). */

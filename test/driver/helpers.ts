@@ -57,19 +57,20 @@ export async function emulatedDriver(
 
 /**
  * Sits between host and device and rewrites messages: `up` host→device requests (without it the
- * host's bytes pass untouched, malformed frames included), `down` device→host messages.
+ * host's bytes pass untouched, malformed frames included), `down` device→host messages (null
+ * drops the message, as a reply lost on the wire).
  */
-export function messageProxy(device: Duplex, edit: { up?: (m: Message) => Message; down?: (m: Message) => Message }): Duplex {
+export function messageProxy(device: Duplex, edit: { up?: (m: Message) => Message; down?: (m: Message) => Message | null }): Duplex {
   const fromHost = new FrameDecoder({ maxFrameBytes: 65535 });
   const fromDevice = new FrameDecoder({ maxFrameBytes: 65535 });
-  const reframe = (f: { message: Message; header: { requestId: number; flags: number } }, change: (m: Message) => Message): Buffer =>
-    encodeFrame(change(f.message), f.header.requestId, { more: (f.header.flags & FLAG_MORE) !== 0 });
+  const reframe = (f: { message: Message; header: { requestId: number; flags: number } }, m: Message): Buffer =>
+    encodeFrame(m, f.header.requestId, { more: (f.header.flags & FLAG_MORE) !== 0 });
   const proxy = new Duplex({
     read() {},
     write(chunk: Buffer, _enc, cb) {
       const up = edit.up;
       if (!up) return void device.write(chunk, () => cb());
-      for (const f of fromHost.push(chunk)) device.write(reframe(f, up));
+      for (const f of fromHost.push(chunk)) device.write(reframe(f, up(f.message)));
       cb();
     },
     final(cb) {
@@ -82,7 +83,10 @@ export function messageProxy(device: Duplex, edit: { up?: (m: Message) => Messag
     },
   });
   device.on('data', (bytes: Buffer) => {
-    for (const f of fromDevice.push(bytes)) proxy.push(reframe(f, edit.down ?? ((m) => m)));
+    for (const f of fromDevice.push(bytes)) {
+      const m = edit.down ? edit.down(f.message) : f.message;
+      if (m) proxy.push(reframe(f, m));
+    }
   });
   device.on('close', () => proxy.destroy());
   return proxy;

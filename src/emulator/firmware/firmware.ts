@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import {
   CRC_BYTES,
-  DeviceError,
+  DeviceFaultError,
   ErrorCode,
   EVENTS,
   FLAG_ERROR,
@@ -174,7 +174,7 @@ export class Firmware {
 
   /** A detected hardware fault: the device enters FAULT; a run in progress ends with HARDWARE_FAULT. */
   enterFault(reason: string): void {
-    const e = new DeviceError(ErrorCode.HARDWARE_FAULT, reason);
+    const e = new DeviceFaultError(ErrorCode.HARDWARE_FAULT, reason);
     const r = this.run;
     this.run = null;
     this.state = 'FAULT';
@@ -270,7 +270,7 @@ export class Firmware {
     if (e instanceof ProtocolError) return e;
     if (e instanceof PhysicsError) return wireErrorOfPhysics(e);
     this.log.error({ err: e }, 'internal error while serving a request');
-    return new DeviceError(ErrorCode.INTERNAL, `internal error: ${(e as Error)?.message ?? String(e)}`);
+    return new DeviceFaultError(ErrorCode.INTERNAL, `internal error: ${(e as Error)?.message ?? String(e)}`);
   }
 
   private queueError(e: ProtocolError, requestId: number, type: number): void {
@@ -421,7 +421,7 @@ export class Firmware {
     const r = this.run;
     this.run = null;
     this.reply('DeviceReset', {}, id);
-    if (r) this.sendMessage(errorMessageFrom(new DeviceError(ErrorCode.RESET, `run ${r.runId} ended by DeviceReset`), RUN_TYPE), r.requestId);
+    if (r) this.sendMessage(errorMessageFrom(new DeviceFaultError(ErrorCode.RESET, `run ${r.runId} ended by DeviceReset`), RUN_TYPE), r.requestId);
     this.state = 'IDLE';
     this.seed = this.opts.seed;
     this.profile = this.opts.profile;
@@ -717,7 +717,7 @@ export class Firmware {
       final: res?.final ?? null,
     };
     this.log.debug({ runId: r.runId, flags, sampleCount: this.results.sampleCount }, 'run finished');
-    if (aborted) this.fail({ type: RUN_TYPE, requestId: r.requestId }, new DeviceError(ErrorCode.ABORTED, `run ${r.runId} stopped by Abort after ${this.results.analogTimeTau} τ`, { runId: r.runId, analogTimeTau: this.results.analogTimeTau }));
+    if (aborted) this.fail({ type: RUN_TYPE, requestId: r.requestId }, new DeviceFaultError(ErrorCode.ABORTED, `run ${r.runId} stopped by Abort after ${this.results.analogTimeTau} τ`, { runId: r.runId, analogTimeTau: this.results.analogTimeTau }));
     else this.reply('Run', { runId: r.runId, analogTimeTau: this.results.analogTimeTau, sampleCount: this.results.sampleCount, flags, ...this.reportedRunIndex() }, r.requestId);
   }
 

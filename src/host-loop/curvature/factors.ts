@@ -4,6 +4,7 @@
 //   empirical Fisher: J = per-sample loss gradients (b × N), H = I, scale 1/b
 
 import type { CurvatureFactors } from '../types.ts';
+import { applyCore } from '../linalg/factored.ts';
 import type { Model } from '../models/model.ts';
 import { lossHessianBlocks, type LossKind, type Targets } from '../models/losses.ts';
 
@@ -64,7 +65,8 @@ export function factorMatvec(f: CurvatureFactors, v: Float64Array, out = new Flo
     for (let j = 0; j < n; j++) acc += J[o + j] * v[j];
     u[i] = acc;
   }
-  const w = applyCore(f, u);
+  const w = new Float64Array(r);
+  applyCore(f.core, r, u, w);
   out.fill(0);
   for (let i = 0; i < r; i++) {
     const c = w[i] * f.scale;
@@ -75,51 +77,16 @@ export function factorMatvec(f: CurvatureFactors, v: Float64Array, out = new Flo
   return out;
 }
 
-/** H u for the factor's core (length r). */
-export function applyCore(f: CurvatureFactors, u: Float64Array): Float64Array {
-  const { core, r } = f;
-  switch (core.kind) {
-    case 'identity':
-      return u.slice();
-    case 'diagonal': {
-      const w = new Float64Array(r);
-      for (let i = 0; i < r; i++) w[i] = core.d[i] * u[i];
-      return w;
-    }
-    case 'block': {
-      const dz = core.dz;
-      const w = new Float64Array(r);
-      for (let blk = 0; blk < r / dz; blk++) {
-        const bo = blk * dz * dz;
-        for (let k = 0; k < dz; k++) {
-          let acc = 0;
-          for (let l = 0; l < dz; l++) acc += core.blocks[bo + k * dz + l] * u[blk * dz + l];
-          w[blk * dz + k] = acc;
-        }
-      }
-      return w;
-    }
-    case 'dense': {
-      const w = new Float64Array(r);
-      for (let i = 0; i < r; i++) {
-        let acc = 0;
-        for (let j = 0; j < r; j++) acc += core.h[i * r + j] * u[j];
-        w[i] = acc;
-      }
-      return w;
-    }
-  }
-}
-
 /** Dense N×N scale · Jᵀ H J (small N only: tests and the exact-NGD baseline). */
 export function denseCurvature(f: CurvatureFactors): Float64Array {
   const { n, r, J } = f;
   const G = new Float64Array(n * n);
   const HJ = new Float64Array(r * n);
   const col = new Float64Array(r);
+  const w = new Float64Array(r);
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < r; i++) col[i] = J[i * n + j];
-    const w = applyCore(f, col);
+    applyCore(f.core, r, col, w);
     for (let i = 0; i < r; i++) HJ[i * n + j] = w[i];
   }
   for (let i = 0; i < r; i++) {

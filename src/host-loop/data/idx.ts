@@ -4,14 +4,15 @@
 
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { HostLoopError } from '../errors.ts';
 
-export class DataFileError extends Error {
+export class DataFileError extends HostLoopError {
+  readonly category = 'data';
   constructor(
     readonly file: string,
     readonly reason: string,
   ) {
     super(`${file}: ${reason}`);
-    this.name = 'DataFileError';
   }
 }
 

@@ -1,16 +1,15 @@
 // Bit-exact text encoding of Float64Arrays (base64 of little-endian IEEE-754 bytes), used by
 // optimizer state and checkpoints: JSON numbers would lose −0 and NaN payloads.
+import { HostLoopError } from '../errors.ts';
+
 export function encodeF64(v: Float64Array): string {
   const buf = Buffer.alloc(v.length * 8);
   for (let i = 0; i < v.length; i++) buf.writeDoubleLE(v[i], i * 8);
   return buf.toString('base64');
 }
 
-export class F64DecodeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'F64DecodeError';
-  }
+export class F64DecodeError extends HostLoopError {
+  readonly category = 'data';
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -1,15 +1,13 @@
 // Loss and accuracy of a model over a whole data set, in chunks so that scratch memory stays
 // bounded for the full 60k-sample sets.
 
+import { HostLoopError } from '../errors.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { Model } from './model.ts';
 import { accuracy, lossForward, type LossKind } from './losses.ts';
 
-export class ModelDataMismatchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelDataMismatchError';
-  }
+export class ModelDataMismatchError extends HostLoopError {
+  readonly category = 'usage';
 }
 
 /** Throws a clear error if the model's input or output size does not fit the data set. */

@@ -6,6 +6,8 @@
 //                                        activation, then dense layers as for mlp
 // Images are channel-last (HWC) row-major, i.e. pixel (y, x, c) is at (y·W + x)·C + c.
 
+import { HostLoopError } from '../errors.ts';
+
 export type Activation = 'relu' | 'tanh';
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh'];
 
@@ -26,13 +28,13 @@ export interface ModelSpec {
   activation: Activation;
 }
 
-export class ModelSpecError extends Error {
+export class ModelSpecError extends HostLoopError {
+  readonly category = 'usage';
   constructor(
     readonly spec: string,
     readonly reason: string,
   ) {
     super(`invalid model spec '${spec}': ${reason}`);
-    this.name = 'ModelSpecError';
   }
 }
 

@@ -1,13 +1,14 @@
 import type { z } from 'zod';
+import { HostLoopError } from '../errors.ts';
 
 /** Bad hyperparameters for an optimizer; the message lists every problem by option name. */
-export class OptimizerOptionsError extends Error {
+export class OptimizerOptionsError extends HostLoopError {
+  readonly category = 'usage';
   constructor(
     readonly optimizer: string,
     readonly problems: string[],
   ) {
     super(`invalid options for optimizer '${optimizer}':\n  - ${problems.join('\n  - ')}`);
-    this.name = 'OptimizerOptionsError';
   }
 
   static fromZod(optimizer: string, err: z.ZodError): OptimizerOptionsError {
@@ -21,17 +22,12 @@ export class OptimizerOptionsError extends Error {
 }
 
 /** A saved optimizer state that does not fit this optimizer (wrong kind, size or format). */
-export class OptimizerStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptimizerStateError';
-  }
+export class OptimizerStateError extends HostLoopError {
+  readonly category = 'data';
 }
 
 /** An optimizer refuses a problem it cannot handle (e.g. exact NGD with too many parameters). */
-export class OptimizerLimitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptimizerLimitError';
-  }
+export class OptimizerLimitError extends HostLoopError {
+  // the user picked an optimizer that cannot take this model: another choice is needed
+  readonly category = 'usage';
 }

@@ -12,6 +12,7 @@
 // §7.3.1) and, with a delay, the parameters at which the last system was built (rebuilt and run
 // once on resume, because a delayed run first evolves under the previous system).
 import { z } from 'zod';
+import { HostLoopError } from '../errors.ts';
 import type { SpuDriver } from '../../driver/driver.ts';
 import { unstableStepOf } from '../../driver/errors.ts';
 import type { RunResult } from '../../driver/types.ts';
@@ -92,11 +93,8 @@ export const tngdAdamOptionsSchema = z
 export type TngdOptions = z.output<typeof tngdOptionsSchema>;
 
 /** Raised when the device cannot produce a usable direction (not PD, diverged, no vectors). */
-export class TngdDeviceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TngdDeviceError';
-  }
+export class TngdDeviceError extends HostLoopError {
+  readonly category = 'device';
 }
 
 /** What the training loop needs to put the device back after a resume. */

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, unlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { HostLoopError } from '../errors.ts';
 import { decodeF64, encodeF64, F64DecodeError } from '../linalg/f64codec.ts';
 import { TEMP_SUFFIX, writeFileAtomic } from './atomic.ts';
 
@@ -15,14 +16,14 @@ export const CHECKPOINT_VERSION = 1;
 
 export type CheckpointErrorCode = 'not-found' | 'truncated' | 'corrupt' | 'version' | 'invalid' | 'io';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends HostLoopError {
+  readonly category = 'data';
   constructor(
     readonly code: CheckpointErrorCode,
     readonly path: string,
     detail: string,
   ) {
     super(`checkpoint ${path}: ${detail}`);
-    this.name = 'CheckpointError';
   }
 }
 

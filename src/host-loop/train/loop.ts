@@ -110,7 +110,7 @@ export function locateCheckpoint(path: string): { checkpoint: Checkpoint; path: 
   const storeDir = existsSync(sub) && statSync(sub).isDirectory() ? sub : p;
   const latest = new CheckpointStore(storeDir).loadLatest();
   const skipped = latest?.skipped.map((s) => s.error.message) ?? [];
-  if (!latest) throw new TrainRunError(`--resume ${path}: no loadable checkpoint in ${storeDir}${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
+  if (!latest) throw new TrainRunError(`--resume ${path}: no loadable checkpoint in ${storeDir}${skipped.length ? ` (${skipped.join('; ')})` : ''}`, 'data');
   return { checkpoint: latest.checkpoint, path: latest.path, out: storeDir === sub ? p : basename(p) === 'checkpoints' ? dirname(p) : p, skipped };
 }
 
