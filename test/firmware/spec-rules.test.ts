@@ -1,6 +1,8 @@
 // Rules an outside host implementation needed stated (issue 9), checked on the emulated device:
 // exact symmetry and how a host gets it (PROTOCOL.md §7.4), the factored upload rules refused at
 // upload (§7.4.1), the ResultsRead slice formula (§7.7) and the end of a sample stream (§7.8).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, maxInnerBytes, tensorFromFloat64 } from '../../src/protocol/index.ts';
 import type { RequestBody } from '../../src/protocol/index.ts';
@@ -160,5 +162,38 @@ describe('§7.8: MORE marks "more blocks of this run follow"', () => {
     expect(events.slice(0, -1).every((e) => e.header.flags & 0x10)).toBe(true);
     const errorAt = h.frames.findIndex((f) => f.message.kind === 'Error' && f.header.requestId === run.id);
     expect(h.frames.indexOf(events[events.length - 1])).toBeLessThan(errorAt);
+  });
+});
+
+describe('§7.6 flags on the wire; §14 vector notes', () => {
+  it("a run that hits the rails and clips the ADC reports 'saturated' and 'clipped' (the physics' adc-clipped), every flag from the §7.6 table", async () => {
+    const h = new TestHost(createEmulatedDevice({ profile: 'prototype', now: () => 0 }));
+    hosts.push(h);
+    await h.hello();
+    await h.ok('Configure', { ...CONFIG, integrator: { kind: 'exact' } });
+    await h.ok('Curvature', { form: 'dense', a: f64([1, 0, 0, 1], [2, 2]), lambda: 0 });
+    await h.ok('Gradient', { g: f64([20, -20]) }); // A⁻¹g = ±20, beyond the ±8 rails
+    const run = await h.ok('Run', { durationTau: 20, start: 'reset' });
+    const res = await h.ok('Results', { vectors: 'none', dtype: 'f64' });
+    expect(res.clipCount).toBeGreaterThan(0);
+    expect(res.saturationCount).toBeGreaterThan(0);
+    expect([...run.flags].sort()).toEqual(['clipped', 'saturated']);
+    expect(res.flags).toEqual(run.flags);
+    const spec = readFileSync(join(import.meta.dirname, '..', '..', 'firmware-spec', 'PROTOCOL.md'), 'utf8');
+    const table = spec.slice(spec.indexOf('| flag | meaning |'), spec.indexOf('An emulator refuses a Run whose Euler step'));
+    for (const f of run.flags) expect(table).toContain(`| \`${f}\` |`);
+  });
+
+  it('the HelloReply vector names, in its note, every capability it sets unlike the emulated device', async () => {
+    const v = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'firmware-spec', 'vectors', 'protocol', 'messages', 'HelloReply.json'), 'utf8')) as {
+      note?: string;
+      message: { body: { capabilities: Record<string, unknown> } };
+    };
+    const h = new TestHost(createEmulatedDevice({ now: () => 0 }));
+    hosts.push(h);
+    const caps = (await h.hello()).capabilities as Record<string, unknown>;
+    const differing = Object.keys(caps).filter((k) => JSON.stringify(caps[k]) !== JSON.stringify(v.message.body.capabilities[k]));
+    expect(differing.length).toBeGreaterThan(0);
+    for (const k of differing) expect(v.note ?? '', k).toContain(k);
   });
 });
