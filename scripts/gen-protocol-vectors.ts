@@ -14,11 +14,13 @@ import {
   FLAG_ERROR,
   FLAG_EVENT,
   FLAG_MORE,
+  FLAG_REPLY,
   FLAG_RESERVED_MUST,
   FrameDecoder,
   HEADER_BYTES,
   MESSAGE_KINDS,
   PROTOCOL_MAJOR,
+  PROTOCOL_VERSION,
   SCHEMA_FINGERPRINT,
   cobsDecode,
   encodeFrame,
@@ -84,12 +86,12 @@ export function exampleMessages(): Message[] {
   };
   const bulkTensor = tensorFromFloat64([1, -2, 3, -4], [4], 'i16', { fullScale: 8 });
   return [
-    { kind: 'HelloRequest', body: { major: 1, minor: 1, host: 'tngd-host/0.1', maxFrameBytes: 65535, schemaFingerprint: SCHEMA_FINGERPRINT } },
+    { kind: 'HelloRequest', body: { major: 1, minor: PROTOCOL_VERSION.minor, host: 'tngd-host/0.1', maxFrameBytes: 65535, schemaFingerprint: SCHEMA_FINGERPRINT } },
     {
       kind: 'HelloReply',
       body: {
         major: 1,
-        minor: 1,
+        minor: PROTOCOL_VERSION.minor,
         identity: { vendor: 'tngd', model: 'spu-emulator', serial: 'EMU-0001', firmware: '0.1.0' },
         schemaFingerprint: SCHEMA_FINGERPRINT,
         capabilities: caps,
@@ -160,8 +162,18 @@ export function exampleMessages(): Message[] {
   ];
 }
 
+/** What a reader could otherwise mistake in a vector (PROTOCOL.md §14). */
+const NOTES: Partial<Record<MessageKind, string>> = {
+  HelloReply:
+    'illustrative capabilities, not the emulated device defaults (EMULATED-DEVICE.md §1): serial, dacBits/adcBits 16 (a prototype profile), kappa0Max 0.5 and linkBytesPerSecond 1152000 are chosen to exercise the encoding',
+  SampleBlockEvent: "the last block of a run: flags EVENT only; every earlier block of the run has EVENT|MORE (0x14) (§7.8)",
+  StatusReply: 'illustrative counters and state, not a particular device session',
+};
+
 export interface MessageVector {
   kind: MessageKind;
+  /** a remark for readers; absent on most vectors */
+  note?: string;
   name: string;
   direction: string;
   type: number;
@@ -184,6 +196,7 @@ export function messageVectors(): MessageVector[] {
     const info = kindInfo(m.kind);
     return {
       kind: m.kind,
+      ...(NOTES[m.kind] !== undefined ? { note: NOTES[m.kind] } : {}),
       name: info.name,
       direction: info.direction,
       type: enc.type,
@@ -254,6 +267,33 @@ export function malformedVectors(): MalformedVector[] {
     'tensor-length',
     'Gradient tensor f32 shape [3] with 8 data bytes',
     rawFrame({ type: 0x0012, payload: packPlain({ g: { dtype: 'f32', shape: [3], order: 'le', data: Buffer.alloc(8) } }) }),
+  );
+  // §5: the MessagePack rules beyond "one value"
+  const nonceIs = (valueHex: string) => Buffer.concat([Buffer.from('81a56e6f6e6365', 'hex'), Buffer.from(valueHex, 'hex')]); // {"nonce": …}
+  add('integral-float-in-int-field', 'Heartbeat nonce sent as float64 5.0: an integral float is accepted in an integer field (decodes as 5)', rawFrame({ payload: nonceIs('cb4014000000000000') }));
+  add('fraction-in-int-field', 'Heartbeat nonce sent as float64 5.5: not an integer', rawFrame({ payload: nonceIs('cb4016000000000000') }));
+  add('c1-type-byte', 'Heartbeat nonce whose value is the type byte 0xC1', rawFrame({ payload: nonceIs('c1') }));
+  add(
+    'c1-in-tensor-data',
+    'Gradient whose f64 tensor data contains 0xC1 and extension-type bytes: bin contents are data, the frame decodes',
+    rawFrame({ type: 0x0012, payload: packPlain({ g: { dtype: 'f64', shape: [1], order: 'le', data: Buffer.from('c1c7d4d8c1c1f03f', 'hex') } }) }),
+  );
+  add('int-map-key', 'Heartbeat body {1: 7, "nonce": 1}: a map key that is not a str', rawFrame({ payload: Buffer.from('820107a56e6f6e636501', 'hex') }));
+  add('bin-map-key', 'Heartbeat body whose only key is the bin "nonce" (not a str)', rawFrame({ payload: Buffer.from('81c4056e6f6e636501', 'hex') }));
+  add('invalid-utf8-key', 'Heartbeat body {"nonce": 1, "n\\xff": 2}: a key that is not valid UTF-8', rawFrame({ payload: Buffer.from('82a56e6f6e636501a26eff02', 'hex') }));
+  add('duplicate-key', 'Heartbeat body with the key "nonce" twice', rawFrame({ payload: Buffer.from('82a56e6f6e636501a56e6f6e636502', 'hex') }));
+  // §5.1: SCHEMA_INVALID wins over TENSOR_INVALID
+  add(
+    'schema-and-tensor-invalid',
+    'dense Curvature with a tensor 8 bytes short and lambda −1: SCHEMA_INVALID, not TENSOR_INVALID',
+    rawFrame({ type: 0x0011, payload: packPlain({ form: 'dense', a: { dtype: 'f64', shape: [2, 2], order: 'le', data: Buffer.alloc(24) }, lambda: -1 }) }),
+  );
+  // §10.1: a frame with REPLY passes the decoder when its body is a valid reply body
+  add('reply-flag-body-invalid', 'Heartbeat frame with flag REPLY whose body is a request body: checked against the reply schema, SCHEMA_INVALID', rawFrame({ flags: FLAG_REPLY }));
+  add(
+    'reply-flag-body-valid',
+    'Heartbeat frame with flag REPLY and a valid reply body: decodes (a device then answers BAD_FLAGS, device-checks.json)',
+    rawFrame({ flags: FLAG_REPLY, payload: packPlain({ nonce: 1, uptimeMs: 5, state: 'IDLE' }) }),
   );
   add(
     'garbage-between-frames',

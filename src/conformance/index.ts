@@ -18,6 +18,7 @@ import { hardwareChecks } from './checks/hardware.ts';
 import { numericsChecks } from './checks/numerics.ts';
 import { runCounterChecks } from './checks/run-counter.ts';
 import { runChecks } from './checks/runs.ts';
+import { specRuleChecks } from './checks/spec-rules.ts';
 import { stateChecks } from './checks/states.ts';
 import { CheckContext } from './context.ts';
 import type { CheckDef, CheckResult, ConformanceReport } from './types.ts';
@@ -32,6 +33,7 @@ export { meanTolerance } from './checks/numerics.ts';
 export const CHECKS: readonly CheckDef[] = [
   ...handshakeChecks,
   ...frameChecks,
+  ...specRuleChecks,
   ...stateChecks,
   ...errorQueueChecks,
   ...argumentChecks,

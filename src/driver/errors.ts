@@ -104,3 +104,20 @@ export function unstableStepOf(e: unknown): UnstableStep | null {
   const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
   return { lambdaMax: num(d.lambdaMax), maxStableDtTau: num(d.maxStableDtTau), dtTau: num(d.dtTau), segment: typeof d.segment === 'string' ? d.segment : 'main' };
 }
+
+/** A Curvature refused by the upload rules of PROTOCOL.md §7.4.1 (OUT_OF_RANGE with one of these reasons). */
+export interface CurvatureRefusal {
+  reason: 'not-symmetric' | 'lambda-not-positive' | 'negative-diagonal' | 'not-positive-semidefinite';
+  /** the request field that broke the rule ('a', 'lambda', 'core.d', 'core.blocks', 'core.h') */
+  field: string;
+}
+
+const CURVATURE_REASONS: readonly string[] = ['not-symmetric', 'lambda-not-positive', 'negative-diagonal', 'not-positive-semidefinite'];
+
+/** The upload-rule refusal carried by a Curvature's OUT_OF_RANGE error, or null for any other error. */
+export function curvatureRefusalOf(e: unknown): CurvatureRefusal | null {
+  if (!(e instanceof DeviceError) || e.code !== ErrorCode.OUT_OF_RANGE || e.op !== 'Curvature') return null;
+  const reason = e.detail?.reason;
+  if (typeof reason !== 'string' || !CURVATURE_REASONS.includes(reason)) return null;
+  return { reason: reason as CurvatureRefusal['reason'], field: typeof e.detail?.field === 'string' ? e.detail.field : '' };
+}

@@ -22,8 +22,9 @@ export {
   ArgumentError,
   ProtocolMismatchError,
   unstableStepOf,
+  curvatureRefusalOf,
 } from './errors.ts';
-export type { DisconnectReason, HandshakeFailure, UnstableStep } from './errors.ts';
+export type { DisconnectReason, HandshakeFailure, UnstableStep, CurvatureRefusal } from './errors.ts';
 export type * from './types.ts';
 export { openLink } from './transports/open-link.ts';
 export type { ByteLink, LinkClosed, OpenLinkOptions } from './transports/open-link.ts';

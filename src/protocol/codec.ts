@@ -39,8 +39,10 @@ export interface DecodedFrame {
 
 function schemaFailure(kind: string, err: z.ZodError): SchemaError {
   const issues = err.issues.slice(0, 4).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  const tensorIssue = err.issues.some((i) => i.code === 'custom' && (i as { params?: { wireCode?: number } }).params?.wireCode === ErrorCode.TENSOR_INVALID);
-  return new SchemaError(tensorIssue ? ErrorCode.TENSOR_INVALID : ErrorCode.SCHEMA_INVALID, `${kind}: ${issues.join('; ')}`, {
+  // PROTOCOL.md §5.1: TENSOR_INVALID only when the body matches its schema but for tensor byte
+  // lengths / i16 scales; any other violation makes the whole body SCHEMA_INVALID.
+  const tensorOnly = err.issues.every((i) => i.code === 'custom' && (i as { params?: { wireCode?: number } }).params?.wireCode === ErrorCode.TENSOR_INVALID);
+  return new SchemaError(tensorOnly ? ErrorCode.TENSOR_INVALID : ErrorCode.SCHEMA_INVALID, `${kind}: ${issues.join('; ')}`, {
     issues: issues,
   });
 }

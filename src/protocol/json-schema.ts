@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { EVENTS, OPERATIONS } from './registry.ts';
 import { ErrorBodySchema } from './schemas.ts';
+import { PROTOCOL_VERSION } from './version.ts';
 
 const TO_JSON_OPTS = { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' } as const;
 
@@ -34,7 +35,8 @@ export function buildSchemaBundle(): SchemaBundle {
   for (const [name, ev] of Object.entries(EVENTS)) events[name] = { type: ev.type, body: toJson(ev.body) };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    title: 'tngd-spu wire protocol message catalogue (generated from src/protocol/schemas.ts)',
+    // The version is part of the fingerprinted text, so every minor has its own fingerprint.
+    title: `tngd-spu wire protocol ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}: message bodies and type numbers (normative, with PROTOCOL.md)`,
     operations,
     events,
     error: toJson(ErrorBodySchema),

@@ -2,6 +2,7 @@
 // 64-bit integers decode to number (every integer field is range-checked by its schema, all
 // ranges lie within ±2^53, so an out-of-range int64 can never pass as a smaller value).
 import { Packr, Unpackr } from 'msgpackr';
+import { checkPlainMsgpack } from './msgpack-check.ts';
 
 const OPTIONS = {
   useRecords: false,
@@ -55,8 +56,12 @@ function assertPlain(v: unknown, depth = 0): void {
   throw new TypeError(`not plain MessagePack: decoded a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}`);
 }
 
-/** Unpacks exactly one value; throws on truncation, trailing bytes or non-plain types. Bins are views of `bytes`. */
+/**
+ * Unpacks exactly one value; throws on truncation, trailing bytes, non-plain types, non-str or
+ * repeated map keys and invalid UTF-8 (checkPlainMsgpack). Bins are views of `bytes`.
+ */
 export function unpackPlain(bytes: Uint8Array): unknown {
+  checkPlainMsgpack(bytes);
   const v: unknown = unpackr.unpack(bytes);
   assertPlain(v);
   return v;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emulatorFactory, serveTcp } from '../../src/emulator/index.ts';
 import type { TcpDeviceServer } from '../../src/emulator/index.ts';
+import { PROTOCOL_VERSION } from '../../src/protocol/index.ts';
 
 const bin = fileURLToPath(new URL('../../bin/tngd.js', import.meta.url));
 
@@ -27,7 +28,7 @@ describe('tngd info', () => {
     expect(text.stdout).toMatch(/device +tngd spu-emulator, serial EMU-00000007/);
     expect(text.stdout).toMatch(/N ≤ 512 cells/);
     expect(text.stdout).toMatch(/state +IDLE/);
-    expect(text.stdout).toMatch(/protocol +1\.1, /);
+    expect(text.stdout).toMatch(new RegExp(`protocol +${PROTOCOL_VERSION.major}\\.${PROTOCOL_VERSION.minor}, `));
     expect(text.stdout).toMatch(/last run 0, run counter 0/);
     expect(json.code).toBe(0);
     const o = JSON.parse(json.stdout) as { info: { capabilities: { maxCells: number } }; status: { state: string; runIndex?: number }; heartbeatRttMs: number };

@@ -9,8 +9,8 @@ import type { ConformanceReport } from '../../src/conformance/index.ts';
 import type { Duplex } from 'node:stream';
 import { SpuDriver, duplexLink } from '../../src/driver/index.ts';
 import { createEmulatedDevice, emulatorFactory, serveTcp, startPty } from '../../src/emulator/index.ts';
-import { FEATURES, tensorFromFloat64, tensorToFloat64 } from '../../src/protocol/index.ts';
-import type { WireTensor } from '../../src/protocol/index.ts';
+import { ErrorCode, FEATURES, OPERATIONS, tensorFromFloat64, tensorToFloat64 } from '../../src/protocol/index.ts';
+import type { Message, WireTensor } from '../../src/protocol/index.ts';
 import { messageProxy, rewriteProxy } from '../driver/helpers.ts';
 
 function failures(r: ConformanceReport): string[] {
@@ -80,6 +80,19 @@ describe('the suite detects non-conforming devices', () => {
     // fresh() clears the queue in every errors.* check; handshake.* never uses ErrorsClear.
     expect(failed).toEqual(['errors.queue', 'errors.overflow', 'errors.clear']);
     expect(r.ok).toBe(false);
+  });
+
+  it('fails upload.curvature-rules when a device seems to commit what §7.4.1 refuses (and passes without)', async () => {
+    // the proxy turns the device's refusal of a Curvature into a CurvatureReply, as a 1.1 device committed it
+    const accepting = (m: Message): Message =>
+      m.kind === 'Error' && m.requestType === OPERATIONS.Curvature.type && m.body.code === ErrorCode.OUT_OF_RANGE ? { kind: 'CurvatureReply', body: { n: 3, r: 2, curvatureId: 1 } } : m;
+    const run = (edit: (m: Message) => Message) =>
+      runConformance(() => SpuDriver.open(async () => duplexLink(rewriteProxy(createEmulatedDevice({ seed: 5 }), edit), 'proxy'), { heartbeatIntervalMs: 0 }), {
+        hardware: false,
+        only: ['upload.curvature-rules'],
+      });
+    expect((await run((m) => m)).checks.map((c) => c.status)).toEqual(['pass']);
+    expect((await run(accepting)).checks.map((c) => c.status)).toEqual(['fail']);
   });
 
   it('fails numerics.mean and numerics.solve when results carry a 1% gain error (and passes without it)', async () => {

@@ -93,17 +93,19 @@ describe('a long run', () => {
 });
 
 describe('sample stream', () => {
-  it('pushes SampleBlock events (EVENT|MORE, the Run id) before the Run reply; SamplesRead returns the same blocks; seq is gap-free', async () => {
+  it('pushes SampleBlock events (EVENT|MORE, the last one EVENT only; the Run id) before the Run reply; SamplesRead returns the same blocks; seq is gap-free', async () => {
     const h = await ready({}, { ...CONFIG, kappa0: 0.02, samplePeriodTau: 0.1 });
     const run = h.send('Run', { durationTau: 20, start: 'reset', streamSamples: true });
     const reply = await run.answer;
     expect(reply.ok && reply.body.sampleCount).toBe(200);
     const events = h.frames.filter((f) => f.message.kind === 'SampleBlockEvent');
     expect(events.length).toBeGreaterThan(1);
-    for (const e of events) {
+    events.forEach((e, i) => {
       expect(e.header.requestId).toBe(run.id);
-      expect(e.header.flags).toBe(0x04 | 0x10);
-    }
+      // MORE (0x10) says "more blocks of this run follow": unset on the block with the last sample
+      expect(e.header.flags).toBe(i < events.length - 1 ? 0x04 | 0x10 : 0x04);
+    });
+    expect(h.frames.indexOf(events[events.length - 1])).toBeLessThan(h.frames.findIndex((f) => f.message.kind === 'RunReply'));
     const bodies = events.map((e) => (e.message as { body: { seq: number; firstSample: number; data: { shape: number[] } } }).body);
     expect(bodies.map((b) => b.seq)).toEqual(bodies.map((_, i) => i));
     const samples = bodies.reduce((a, b) => a + b.data.shape[0], 0);

@@ -47,6 +47,17 @@ const EXPECTED: Record<string, { frames: number; faults: [string, number][]; rep
   'empty-payload': { frames: 0, faults: [['undecodable', ErrorCode.MSGPACK_INVALID]], replyable: true },
   'schema-invalid': { frames: 0, faults: [['undecodable', ErrorCode.SCHEMA_INVALID]], replyable: true },
   'tensor-length': { frames: 0, faults: [['undecodable', ErrorCode.TENSOR_INVALID]], replyable: true },
+  'integral-float-in-int-field': { frames: 1, faults: [], replyable: false },
+  'fraction-in-int-field': { frames: 0, faults: [['undecodable', ErrorCode.SCHEMA_INVALID]], replyable: true },
+  'c1-type-byte': { frames: 0, faults: [['undecodable', ErrorCode.MSGPACK_INVALID]], replyable: true },
+  'c1-in-tensor-data': { frames: 1, faults: [], replyable: false },
+  'int-map-key': { frames: 0, faults: [['undecodable', ErrorCode.MSGPACK_INVALID]], replyable: true },
+  'bin-map-key': { frames: 0, faults: [['undecodable', ErrorCode.MSGPACK_INVALID]], replyable: true },
+  'invalid-utf8-key': { frames: 0, faults: [['undecodable', ErrorCode.MSGPACK_INVALID]], replyable: true },
+  'duplicate-key': { frames: 0, faults: [['undecodable', ErrorCode.MSGPACK_INVALID]], replyable: true },
+  'schema-and-tensor-invalid': { frames: 0, faults: [['undecodable', ErrorCode.SCHEMA_INVALID]], replyable: true },
+  'reply-flag-body-invalid': { frames: 0, faults: [['undecodable', ErrorCode.SCHEMA_INVALID]], replyable: true },
+  'reply-flag-body-valid': { frames: 1, faults: [], replyable: false },
   'garbage-between-frames': { frames: 2, faults: [['undecodable', ErrorCode.COBS_INVALID]], replyable: false },
   'truncated-then-good': { frames: 1, faults: [['undecodable', ErrorCode.FRAME_TOO_SHORT]], replyable: false },
 };
@@ -65,6 +76,7 @@ describe('malformed vectors (firmware-spec/vectors/protocol/malformed.json)', ()
       expect(faults.map((f) => [f.kind, f.error.code])).toEqual(want.faults);
       for (const f of faults) expect(f.header !== undefined).toBe(want.replyable);
       expect(frames.map((f) => f.message.kind)).toEqual(v.expect.frames);
+      if (v.name === 'integral-float-in-int-field') expect(frames[0].message).toEqual({ kind: 'HeartbeatRequest', body: { nonce: 5 } });
       const { emptyFrames: _e, ...counters } = d.counters;
       expect(counters).toEqual(v.expect.counters);
       expect(faults.map((f) => f.error.code)).toEqual(v.expect.faults.map((f) => f.code));

@@ -10,6 +10,7 @@ import { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN, PROFILE_NAMES, emulatorFactory, r
 import type { EmulatorOptions, ProfileName, ProfileOverrides } from '../../emulator/firmware/index.ts';
 import { SocatMissingError, startPty } from '../../emulator/transports/pty.ts';
 import { serveStdio } from '../../emulator/transports/stdio.ts';
+import { untilStopRequested } from '../../emulator/transports/lifetime.ts';
 import { RemoteBindRefusedError, serveTcp } from '../../emulator/transports/tcp-server.ts';
 
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -108,17 +109,6 @@ function makeLogger(level: string): Logger {
   return pino(opts, pino.destination({ dest: 2, sync: true }));
 }
 
-/** Resolves on SIGINT/SIGTERM (handlers removed afterwards). */
-function untilSignal(): { promise: Promise<NodeJS.Signals>; dispose(): void } {
-  let resolve!: (s: NodeJS.Signals) => void;
-  const promise = new Promise<NodeJS.Signals>((r) => (resolve = r));
-  const onInt = (): void => resolve('SIGINT');
-  const onTerm = (): void => resolve('SIGTERM');
-  process.once('SIGINT', onInt);
-  process.once('SIGTERM', onTerm);
-  return { promise, dispose: () => (process.off('SIGINT', onInt), process.off('SIGTERM', onTerm)) };
-}
-
 async function emulate(f: Flags): Promise<number> {
   const modes = [f.pty, f.stdio, f.tcp !== undefined].filter(Boolean).length;
   if (modes !== 1) throw new UsageError('choose exactly one of --pty, --stdio or --tcp PORT');
@@ -127,7 +117,8 @@ async function emulate(f: Flags): Promise<number> {
   const log = makeLogger(f.logLevel);
   const opts = emulatorOptionsFromFlags(f, log);
   const factory = emulatorFactory(opts);
-  const signal = untilSignal();
+  // SIGINT/SIGTERM/SIGHUP, or the launching process (e.g. npm's wrapper) gone: stop cleanly
+  const signal = untilStopRequested();
   try {
     if (f.stdio) {
       const session = serveStdio(factory);

@@ -128,7 +128,7 @@ export const runChecks: CheckDef[] = [
   },
   {
     id: 'run.sample-stream',
-    title: 'Sample stream: EVENT frames on the Run id with MORE, consecutive seq, full cell coverage; SamplesRead returns the same blocks',
+    title: 'Sample stream: EVENT frames on the Run id with MORE on all but the last, consecutive seq, full cell coverage; SamplesRead returns the same blocks',
     skip: (ctx) => (ctx.has('sample-stream') ? null : "device does not declare 'sample-stream'"),
     async run(ctx) {
       await ctx.fresh();
@@ -147,7 +147,9 @@ export const runChecks: CheckDef[] = [
       ctx.expect(events.length > 0, 'no SampleBlock events during a streamed run');
       const blocks = events.map((e) => (e.message as { body: ReplyBody<'SamplesRead'>['blocks'][number] }).body);
       ctx.expect(events.every((e) => e.header.requestId === runId && e.message.kind === 'SampleBlockEvent'), 'events must be SampleBlock frames carrying the Run request id');
-      ctx.expect(events.every((e) => e.header.flags & FLAG_MORE), 'events sent while the run continues must set MORE');
+      // PROTOCOL.md §7.8: MORE on every block but the run's last (since 1.2; a 1.1 session sets it on all)
+      ctx.expect(events.slice(0, -1).every((e) => e.header.flags & FLAG_MORE), 'events sent while the run continues must set MORE');
+      if (ctx.info.protocol.minor >= 2) ctx.expect((events[events.length - 1].header.flags & FLAG_MORE) === 0, "the event carrying the run's last sample must not set MORE (protocol 1.2)");
       ctx.expect(blocks.every((b, i) => i === 0 || b.seq === ((blocks[i - 1].seq + 1) >>> 0)), `seq not consecutive: ${blocks.map((b) => b.seq).join(',')}`);
       ctx.expect(blocks.every((b) => b.runId === reply.runId), 'events name another run');
       let rows = 0;

@@ -43,6 +43,7 @@ import type {
 } from '../../protocol/index.ts';
 import { PhysicsError, SpuCore } from '../physics/index.ts';
 import type { RunConfig, RunHandle, RunResult, SampleBlock } from '../physics/index.ts';
+import { checkCurvatureRules } from './curvature-rules.ts';
 import { ErrorQueue } from './error-queue.ts';
 import { deviceProfile, profileOf } from './options.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -519,6 +520,7 @@ export class Firmware {
     this.needFeature(b.form === 'dense' ? 'dense-curvature' : 'factored-curvature', `${b.form} curvature`);
     const res = new TensorResolver(this.staging, this.opts.capabilities);
     const load = curvatureLoad(b, res, this.opts.capabilities);
+    checkCurvatureRules(load);
     const c = this.committed;
     // The uploaded copy and the core's realisation both live until the next upload.
     this.checkMemory(2 * load.bytes, (c.curvature?.bytes ?? 0) + this.coreBytes.next, 'curvature');
@@ -647,7 +649,8 @@ export class Firmware {
       this.ringNext = (this.ringNext + 1) >>> 0;
       this.ring.push(body);
       if (this.ring.length > this.opts.capabilities.sampleRingBlocks) this.ring.shift();
-      this.sendMessage({ kind: 'SampleBlockEvent', body }, requestId, { more: true });
+      // MORE marks "more blocks of this run follow" (PROTOCOL.md §7.8): unset on the run's last one.
+      this.sendMessage({ kind: 'SampleBlockEvent', body }, requestId, { more: !(blk.last && c0 + cells >= n) });
     }
   }
 

@@ -65,6 +65,8 @@ export interface SampleBlock {
   n: number;
   /** count×n row-major ADC readings; the buffer is reused — copy to keep */
   values: Float64Array;
+  /** no further block of this run follows: the block holds sample K, or is the partial block an abort flushes */
+  last: boolean;
 }
 
 export interface RunOptions {
@@ -643,14 +645,14 @@ export class RunHandle {
     const off = this.blockCount * n;
     for (let i = 0; i < n; i++) this.block[off + i] = this.adc.convert(v[i]);
     this.blockCount++;
-    if (this.blockCount === this.spec.blockSamples || k === this.K) this.flushBlock();
+    if (this.blockCount === this.spec.blockSamples || k === this.K) this.flushBlock(k === this.K);
   }
 
-  private flushBlock(): void {
+  private flushBlock(last: boolean): void {
     if (!this.block || this.blockCount === 0) return;
     const count = this.blockCount;
     this.blockCount = 0;
-    this.spec.onSampleBlock!({ first: this.blockFirst, count, n: this.n, values: this.block.subarray(0, count * this.n) });
+    this.spec.onSampleBlock!({ first: this.blockFirst, count, n: this.n, values: this.block.subarray(0, count * this.n), last });
   }
 
   private exactSegment(sys: System, plan: SegmentPlan, segment: number, outMean: Float64Array | null): void {
@@ -725,7 +727,7 @@ export class RunHandle {
       mean[i] = this.adc.convert(m);
       final[i] = this.adc.convert(f);
     }
-    this.flushBlock();
+    this.flushBlock(true);
     const flags: RunFlag[] = [];
     if (sats > 0) flags.push('saturated');
     if (this.adc.clips > 0) flags.push('adc-clipped');

@@ -8,6 +8,8 @@ export type { ServeTcpOptions, TcpServerStats, TcpDeviceServer, TransportLogger 
 export { startPty, SocatMissingError } from './pty.ts';
 export type { StartPtyOptions, PtyDevice } from './pty.ts';
 export { serveStdio } from './stdio.ts';
+export { untilStopRequested, launchChain, isNpmProcess } from './lifetime.ts';
+export type { StopReason, StopWatch, StopWatchOptions } from './lifetime.ts';
 export type { ServeStdioOptions, StdioSession } from './stdio.ts';
 export { FaultyLink, faultyLink, faultyDevice, staleBytes, rebootableDevice } from './faults.ts';
 export type { FaultSpec, FaultyLinkOptions, FaultStats, RebootableDevice } from './faults.ts';

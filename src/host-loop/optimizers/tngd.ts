@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { HostLoopError } from '../errors.ts';
 import type { SpuDriver } from '../../driver/driver.ts';
-import { unstableStepOf } from '../../driver/errors.ts';
+import { curvatureRefusalOf, unstableStepOf } from '../../driver/errors.ts';
 import type { RunResult } from '../../driver/types.ts';
 import type { BatchOracle, CurvatureFactors } from '../types.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
@@ -187,7 +187,11 @@ export class TngdDirection implements DirectionSource {
   private upload(f: CurvatureFactors, g: Float64Array): { sent: Promise<number>; encodeSeconds: number } {
     const t0 = hr();
     const dtype = this.opts.dtype;
-    const a = this.driver.uploadCurvature({ form: 'factored', n: f.n, r: f.r, J: f.J, core: f.core, scale: f.scale, lambda: this.opts.damping }, { dtype });
+    const a = this.driver
+      .uploadCurvature({ form: 'factored', n: f.n, r: f.r, J: f.J, core: f.core, scale: f.scale, lambda: this.opts.damping }, { dtype })
+      .catch((e: unknown) => {
+        throw this.curvatureRefused(e) ?? e;
+      });
     const b = this.driver.uploadGradient(g, { dtype });
     return { sent: Promise.all([a, b]).then(([ra, rb]) => ra.bytes + rb.bytes), encodeSeconds: secs(t0, hr()) };
   }
@@ -251,6 +255,16 @@ export class TngdDirection implements DirectionSource {
         `use --integrator exact, or --dt below ${p(u.maxStableDtTau, 2)}` +
         (Number.isFinite(suggest) ? ` (e.g. ${suggest}: λmax grows in training; --t-tau must be a multiple of it)` : '') +
         ', or a larger --lambda',
+    );
+  }
+
+  /** The device refuses an indefinite core at upload (PROTOCOL.md §7.4.1): say what to change. */
+  private curvatureRefused(e: unknown): TngdDeviceError | null {
+    const c = curvatureRefusalOf(e);
+    if (!c) return null;
+    return new TngdDeviceError(
+      `the device refused the curvature at upload: ${c.reason}${c.field ? ` (${c.field})` : ''}` +
+        (this.opts.dtype !== 'auto' && this.opts.dtype !== 'f64' && !this.fold ? ' (the CE core rounded to low precision is indefinite: use --set core=folded)' : ''),
     );
   }
 

@@ -3,6 +3,7 @@
 // device as not positive definite, the folded factor is not.
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../../src/connect.ts';
+import { curvatureRefusalOf } from '../../../src/driver/errors.ts';
 import { foldCore, psdCore } from '../../../src/host-loop/optimizers/tngd-fold.ts';
 import { lossHessianBlocks } from '../../../src/host-loop/models/losses.ts';
 import { createOptimizer } from '../../../src/host-loop/optimizers/index.ts';
@@ -41,14 +42,14 @@ describe('folded core', () => {
     }
   });
 
-  it('f32 upload: the block core is refused as not positive definite, the folded one trains', async () => {
+  it('f32 upload: the block core is refused at upload as not positive semidefinite, the folded one trains', async () => {
     const driver = await connect('emu:?profile=ideal&seed=1&maxCells=4096&maxRank=256&maxFrameBytes=65535');
     try {
       const o = { lr: 0.1, damping: 0.1, kappa0: 0, tTau: 1, dtype: 'f32' };
       const block = createOptimizer('tngd', { ...o, core: 'block' }, { driver });
       const p = model.init(4);
       await expect(block.step(p, batch(4))).rejects.toThrow(TngdDeviceError);
-      await expect(block.step(p, batch(4))).rejects.toThrow(/not-positive-definite/);
+      await expect(block.step(p, batch(4))).rejects.toThrow(/refused the curvature at upload: not-positive-semidefinite \(core\.blocks\).*core=folded/);
       const folded = createOptimizer('tngd', o, { driver }); // core 'auto' folds for f32
       const q = model.init(4);
       const st = await folded.step(q, batch(4));
@@ -62,7 +63,7 @@ describe('folded core', () => {
 });
 
 describe('block core sanitised for the device', () => {
-  it('a saturated CE block (p = one-hot in f64) is refused raw and accepted as L·Lᵀ, A unchanged to 1e-12', async () => {
+  it('a saturated CE block (p = one-hot in f64) is refused raw at upload and accepted as L·Lᵀ, A unchanged to 1e-12', async () => {
     // Logits met in a TNGD run gone unstable (iteration 62 of an Euler δt = 0.1τ run): p₄ rounds to
     // exactly 1, so H₄₄ = 0 while H₀₄ = −1e-307 and H₁₄ = −3e-225: not PSD by rounding.
     const dz = 10;
@@ -81,10 +82,13 @@ describe('block core sanitised for the device', () => {
     const driver = await connect('emu:?profile=ideal&seed=1');
     try {
       await driver.configure({ kappa0: 0, integrator: { kind: 'euler', dtTau: 0.1 }, readout: 'mean' });
-      await driver.uploadCurvature({ form: 'factored', ...raw, lambda: 0.1 });
-      await driver.uploadGradient(v);
-      expect((await driver.run({ durationTau: 1, fetchResults: false }).ended).flags).toContain('not-positive-definite');
+      const refused = await driver.uploadCurvature({ form: 'factored', ...raw, lambda: 0.1 }).then(
+        () => null,
+        (e: unknown) => curvatureRefusalOf(e),
+      );
+      expect(refused).toEqual({ reason: 'not-positive-semidefinite', field: 'core.blocks' });
       await driver.uploadCurvature({ form: 'factored', ...clean, lambda: 0.1 });
+      await driver.uploadGradient(v);
       expect((await driver.run({ durationTau: 1, fetchResults: false }).ended).flags).toEqual([]);
     } finally {
       await driver.close();
