@@ -53,6 +53,12 @@ export function encodeMessage(msg: Message): EncodedMessage {
 
 /** As encodeMessage, but the payload lives in msgpackr's shared buffer until the next pack. */
 function encodeMessageShared(msg: Message): EncodedMessage {
+  const { type, flags, body } = typeFlagsAndBody(msg);
+  return { type, flags, payload: packPlainShared(body) };
+}
+
+/** Validates `msg` against its schema; header type and flags of its frame, and the parsed body. */
+function typeFlagsAndBody(msg: Message): { type: number; flags: number; body: unknown } {
   const info = kindInfo(msg.kind);
   const parsed = info.schema.safeParse(msg.body);
   if (!parsed.success) throw schemaFailure(msg.kind, parsed.error);
@@ -65,7 +71,18 @@ function encodeMessageShared(msg: Message): EncodedMessage {
     type = (msg as { requestType: number }).requestType;
     if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `error requestType ${type} is not a u16`);
   }
-  return { type, flags, payload: packPlainShared(parsed.data) };
+  return { type, flags, body: parsed.data };
+}
+
+/**
+ * What encodeFrame checks, without encoding: the message validated against its schema (the
+ * parsed body; bins stay views) with the header type and flags its frame would carry.
+ */
+export function validateMessage(msg: Message, requestId: number, opts: { more?: boolean } = {}): { type: number; flags: number; message: Message } {
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffffffff) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `requestId ${requestId} is not a u32`);
+  const { type, flags, body } = typeFlagsAndBody(msg);
+  const message = (msg.kind === 'Error' ? { kind: 'Error', requestType: type, body } : { kind: msg.kind, body }) as Message;
+  return { type, flags: flags | (opts.more ? FLAG_MORE : 0), message };
 }
 
 /**
