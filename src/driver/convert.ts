@@ -2,7 +2,7 @@
 // becomes DAC codes relative to the device's full scale (values beyond it saturate and are
 // counted). For factored curvature the driver first moves powers of two from J and the core into
 // `scale` (exact in binary floating point), so J and H use the DAC range without saturating.
-import { ITEM_SIZE, tensorFromFloat64 } from '../protocol/index.ts';
+import { ITEM_SIZE, float64Bytes, tensorFromFloat64 } from '../protocol/index.ts';
 import type { Capabilities, Dtype, WireTensor } from '../protocol/index.ts';
 import { ArgumentError, CapabilityError } from './errors.ts';
 
@@ -45,8 +45,14 @@ export interface Converted {
   saturated: number;
 }
 
-/** Packs values in `dtype`; i16 codes are relative to the device's full scale. */
+/**
+ * Packs values in `dtype`; i16 codes are relative to the device's full scale. An f64 tensor from
+ * a Float64Array is a view of it (no copy on a little-endian host): the caller keeps it
+ * unchanged until the upload settles.
+ */
 export function toWire(values: NumericArray, shape: number[], dtype: Dtype, fullScale: number): Converted {
+  if (dtype === 'f64' && values instanceof Float64Array && values.length === shape.reduce((a, b) => a * b, 1))
+    return { tensor: { dtype, shape: [...shape], order: 'le', data: float64Bytes(values) }, saturated: 0 };
   if (dtype !== 'i16') return { tensor: tensorFromFloat64(values, shape, dtype), saturated: 0 };
   // Use the finer of the tensor's own range and the device range: a tensor within full scale
   // keeps all 16 bits; one beyond it saturates at the rails, as the analog DAC would.

@@ -44,7 +44,7 @@ import type {
   UploadOptions,
   UploadReport,
 } from './types.ts';
-import { prepareCurvature, prepareVector, sendUpload } from './uploads.ts';
+import { prepareCurvature, prepareVector, retainedCopy, sendUpload } from './uploads.ts';
 import type { PreparedUpload } from './uploads.ts';
 
 /** Opens (or re-opens) the byte link; the driver calls it again on reconnect(). */
@@ -447,7 +447,7 @@ export class SpuDriver extends EventEmitter {
       const { reply, report } = await this.send(up, opts);
       const r = reply as ReplyBody<'Curvature'>;
       if (r.n !== up.n) throw new ProtocolMismatchError(`Curvature: device loaded N = ${r.n}, host sent ${up.n}`);
-      this.record.curvature = { prepared: up, opts };
+      this.record.curvature = { prepared: opts.transfer ? up : retainedCopy(up), opts };
       if (this.record.n !== up.n) {
         // A new dimension invalidates a gradient or state of the old one.
         delete this.record.gradient;

@@ -1,6 +1,7 @@
 // Public API of the wire protocol (v1). Emulator, driver and conformance suite import from here.
 export { PROTOCOL_VERSION, PROTOCOL_MAJOR, MIN_MAX_FRAME_BYTES, DEFAULT_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES } from './version.ts';
-export { crc32c, CRC32C_CHECK_VALUE } from './crc32c.ts';
+export { crc32c, crc32cPortable, loadNativeCrc32c, NATIVE_CRC32C, CRC32C_CHECK_VALUE } from './crc32c.ts';
+export type { NativeCrc32c } from './crc32c.ts';
 export { cobsEncode, cobsEncodeInto, cobsDecode, cobsMaxEncodedLength } from './cobs.ts';
 export * from './header.ts';
 export * from './errors.ts';

@@ -274,15 +274,27 @@ describe('liveness, disconnects, reconnect', () => {
 
 describe('metrics', () => {
   it('counts bytes and frames both ways and keeps per-operation latency statistics', async () => {
-    const dev = await track(connect('emu:?seed=1', { heartbeatIntervalMs: 0 }));
+    const dev = await track(connect('emu:?seed=1&link=bytes', { heartbeatIntervalMs: 0 }));
     for (let i = 0; i < 20; i++) await dev.heartbeat();
     const m = dev.metrics();
     expect(m.framesOut).toBe(m.framesIn + 1); // + the lone 0x00 written before Hello
     expect(m.bytesOut).toBeGreaterThan(20 * 12);
+    expect(m.bytesIn).toBeGreaterThan(20 * 12);
     expect(m.latency.Heartbeat).toMatchObject({ count: 20 });
     const l = m.latency.Heartbeat;
     expect(l.minMs).toBeLessThanOrEqual(l.medianMs);
     expect(l.medianMs).toBeLessThanOrEqual(l.p90Ms);
     expect(l.p90Ms).toBeLessThanOrEqual(l.maxMs);
+  });
+
+  it('on the in-process message link counts messages as frames, and only the bytes that really travel', async () => {
+    const dev = await track(connect('emu:?seed=1', { heartbeatIntervalMs: 0 }));
+    for (let i = 0; i < 20; i++) await dev.heartbeat();
+    const m = dev.metrics();
+    expect(m.framesOut).toBe(m.framesIn + 1);
+    expect(m.framesIn).toBeGreaterThanOrEqual(21); // Hello, Status, 20 heartbeats
+    expect(m.bytesOut).toBe(1); // the resync delimiter before Hello
+    expect(m.bytesIn).toBe(0);
+    expect(m.latency.Heartbeat).toMatchObject({ count: 20 });
   });
 });

@@ -11,7 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import { DeviceError, DisconnectedError, DriverError, HandshakeError, SpuDriver, TimeoutError, duplexLink } from '../../src/driver/index.ts';
 import type { DriverMetrics, RunResult } from '../../src/driver/index.ts';
-import { createEmulatedDevice, faultyLink } from '../../src/emulator/index.ts';
+import { createEmulatedDevice, createMessageLinkDevice, faultyLink } from '../../src/emulator/index.ts';
 import type { DeviceFaults, FaultyLinkOptions } from '../../src/emulator/index.ts';
 import { errorCodeName } from '../../src/protocol/index.ts';
 import { bitEqual, configureOptions, factoredSystem } from '../driver/helpers.ts';
@@ -25,6 +25,8 @@ export interface FaultCase {
   device?: DeviceFaults;
   /** the fault goes away after the first link (cable re-plugged, board power-cycled) */
   transient?: boolean;
+  /** over the in-process message link instead of bytes (device-side faults only) */
+  messages?: boolean;
   /** what the test requires */
   expect: Outcome['outcome'][];
 }
@@ -69,6 +71,17 @@ export const CASES: FaultCase[] = [
   { id: 'bad-crc-replies', fault: 'every 4th reply with a damaged CRC', device: { corruptCrcEvery: 4 }, expect: ['recovered'] },
 ];
 
+/**
+ * The firmware fault switches again over the in-process message link: the same firmware meets
+ * them there (a damaged CRC becomes a lost message), so the same outcomes are required.
+ */
+export const MESSAGE_LINK_CASES: FaultCase[] = CASES.filter((c) => c.device && !c.link).map((c) => ({
+  ...c,
+  id: `${c.id}@messages`,
+  fault: `${c.fault} (message link)`,
+  messages: true,
+}));
+
 function describeError(e: unknown): string {
   if (e instanceof DeviceError) return `DeviceError ${errorCodeName(e.code)} (${e.op})`;
   if (e instanceof DisconnectedError) return `DisconnectedError ${e.reason}`;
@@ -86,6 +99,10 @@ async function openDriver(c: FaultCase): Promise<SpuDriver> {
   let opens = 0;
   return SpuDriver.open(async () => {
     const faulty = opens++ === 0 || !c.transient;
+    if (c.messages) {
+      const md = createMessageLinkDevice({ seed: SEED, ...(faulty && c.device ? { faults: c.device } : {}) });
+      return { ...duplexLink(md, `fault:${c.id}`), messages: md.messages };
+    }
     const dev = createEmulatedDevice({ seed: SEED, ...(faulty && c.device ? { faults: c.device } : {}) });
     const wrapped = faulty && c.link ? faultyLink(dev, { ...c.link, seed: 1000 + opens }) : dev;
     return duplexLink(wrapped, `fault:${c.id}`);

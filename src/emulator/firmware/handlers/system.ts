@@ -6,7 +6,7 @@ import { PhysicsError } from '../../physics/index.ts';
 import type { RunConfig } from '../../physics/index.ts';
 import { next32 } from '../firmware-state.ts';
 import type { FirmwareState } from '../firmware-state.ts';
-import { profileOf } from '../options.ts';
+import { deviceProfile, profileOf } from '../options.ts';
 import { TensorResolver, curvatureLoad, vectorLoad } from '../uploads.ts';
 import type { CurvatureLoad } from '../uploads.ts';
 import type { HandlerTable } from './handler.ts';
@@ -103,11 +103,18 @@ export const systemHandlers: Pick<HandlerTable, 'Configure' | 'Curvature' | 'Gra
   },
 };
 
-/** Loads A into the core; returns true when the core refuses it as not positive definite. */
+/**
+ * Loads A into the core; returns true when the core refuses it as not positive definite. The
+ * committed load stays as uploaded (a new seed or profile realises it again), so the core may
+ * take the arrays without copying only when its profile leaves values as they are (no DAC
+ * quantisation, no mismatch: the only in-place changes the core makes to J and H, EMULATOR.md §6).
+ */
 function realise(dev: FirmwareState, load: CurvatureLoad): boolean {
+  const p = deviceProfile(dev.opts, dev.profile)!;
+  const transfer = p.dacBits === null && p.mismatchSigma === 0;
   try {
-    if (load.form === 'dense') dev.core.setCurvatureDense(load.n, load.a, load.lambda);
-    else dev.core.setCurvatureFactored(load.f);
+    if (load.form === 'dense') dev.core.setCurvatureDense(load.n, load.a, load.lambda, { transfer: false });
+    else dev.core.setCurvatureFactored(load.f, { transfer });
     return false;
   } catch (e) {
     if (e instanceof PhysicsError && e.code === 'not-positive-definite') return true;
