@@ -42,17 +42,36 @@ export function checkMessage(msg: Message, requestId: number, opts: { more?: boo
   return { header: { version: PROTOCOL_MAJOR, flags: v.flags, type: v.type, requestId }, message: v.message };
 }
 
-/** Upper bound of the MessagePack size of a plain value (numbers 9, bins 5 + length, …). */
+/**
+ * Upper bound of the MessagePack size of a plain value: exact sizes for nil, booleans, integers,
+ * strings, bins, arrays and maps; 9 for a non-integer number (float 64). Tight enough that a
+ * BulkChunk of the largest planned size is never encoded just to be measured.
+ */
 export function packedSizeBound(v: unknown): number {
   if (v === null || v === undefined || typeof v === 'boolean') return 1;
-  if (typeof v === 'number') return 9;
-  // UTF-8 needs at most 3 bytes per UTF-16 code unit
-  if (typeof v === 'string') return 5 + 3 * v.length;
-  if (v instanceof Uint8Array) return 5 + v.length;
-  let s = 5;
-  if (Array.isArray(v)) for (const x of v) s += packedSizeBound(x);
-  else for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) s += packedSizeBound(k) + packedSizeBound(x);
-  return s;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) return 9;
+    if (v >= 0) return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= 0xffffffff ? 5 : 9;
+    return v >= -32 ? 1 : v >= -128 ? 2 : v >= -32768 ? 3 : v >= -0x80000000 ? 5 : 9;
+  }
+  if (typeof v === 'string') {
+    const n = Buffer.byteLength(v, 'utf8');
+    return (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5) + n;
+  }
+  if (v instanceof Uint8Array) return (v.length < 256 ? 2 : v.length < 65536 ? 3 : 5) + v.length;
+  const head = (k: number) => (k < 16 ? 1 : k < 65536 ? 3 : 5);
+  let s = 0;
+  let k = 0;
+  if (Array.isArray(v)) {
+    for (const x of v) s += packedSizeBound(x);
+    return head(v.length) + s;
+  }
+  for (const [key, x] of Object.entries(v as Record<string, unknown>))
+    if (x !== undefined) {
+      s += packedSizeBound(key) + packedSizeBound(x);
+      k++;
+    }
+  return head(k) + s;
 }
 
 /**

@@ -45,7 +45,8 @@ export interface Outcome {
 }
 
 const SEED = 77;
-const SYS = factoredSystem(200, 8, 11); // J: 12.8 kB → 4 bulk chunks at the default 4096-byte frame
+const SYS = factoredSystem(200, 8, 11); // J: 12.8 kB → 4 bulk chunks at 4096-byte frames (DEVICE_FRAME)
+const DEVICE_FRAME = { maxFrameBytes: 4096 };
 const RUN = { durationTau: 3, start: 'reset' as const };
 const BUDGET_MS = 8000;
 const DRIVER = { timeoutMs: 150, retries: 4, heartbeatIntervalMs: 0, handshakeTimeoutMs: 300 };
@@ -100,10 +101,10 @@ async function openDriver(c: FaultCase): Promise<SpuDriver> {
   return SpuDriver.open(async () => {
     const faulty = opens++ === 0 || !c.transient;
     if (c.messages) {
-      const md = createMessageLinkDevice({ seed: SEED, ...(faulty && c.device ? { faults: c.device } : {}) });
+      const md = createMessageLinkDevice({ seed: SEED, ...DEVICE_FRAME, ...(faulty && c.device ? { faults: c.device } : {}) });
       return { ...duplexLink(md, `fault:${c.id}`), messages: md.messages };
     }
-    const dev = createEmulatedDevice({ seed: SEED, ...(faulty && c.device ? { faults: c.device } : {}) });
+    const dev = createEmulatedDevice({ seed: SEED, ...DEVICE_FRAME, ...(faulty && c.device ? { faults: c.device } : {}) });
     const wrapped = faulty && c.link ? faultyLink(dev, { ...c.link, seed: 1000 + opens }) : dev;
     return duplexLink(wrapped, `fault:${c.id}`);
   }, DRIVER);
