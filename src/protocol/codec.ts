@@ -1,7 +1,7 @@
 // Message codec (type/flags + MessagePack payload, validated by the zod schemas) and frame codec
 // (header ‖ payload ‖ CRC-32C, COBS-encoded, 0x00-terminated).
 import type { z } from 'zod';
-import { cobsDecode, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.ts';
+import { cobsDecode, cobsEncodePartsInto, cobsMaxEncodedLength } from './cobs.ts';
 import { crc32c } from './crc32c.ts';
 import type { ProtocolError} from './errors.ts';
 import { ErrorCode, FramingError, ProtocolViolationError, SchemaError, ValueRangeError, errorClassOf } from './errors.ts';
@@ -134,15 +134,30 @@ export interface FrameOptions {
 
 /** Frames an already-encoded header + payload (also used to build malformed test vectors). */
 export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: { leadingDelimiter?: boolean } = {}): Buffer {
-  const innerLen = HEADER_BYTES + payload.length + CRC_BYTES;
-  const inner = Buffer.allocUnsafe(innerLen);
-  writeHeader(inner, 0, header);
-  inner.set(payload, HEADER_BYTES);
-  inner.writeUInt32LE(crc32c(inner, 0, 0, innerLen - CRC_BYTES), innerLen - CRC_BYTES);
+  return encodeFrameParts(header, [payload], opts);
+}
+
+/**
+ * Frames header ‖ payload pieces ‖ CRC straight into the COBS output: no inner frame buffer, the
+ * payload pieces (e.g. a BulkChunk's data, a view of the host tensor) are read once for the CRC
+ * and once for COBS.
+ */
+export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Array[], opts: { leadingDelimiter?: boolean } = {}): Buffer {
+  const head = Buffer.allocUnsafe(HEADER_BYTES);
+  writeHeader(head, 0, header);
+  let crc = crc32c(head);
+  let payloadLen = 0;
+  for (const p of payload) {
+    crc = crc32c(p, crc);
+    payloadLen += p.length;
+  }
+  const trailer = Buffer.allocUnsafe(CRC_BYTES);
+  trailer.writeUInt32LE(crc, 0);
+  const innerLen = HEADER_BYTES + payloadLen + CRC_BYTES;
   const lead = opts.leadingDelimiter ? 1 : 0;
   const out = Buffer.allocUnsafe(lead + cobsMaxEncodedLength(innerLen) + 1);
   if (lead) out[0] = 0;
-  const n = cobsEncodeInto(inner, out, lead);
+  const n = cobsEncodePartsInto([head, ...payload, trailer], out, lead);
   out[lead + n] = 0;
   return out.subarray(0, lead + n + 1);
 }

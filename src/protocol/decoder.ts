@@ -77,7 +77,8 @@ export class FrameDecoder {
     emptyFrames: 0,
   };
   private readonly onFault: ((f: FrameFault) => void) | undefined;
-  private readonly buf: Uint8Array;
+  /** un-COBSed bytes of the current frame; replaced when a large payload is handed over */
+  private buf: Buffer;
   private outLen = 0;
   private encodedLen = 0;
   /** data bytes still expected in the current COBS block */
@@ -90,7 +91,7 @@ export class FrameDecoder {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(this.maxFrameBytes) || this.maxFrameBytes < MIN_FRAME_BYTES + 1) throw new RangeError(`maxFrameBytes ${this.maxFrameBytes} too small`);
     this.onFault = opts.onFault;
-    this.buf = new Uint8Array(this.maxFrameBytes);
+    this.buf = Buffer.allocUnsafeSlow(this.maxFrameBytes);
   }
 
   /** Bytes of the current partial frame held (always ≤ maxFrameBytes). */
@@ -200,8 +201,14 @@ export class FrameDecoder {
     try {
       const split = splitFrame(inner);
       header = split.header;
-      // copy: message bins are views of the payload, and this.buf is reused for the next frame
-      const payload = Buffer.from(split.payload);
+      // Message bins are views of the payload, and this.buf is reused for the next frame: a small
+      // payload is copied out; a large one (a bulk chunk) keeps the buffer, and a fresh one
+      // (uninitialised, as nothing is read before it is written) takes its place.
+      let payload: Buffer;
+      if (split.payload.length >= Math.max(1024, this.maxFrameBytes >>> 3)) {
+        payload = split.payload as Buffer;
+        this.buf = Buffer.allocUnsafeSlow(this.maxFrameBytes);
+      } else payload = Buffer.from(split.payload);
       const message = decodeMessage(header, payload);
       this.counters.framesOk++;
       frames.push({ header, message, encodedBytes });

@@ -118,3 +118,26 @@ describe('COBS', () => {
     expect(cobsDecode(hex('00'))).toBeNull();
   });
 });
+
+describe('COBS over parts (frames built without an inner buffer)', () => {
+  it('cobsEncodePartsInto over any split equals cobsEncode of the concatenation', async () => {
+    const { cobsEncodePartsInto } = await import('../../src/protocol/index.ts');
+    // zero-dense and zero-free runs around the 254-byte block edge
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 800 }), fc.uint8Array({ minLength: 250, maxLength: 1100 }).map((b) => b.map((x) => (x % 3 === 0 ? 0 : x))), fc.uint8Array({ minLength: 250, maxLength: 1100 }).map((b) => b.map((x) => x | 1)));
+    fc.assert(
+      fc.property(bytes, fc.array(fc.nat(), { maxLength: 5 }), (b, cuts) => {
+        const at = [...new Set(cuts.map((c) => (b.length ? c % (b.length + 1) : 0)))].sort((x, y) => x - y);
+        const parts: Uint8Array[] = [];
+        let prev = 0;
+        for (const c of [...at, b.length]) {
+          parts.push(b.subarray(prev, c));
+          prev = c;
+        }
+        const dst = new Uint8Array(cobsMaxEncodedLength(b.length));
+        const n = cobsEncodePartsInto(parts, dst);
+        expect(Buffer.from(dst.subarray(0, n)).equals(cobsEncode(b))).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
