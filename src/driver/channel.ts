@@ -10,6 +10,7 @@ import { FLAG_REPLY, FrameDecoder, checkMessage, encodeBulkChunkFrame, encodeFra
 import type { DecodedFrame, EventMessage, FrameFault, LinkMessage, Message, OpName, ReplyBody, RequestBody, RequestMessage } from '../protocol/index.ts';
 import { ArgumentError, DeviceError, DisconnectedError, ProtocolMismatchError, TimeoutError } from './errors.ts';
 import type { MetricsRecorder } from './metrics.ts';
+import { LinkEstimate } from './link-estimate.ts';
 import type { ByteLink } from './transports/open-link.ts';
 
 /**
@@ -95,6 +96,8 @@ export class Channel {
   private downError: DisconnectedError | null = null;
   private readonly downListeners = new Set<(e: DisconnectedError) => void>();
   private readonly frameTaps = new Set<(f: DecodedFrame) => void>();
+  /** round trip and bulk rate measured on this link (sizes the bulk window) */
+  readonly estimate = new LinkEstimate();
   /** time of the last byte received (liveness) */
   lastRxAt = performance.now();
   timeoutMs: number;

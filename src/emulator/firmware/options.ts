@@ -67,7 +67,7 @@ export interface EmulatorOptions {
   maxRank?: number;
   /**
    * Largest encoded frame the device accepts (advertised). Default 65535, the protocol's largest
-   * (64 KiB frames): bulk chunks then cost one request per ~64 KiB (TRANSPORTS.md §frame size).
+   * (64 KiB frames): bulk chunks then cost one request per ~64 KiB (TRANSPORTS.md §7).
    */
   maxFrameBytes?: number;
   /** Budget for staged transfers + loaded tensors, bytes. Default 64 MiB. */
