@@ -43,7 +43,9 @@ export function cobsEncodeInto(src: Uint8Array, dst: Uint8Array, dstOffset = 0):
 
 /**
  * cobsEncodeInto over the concatenation of `parts`, without concatenating them: a frame's header,
- * payload pieces and CRC trailer go straight into `dst`. Zero-free runs are copied whole.
+ * payload pieces and CRC trailer go straight into `dst`. A run is scanned byte by byte for its
+ * first 16 bytes (zero-dense data such as a real Jacobian, ~75 % zero bytes, would pay a native
+ * indexOf call per zero); a longer zero-free run is found with indexOf and copied whole.
  */
 export function cobsEncodePartsInto(parts: readonly Uint8Array[], dst: Uint8Array, dstOffset = 0): number {
   let total = 0;
@@ -56,8 +58,22 @@ export function cobsEncodePartsInto(parts: readonly Uint8Array[], dst: Uint8Arra
     const n = src.length;
     let i = 0;
     while (i < n) {
-      let z = src.indexOf(0, i);
-      if (z < 0) z = n;
+      if (src[i] === 0) {
+        dst[codeAt] = run + 1;
+        codeAt = out++;
+        run = 0;
+        i++;
+        consumed++;
+        continue;
+      }
+      let z = i + 1;
+      const scan = Math.min(n, i + 16);
+      while (z < scan && src[z] !== 0) z++;
+      if (z === scan && z < n) {
+        z = src.indexOf(0, z);
+        if (z < 0) z = n;
+      }
+      // the zero-free run src[i, z), cut into blocks of at most 254 bytes
       while (i < z) {
         const take = Math.min(254 - run, z - i);
         if (take < 16) for (let k = 0; k < take; k++) dst[out++] = src[i + k];
@@ -75,13 +91,6 @@ export function cobsEncodePartsInto(parts: readonly Uint8Array[], dst: Uint8Arra
           codeAt = out++;
           run = 0;
         }
-      }
-      if (z < n) {
-        dst[codeAt] = run + 1;
-        codeAt = out++;
-        run = 0;
-        i = z + 1;
-        consumed++;
       }
     }
   }

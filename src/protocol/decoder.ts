@@ -159,25 +159,32 @@ export class FrameDecoder {
       return;
     }
     this.encodedLen += n;
+    // state in locals for the loop: zero-dense data makes a block (and a code byte) per zero
     const buf = this.buf;
+    let out = this.outLen;
+    let left = this.blockLeft;
+    let last = this.lastCode;
     let i = start;
     while (i < end) {
-      if (this.blockLeft === 0) {
+      if (left === 0) {
         const code = chunk[i++];
-        if (this.lastCode !== 0 && this.lastCode !== 0xff) buf[this.outLen++] = 0;
-        this.lastCode = code;
-        this.blockLeft = code - 1;
+        if (last !== 0 && last !== 0xff) buf[out++] = 0;
+        last = code;
+        left = code - 1;
       } else {
-        const take = Math.min(this.blockLeft, end - i);
-        if (take < 16) for (let k = 0; k < take; k++) buf[this.outLen++] = chunk[i + k];
+        const take = Math.min(left, end - i);
+        if (take < 16) for (let k = 0; k < take; k++) buf[out++] = chunk[i + k];
         else {
-          buf.set(chunk.subarray(i, i + take), this.outLen);
-          this.outLen += take;
+          buf.set(chunk.subarray(i, i + take), out);
+          out += take;
         }
         i += take;
-        this.blockLeft -= take;
+        left -= take;
       }
     }
+    this.outLen = out;
+    this.blockLeft = left;
+    this.lastCode = last;
   }
 
   private endFrame(frames: DecodedFrame[]): void {

@@ -31,7 +31,7 @@ async function track(p: Promise<SpuDriver>): Promise<SpuDriver> {
 describe('results are bit-identical to the physics core', () => {
   it('factored curvature by bulk transfer, inline gradient, two runs (reset, carry)', async () => {
     const sys = factoredSystem(300, 8, 3);
-    const dev = await track(connect('emu:?seed=21', { heartbeatIntervalMs: 0 }));
+    const dev = await track(connect('emu:?seed=21&maxFrameBytes=4096', { heartbeatIntervalMs: 0 }));
     await dev.configure(configureOptions);
     const up = await dev.uploadCurvature({ form: 'factored', ...sys });
     expect(up).toMatchObject({ n: 300, r: 8, dtype: 'f64', bulkTransfers: 1, bytes: 300 * 8 * 8 + 16 * 8 });
