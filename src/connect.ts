@@ -82,11 +82,15 @@ const EmuQuery = z.strictObject({
   saturate: z.enum(['0', '1'], { message: 'saturate must be 0 or 1' }).optional(),
 });
 
-/** The in-process link an emu: URL asks for: messages unless link=bytes or byte pacing (rate=). */
-export function emuLinkKind(url: string, params: Readonly<Record<string, string>>): 'messages' | 'bytes' {
-  if (params.link === 'messages' && params.rate !== undefined)
-    throw new LinkError('BAD_URL', `invalid link URL ${JSON.stringify(redactLinkUrl(url))}: rate paces bytes; it needs link=bytes`);
-  return params.link === 'bytes' || params.rate !== undefined ? 'bytes' : 'messages';
+/**
+ * The in-process link an emu: URL asks for: messages unless link=bytes or byte pacing (?rate= or
+ * emulator.pacing.linkBytesPerSecond), which only a byte link can honour.
+ */
+export function emuLinkKind(url: string, params: Readonly<Record<string, string>>, emu: EmulatorOptions = {}): 'messages' | 'bytes' {
+  const paced = params.rate !== undefined || emu.pacing?.linkBytesPerSecond !== undefined;
+  if (params.link === 'messages' && paced)
+    throw new LinkError('BAD_URL', `invalid link URL ${JSON.stringify(redactLinkUrl(url))}: link pacing paces bytes; it needs link=bytes`);
+  return params.link === 'bytes' || paced ? 'bytes' : 'messages';
 }
 
 /** Emulator options for an emu: URL's query, validated (clear errors naming the parameter). */
@@ -143,7 +147,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<S
     const emuOpts = emulatorOptionsFromQuery(url, spec.params, opts);
     // Fail on bad emulator options now, with the emulator's own message, not at first open.
     createEmulatedDevice(emuOpts).destroy();
-    if (emuLinkKind(url, spec.params) === 'messages') {
+    if (emuLinkKind(url, spec.params, emuOpts) === 'messages') {
       const label = describeLink(spec);
       return SpuDriver.open(async () => {
         const dev = createMessageLinkDevice(emuOpts);

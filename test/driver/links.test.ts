@@ -75,3 +75,21 @@ describe('message link ≡ byte link', () => {
     expect(answers[0]).toBe(answers[1]);
   });
 });
+
+describe('which in-process link an emu: URL opens', () => {
+  it('messages by default; bytes for link=bytes and for byte pacing; link=messages with pacing is refused', async () => {
+    const { emuLinkKind } = await import('../../src/connect.ts');
+    expect(emuLinkKind('emu:', {})).toBe('messages');
+    expect(emuLinkKind('emu:?link=bytes', { link: 'bytes' })).toBe('bytes');
+    expect(emuLinkKind('emu:?rate=9600', { rate: '9600' })).toBe('bytes');
+    expect(emuLinkKind('emu:', {}, { pacing: { linkBytesPerSecond: 9600 } })).toBe('bytes');
+    expect(() => emuLinkKind('emu:?link=messages&rate=9600', { link: 'messages', rate: '9600' })).toThrow(/pacing paces bytes; it needs link=bytes/);
+    await expect(connect('emu:?link=frames')).rejects.toThrow(/link must be messages or bytes/);
+    const dev = await connect('emu:?seed=1', { heartbeatIntervalMs: 0 });
+    open.push(dev);
+    expect(dev.channel.link.messages).toBeDefined();
+    const bytes = await connect('emu:?seed=1&link=bytes', { heartbeatIntervalMs: 0 });
+    open.push(bytes);
+    expect(bytes.channel.link.messages).toBeUndefined();
+  });
+});
