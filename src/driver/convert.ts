@@ -24,6 +24,12 @@ export function checkVector(name: string, v: NumericArray, length: number): void
   if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number')
     throw new ArgumentError(`${name} must be an array of numbers`);
   if (v.length !== length) throw new ArgumentError(`${name} has ${v.length} values, expected ${length}`);
+  if (v instanceof Float64Array || v instanceof Float32Array) {
+    // every element is a number: x·0 is 0 for finite x, NaN otherwise (one branch-free pass)
+    let probe = 0;
+    for (let i = 0; i < v.length; i++) probe += v[i] * 0;
+    if (probe === 0) return;
+  }
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) throw new ArgumentError(`${name}[${i}] = ${String(x)} is not a finite number`);

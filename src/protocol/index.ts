@@ -20,5 +20,5 @@ export { packPlain, unpackPlain } from './msgpack.ts';
 export { LINK_PREFIX, LINK_MAX_LINE, linkMac, readLinkLine, LinkLineError } from './link-greeting.ts';
 export type { LinkLineFailure } from './link-greeting.ts';
 export { checkMessage, encodedFrameExceeds, packedSizeBound } from './message-link.ts';
-export type { LinkMessage, MessagePort, MessageReceiver } from './message-link.ts';
+export type { LinkMessage, MessageLinkPort, MessageReceiver } from './message-link.ts';
 export { encodeBulkChunkFrame } from './bulk-frame.ts';

@@ -22,7 +22,7 @@ export interface LinkMessage {
  * messages arrive through the receiver given to `attach` (one receiver per side). Delivery is
  * asynchronous and in order, as on a byte link.
  */
-export interface MessagePort {
+export interface MessageLinkPort {
   send(m: LinkMessage): void;
   attach(receiver: MessageReceiver): void;
 }

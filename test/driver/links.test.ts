@@ -93,3 +93,24 @@ describe('which in-process link an emu: URL opens', () => {
     expect(bytes.channel.link.messages).toBeUndefined();
   });
 });
+
+describe('finiteness checks on large tensors (host and device)', () => {
+  it('a NaN or ±Infinity anywhere in J is named by index: on the host before sending, on the device for a staged J', async () => {
+    const dev = await connect('emu:?seed=1', { heartbeatIntervalMs: 0 });
+    open.push(dev);
+    await dev.configure(configureOptions);
+    const sys = factoredSystem(600, 16, 3);
+    for (const [k, bad] of [[0, NaN], [4711, Infinity], [sys.J.length - 1, -Infinity]] as const) {
+      const J = Float64Array.from(sys.J);
+      J[k] = bad;
+      await expect(dev.uploadCurvature({ form: 'factored', ...sys, J })).rejects.toThrow(`J[${k}] = ${bad} is not a finite number`);
+      // the device checks a staged J itself: bypass the host check with a hand-made upload
+      const { bulkUpload } = await import('../../src/driver/bulk-upload.ts');
+      const { float64Bytes } = await import('../../src/protocol/index.ts');
+      const { pino } = await import('pino');
+      const t = await bulkUpload(dev.channel, { dtype: 'f64', shape: [16, 600], order: 'le', data: float64Bytes(J) }, { deviceMaxFrameBytes: dev.capabilities.maxFrameBytes, log: pino({ level: 'silent' }) });
+      const e = await dev.channel.request('Curvature', { form: 'factored', j: { ref: t.transferId }, core: { kind: 'identity' }, scale: 1, lambda: 0.1 }).catch((x: Error) => x);
+      expect(String(e)).toContain(`J[${k}] is ${bad}`);
+    }
+  });
+});

@@ -3,7 +3,7 @@
 // emulator (an emu: link gets its device from the caller).
 import type { Duplex } from 'node:stream';
 import { SerialPortStream } from '@serialport/stream';
-import type { MessagePort } from '../../protocol/index.ts';
+import type { MessageLinkPort } from '../../protocol/index.ts';
 import { LinkError } from './errors.ts';
 import { describeLink, parseLinkUrl, type EmuLinkSpec, type LinkSpec, type SerialLinkSpec, type TcpLinkSpec } from './link-url.ts';
 import { openTcpLink } from './tcp-link.ts';
@@ -32,7 +32,7 @@ export interface ByteLink {
    * channel then sends requests and receives replies through it; raw bytes (a resync delimiter,
    * hand-made frames) still go through `stream`. `closed` and close() are the stream's.
    */
-  readonly messages?: MessagePort;
+  readonly messages?: MessageLinkPort;
 }
 
 /** Powers on a device for an emu: link; gets the URL's query parameters and name. */

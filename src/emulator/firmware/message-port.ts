@@ -3,9 +3,9 @@
 // asynchronously (a microtask) and in order, as bytes would arrive; after close() nothing more
 // passes in either direction. The board owns the device end and decides what each message meets
 // (the same fault switches and firmware as bytes do).
-import type { FaultKind, LinkMessage, MessagePort, MessageReceiver } from '../../protocol/index.ts';
+import type { FaultKind, LinkMessage, MessageLinkPort, MessageReceiver } from '../../protocol/index.ts';
 
-export class BoardMessagePort implements MessagePort {
+export class BoardMessagePort implements MessageLinkPort {
   private receiver: MessageReceiver | null = null;
   private open = true;
 
