@@ -114,3 +114,14 @@ describe('finiteness checks on large tensors (host and device)', () => {
     }
   });
 });
+
+describe('frame size', () => {
+  it('the emulator advertises 64 KiB frames (65535, the protocol maximum) unless told otherwise', async () => {
+    const dev = await connect('emu:?seed=1', { heartbeatIntervalMs: 0 });
+    open.push(dev);
+    expect(dev.capabilities.maxFrameBytes).toBe(65535);
+    const small = await connect('emu:?seed=1&maxFrameBytes=4096', { heartbeatIntervalMs: 0 });
+    open.push(small);
+    expect(small.capabilities.maxFrameBytes).toBe(4096);
+  });
+});
