@@ -1,18 +1,32 @@
 // Wire protocol throughput: a 1 MiB tensor upload chunked as the protocol sends it (BulkChunk
-// frames at two frame limits) and a stream of small control frames, each against a plain Buffer
-// copy of the same bytes measured in the same run. ratio = value / baseline (higher is better).
+// frames at two frame limits), the same for a real J of the shipped model (mlp:196-16-10, b = 16:
+// zero-dense, 60 %+ zero bytes, the COBS worst case), CRC-32C native and portable, and a stream of
+// small control frames, each against a plain Buffer copy of the same bytes measured in the same
+// run. ratio = value / baseline (higher is better).
 import { timeIt } from './harness.ts';
 import type { BenchRow, BenchSuite } from './harness.ts';
-import { FrameDecoder, crc32c, encodeFrame, maxChunkBytes, planChunks, tensorFromFloat64 } from '../src/protocol/index.ts';
+import { FrameDecoder, NATIVE_CRC32C, crc32c, crc32cPortable, encodeBulkChunkFrame, maxChunkBytes, planChunks, tensorFromFloat64, encodeFrame } from '../src/protocol/index.ts';
+import { loadDataset } from '../src/host-loop/data/load.ts';
+import { Batcher, gatherBatch } from '../src/host-loop/data/dataset.ts';
+import { createModel } from '../src/host-loop/models/model.ts';
 import type { Message } from '../src/protocol/index.ts';
 
 const MiB = 1 << 20;
 const READ_SIZE = 65536; // bytes per read() delivered by a serial/TCP stream
 
+/** The frames a host sends for an upload, built as the driver builds them (encodeBulkChunkFrame). */
 function encodeUpload(data: Uint8Array, chunkBytes: number): Buffer[] {
-  return planChunks(data.length, chunkBytes).map((c) =>
-    encodeFrame({ kind: 'BulkChunkRequest', body: { transferId: 1, seq: c.seq, offset: c.offset, data: data.subarray(c.offset, c.offset + c.length) } }, 1000 + c.seq),
-  );
+  return planChunks(data.length, chunkBytes).map((c) => encodeBulkChunkFrame({ transferId: 1, seq: c.seq, offset: c.offset, data: data.subarray(c.offset, c.offset + c.length) }, 1000 + c.seq));
+}
+
+/** J (r × N, f64 bytes) of mlp:196-16-10 on a batch of 16 shipped Fashion-MNIST images. */
+function realJ(): Uint8Array {
+  const { train } = loadDataset();
+  const model = createModel('mlp:196-16-10');
+  const params = model.init(1);
+  const { x } = gatherBatch(train, new Batcher(train.n, 16, 1).next().idx);
+  const J = model.outputJacobian(params, x, 16);
+  return tensorFromFloat64(J, [J.length], 'f64').data;
 }
 
 function decodeUpload(wire: Buffer, maxFrameBytes: number, staging: Buffer): number {
@@ -48,9 +62,15 @@ const suite: BenchSuite = {
     const values = Float64Array.from({ length: MiB / 8 }, (_, i) => Math.sin(i * 0.001) * 3);
     const tensor = tensorFromFloat64(values, [values.length], 'f64');
     const data = tensor.data;
-    const mb = data.length / 1e6;
+    const jBytes = realJ();
 
-    for (const limit of [4096, 65535]) {
+    const cases = [
+      { name: '1 MiB sine', data, limit: 4096 },
+      { name: '1 MiB sine', data, limit: 65535 },
+      { name: `real J ${(jBytes.length / 1e6).toFixed(2)} MB`, data: jBytes, limit: 65535 },
+    ];
+    for (const { name, data, limit } of cases) {
+      const mb = data.length / 1e6;
       const chunk = maxChunkBytes(limit);
       const frames = encodeUpload(data, chunk);
       const wire = Buffer.concat(frames);
@@ -61,16 +81,21 @@ const suite: BenchSuite = {
       const tDec = timeIt(() => void decodeUpload(wire, limit, staging), reps, 3);
       if (!staging.equals(Buffer.from(data)) || crc32c(staging) !== crc32c(data)) throw new Error('reassembly mismatch');
       const base = mb / tCopy;
-      const common = { frames: frames.length, wireBytes: wire.length, overheadPct: ((wire.length / data.length - 1) * 100) };
-      rows.push({ case: `1 MiB upload encode, ${limit} B frames`, value: mb / tEnc, unit: 'MB/s', baseline: base, ratio: mb / tEnc / base, ...common, note: 'baseline: Buffer copy of the wire bytes in 64 KiB pieces' });
-      rows.push({ case: `1 MiB upload decode, ${limit} B frames`, value: mb / tDec, unit: 'MB/s', baseline: base, ratio: mb / tDec / base, ...common, note: 'decode = COBS + CRC + msgpack + zod + reassembly' });
-      rows.push({ case: `1 MiB upload encode+decode, ${limit} B frames`, value: mb / (tEnc + tDec), unit: 'MB/s', baseline: base, ratio: mb / (tEnc + tDec) / base, ...common });
+      let zeros = 0;
+      for (const b of data) if (b === 0) zeros++;
+      const common = { frames: frames.length, wireBytes: wire.length, overheadPct: (wire.length / data.length - 1) * 100, zeroBytesPct: (100 * zeros) / data.length };
+      rows.push({ case: `${name} upload encode, ${limit} B frames`, value: mb / tEnc, unit: 'MB/s', baseline: base, ratio: mb / tEnc / base, ...common, note: 'baseline: Buffer copy of the wire bytes in 64 KiB pieces' });
+      rows.push({ case: `${name} upload decode, ${limit} B frames`, value: mb / tDec, unit: 'MB/s', baseline: base, ratio: mb / tDec / base, ...common, note: 'decode = COBS + CRC + msgpack + zod + reassembly' });
+      rows.push({ case: `${name} upload encode+decode, ${limit} B frames`, value: mb / (tEnc + tDec), unit: 'MB/s', baseline: base, ratio: mb / (tEnc + tDec) / base, ...common });
     }
+    const mb = data.length / 1e6;
 
     const tCrc = timeIt(() => void crc32c(data), reps * 4, 2);
     const crcDst = Buffer.alloc(data.length);
     const tCrcCopy = timeIt(() => void Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(crcDst), reps * 4, 2);
-    rows.push({ case: 'CRC-32C (slicing-by-8) over 1 MiB', value: mb / tCrc, unit: 'MB/s', baseline: mb / tCrcCopy, ratio: tCrcCopy / tCrc, note: 'baseline: one 1 MiB Buffer copy' });
+    const tCrcJs = timeIt(() => void crc32cPortable(data), reps * 4, 2);
+    rows.push({ case: `CRC-32C (${NATIVE_CRC32C ? 'native @node-rs/crc32' : 'portable JS: no native binary'}) over 1 MiB`, value: mb / tCrc, unit: 'MB/s', baseline: mb / tCrcCopy, ratio: tCrcCopy / tCrc, note: 'baseline: one 1 MiB Buffer copy' });
+    rows.push({ case: 'CRC-32C (portable JS, slicing-by-8) over 1 MiB', value: mb / tCrcJs, unit: 'MB/s', baseline: mb / tCrcCopy, ratio: tCrcCopy / tCrcJs, note: 'the fallback when the native binary is missing' });
 
     const nCtl = quick ? 20_000 : 100_000;
     const msgs = Array.from({ length: nCtl }, (_, i) => CONTROL[i % CONTROL.length]);

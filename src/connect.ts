@@ -2,7 +2,10 @@
 // module (with the CLI) is where the emulator is wired in for emu: URLs, so layers stay one-way
 // (protocol ← driver, protocol ← emulator; connect composes them).
 //
-//   emu:[name][?seed=1&profile=prototype&maxCells=4096&maxRank=256&maxFrameBytes=4096&rate=92160&realtime=1]
+//   emu:[name][?seed=1&profile=prototype&maxCells=4096&maxRank=256&maxFrameBytes=4096&rate=92160&realtime=1&link=bytes]
+//       link=messages (default): the in-process message link, messages handed to the firmware
+//       without COBS, CRC or MessagePack; link=bytes: frames through the in-process serial port
+//       (what a real serial device sees; rate= paces bytes, so it implies link=bytes)
 //       profile overrides: dacBits=8&adcBits=10 (2..24, 0 or none = not quantised), mismatch=1e-3
 //       (σ in [0, 0.5)), fullScale=8, saturate=0|1
 //   tcp://host:port[?secret=...&timeout=ms]
@@ -14,7 +17,9 @@ import { LinkError } from './driver/transports/errors.ts';
 import { parseLinkUrl, redactLinkUrl } from './driver/transports/link-url.ts';
 import { openLink } from './driver/transports/open-link.ts';
 import type { EmuDeviceFactory } from './driver/transports/open-link.ts';
-import { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN, PROFILE_NAMES, createEmulatedDevice } from './emulator/index.ts';
+import { duplexLink } from './driver/duplex-link.ts';
+import { describeLink } from './driver/transports/link-url.ts';
+import { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN, PROFILE_NAMES, createEmulatedDevice, createMessageLinkDevice } from './emulator/index.ts';
 import type { EmulatorOptions, ProfileName, ProfileOverrides } from './emulator/index.ts';
 
 export interface ConnectOptions extends DriverOptions {
@@ -67,6 +72,8 @@ const EmuQuery = z.strictObject({
   /** runs take analog time × τ of wall time */
   realtime: z.enum(['0', '1'], { message: 'realtime must be 0 or 1' }).optional(),
   baud: uint('baud', 50, 16_000_000).optional(),
+  /** what carries the messages in-process: validated messages (default) or encoded frames */
+  link: z.enum(['messages', 'bytes'], { message: 'link must be messages or bytes' }).optional(),
   dacBits: bitsParam('dacBits').optional(),
   adcBits: bitsParam('adcBits').optional(),
   /** coupling mismatch σ */
@@ -74,6 +81,17 @@ const EmuQuery = z.strictObject({
   fullScale: numParam('fullScale', (x) => x > 0 && Number.isFinite(x), '> 0').optional(),
   saturate: z.enum(['0', '1'], { message: 'saturate must be 0 or 1' }).optional(),
 });
+
+/**
+ * The in-process link an emu: URL asks for: messages unless link=bytes or byte pacing (?rate= or
+ * emulator.pacing.linkBytesPerSecond), which only a byte link can honour.
+ */
+export function emuLinkKind(url: string, params: Readonly<Record<string, string>>, emu: EmulatorOptions = {}): 'messages' | 'bytes' {
+  const paced = params.rate !== undefined || emu.pacing?.linkBytesPerSecond !== undefined;
+  if (params.link === 'messages' && paced)
+    throw new LinkError('BAD_URL', `invalid link URL ${JSON.stringify(redactLinkUrl(url))}: link pacing paces bytes; it needs link=bytes`);
+  return params.link === 'bytes' || paced ? 'bytes' : 'messages';
+}
 
 /** Emulator options for an emu: URL's query, validated (clear errors naming the parameter). */
 export function emulatorOptionsFromQuery(url: string, params: Readonly<Record<string, string>>, opts: ConnectOptions = {}): EmulatorOptions {
@@ -129,6 +147,13 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<S
     const emuOpts = emulatorOptionsFromQuery(url, spec.params, opts);
     // Fail on bad emulator options now, with the emulator's own message, not at first open.
     createEmulatedDevice(emuOpts).destroy();
+    if (emuLinkKind(url, spec.params, emuOpts) === 'messages') {
+      const label = describeLink(spec);
+      return SpuDriver.open(async () => {
+        const dev = createMessageLinkDevice(emuOpts);
+        return { ...duplexLink(dev, label), spec, messages: dev.messages };
+      }, opts);
+    }
     emuFactory = () => createEmulatedDevice(emuOpts);
   }
   const linkOpts = {

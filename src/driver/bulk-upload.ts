@@ -23,6 +23,8 @@ export interface BulkResult {
   transferId: number;
   bytes: number;
   chunks: number;
+  /** chunks kept in flight (device window, caps, and bandwidth × round trip as measured) */
+  window: number;
 }
 
 /** Uploads `t` and commits it; resolves with the transfer id to reference as {ref}. */
@@ -54,18 +56,23 @@ export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions):
       throw new ProtocolMismatchError(
         `BulkBegin: device chunk size ${size} does not fit its own ${opts.deviceMaxFrameBytes}-byte frames (at most ${maxChunkBytes(opts.deviceMaxFrameBytes)} data bytes)`,
       );
-    const window = Math.max(1, Math.min(begin.window, opts.window ?? Infinity, Math.floor((opts.maxInFlightBytes ?? Infinity) / size)));
+    const window = Math.max(1, Math.min(begin.window, ch.estimate.window(size, begin.window), opts.window ?? Infinity, Math.floor((opts.maxInFlightBytes ?? Infinity) / size)));
     const plan = planChunks(data.length, size);
     opts.log.debug({ transferId, bytes: data.length, chunks: plan.length, chunkBytes: size, window }, 'bulk upload');
+    const started = performance.now();
     await sendWindowed(plan.length, window, async (i) => {
       const c = plan[i];
+      const sent = performance.now();
       const r = await ch.request(
         'BulkChunk',
         { transferId, seq: c.seq, offset: c.offset, data: data.subarray(c.offset, c.offset + c.length) },
         opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {},
       );
       if (r.transferId !== transferId || r.seq !== c.seq) throw new ProtocolMismatchError(`BulkChunk ${c.seq}: reply names transfer ${r.transferId} chunk ${r.seq}`);
+      ch.estimate.rtt(performance.now() - sent);
     });
+    // a rate needs a few windows of chunks behind it to mean anything
+    if (plan.length >= 2 * window) ch.estimate.delivered(data.length, performance.now() - started);
     let committed: { bytes: number; crc32c: number } | null = null;
     try {
       committed = await ch.request('BulkCommit', { transferId }, { idempotent: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
@@ -76,7 +83,7 @@ export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions):
     }
     if (committed && (committed.bytes !== data.length || committed.crc32c !== crc))
       throw new ProtocolMismatchError(`BulkCommit: device committed ${committed.bytes} bytes with CRC 0x${committed.crc32c.toString(16)}, host sent ${data.length} with 0x${crc.toString(16)}`);
-    return { transferId, bytes: data.length, chunks: plan.length };
+    return { transferId, bytes: data.length, chunks: plan.length, window };
   } catch (e) {
     if (transferId) void ch.request('BulkAbort', { transferId }, { retries: 1 }).catch(() => {});
     throw e;

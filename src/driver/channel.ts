@@ -2,12 +2,15 @@
 // timeouts, retries of idempotent requests (a fresh id per attempt, so a late reply to an earlier
 // attempt is recognised, counted and dropped), device-initiated events routed to the request they
 // belong to, and a typed DisconnectedError for everything pending when the link goes down.
+// On an in-process link with a message port (ByteLink.messages) requests and replies travel as
+// validated messages instead of frames: the same ids, timeouts, retries and routing apply.
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FLAG_REPLY, FrameDecoder, encodeFrame, opNameOfType } from '../protocol/index.ts';
-import type { DecodedFrame, EventMessage, FrameFault, Message, OpName, ReplyBody, RequestBody, RequestMessage } from '../protocol/index.ts';
+import { FLAG_REPLY, FrameDecoder, checkMessage, encodeBulkChunkFrame, encodeFrame, opNameOfType } from '../protocol/index.ts';
+import type { DecodedFrame, EventMessage, FrameFault, LinkMessage, Message, OpName, ReplyBody, RequestBody, RequestMessage } from '../protocol/index.ts';
 import { ArgumentError, DeviceError, DisconnectedError, ProtocolMismatchError, TimeoutError } from './errors.ts';
 import type { MetricsRecorder } from './metrics.ts';
+import { LinkEstimate } from './link-estimate.ts';
 import type { ByteLink } from './transports/open-link.ts';
 
 /**
@@ -93,6 +96,8 @@ export class Channel {
   private downError: DisconnectedError | null = null;
   private readonly downListeners = new Set<(e: DisconnectedError) => void>();
   private readonly frameTaps = new Set<(f: DecodedFrame) => void>();
+  /** round trip and bulk rate measured on this link (sizes the bulk window) */
+  readonly estimate = new LinkEstimate();
   /** time of the last byte received (liveness) */
   lastRxAt = performance.now();
   timeoutMs: number;
@@ -108,6 +113,13 @@ export class Channel {
     this.nextId = randomInt(1, 0x7fffffff);
     this.decoder = new FrameDecoder({ maxFrameBytes: opts.maxFrameBytes, onFault: (f) => this.onFault(f) });
     link.stream.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    link.messages?.attach({
+      message: (m) => this.onLinkMessage(m),
+      lost: (kind) => {
+        this.metrics.badFrame(kind);
+        this.log.debug({ fault: kind }, 'message from device lost');
+      },
+    });
     // Write errors also surface through `closed`; a listener keeps them from crashing the process.
     link.stream.on('error', (e: Error) => this.log.debug({ err: e.message }, 'link stream error'));
     void link.closed.then((c) => {
@@ -167,15 +179,18 @@ export class Channel {
     const msg = { kind: `${op}Request`, body } as RequestMessage;
     for (let attempt = 1; ; attempt++) {
       const id = this.allocId();
-      let frame: Buffer;
+      let out: Buffer | LinkMessage;
       try {
-        frame = encodeFrame(msg, id);
+        if (this.link.messages) out = checkMessage(msg, id);
+        // the hot path of an upload: framed straight from the caller's tensor (same bytes as encodeFrame)
+        else if (msg.kind === 'BulkChunkRequest') out = encodeBulkChunkFrame(msg.body, id);
+        else out = encodeFrame(msg, id);
       } catch (e) {
         throw new ArgumentError(`${op}: request does not match the protocol schema: ${(e as Error).message}`, { cause: e });
       }
       opts.onAttempt?.(id);
       try {
-        const reply = await this.exchange(op, id, frame, timeoutMs, opts.onEvent, opts.extend);
+        const reply = await this.exchange(op, id, out, timeoutMs, opts.onEvent, opts.extend);
         return this.interpret(op, reply);
       } catch (e) {
         const retriable = e instanceof AttemptTimeout || e instanceof AttemptGarbled;
@@ -214,16 +229,18 @@ export class Channel {
     this.write(Buffer.from(bytes));
   }
 
-  private write(frame: Buffer): void {
-    this.metrics.bytesOut += frame.length;
+  private write(out: Buffer | LinkMessage): void {
     this.metrics.framesOut++;
-    this.link.stream.write(frame);
+    if (out instanceof Uint8Array) {
+      this.metrics.bytesOut += out.length;
+      this.link.stream.write(out);
+    } else this.link.messages!.send(out);
   }
 
   private exchange(
     op: OpName | 'raw',
     id: number,
-    frame: Buffer,
+    out: Buffer | LinkMessage,
     timeoutMs: number,
     onEvent?: (ev: EventMessage) => void,
     extend?: () => Promise<boolean>,
@@ -252,8 +269,8 @@ export class Channel {
       const p: Pending = { op, sentAt: performance.now(), timer, resolve, reject };
       if (onEvent) p.onEvent = onEvent;
       this.pending.set(id, p);
-      if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', op, id, bytes: frame.length }, 'frame');
-      this.write(frame);
+      if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', op, id, ...(out instanceof Uint8Array ? { bytes: out.length } : {}) }, 'frame');
+      this.write(out);
     });
   }
 
@@ -292,6 +309,12 @@ export class Channel {
     const frames = this.decoder.push(chunk);
     this.metrics.bytesDiscarded += this.decoder.counters.bytesDiscarded - before;
     for (const f of frames) this.onFrame(f);
+  }
+
+  /** A message from the device on a message port: what the decoder would have yielded. */
+  private onLinkMessage(m: LinkMessage): void {
+    this.lastRxAt = performance.now();
+    this.onFrame({ header: m.header, message: m.message, encodedBytes: 0 });
   }
 
   private onFrame(f: DecodedFrame): void {

@@ -2,7 +2,7 @@
 // becomes DAC codes relative to the device's full scale (values beyond it saturate and are
 // counted). For factored curvature the driver first moves powers of two from J and the core into
 // `scale` (exact in binary floating point), so J and H use the DAC range without saturating.
-import { ITEM_SIZE, tensorFromFloat64 } from '../protocol/index.ts';
+import { ITEM_SIZE, float64Bytes, tensorFromFloat64 } from '../protocol/index.ts';
 import type { Capabilities, Dtype, WireTensor } from '../protocol/index.ts';
 import { ArgumentError, CapabilityError } from './errors.ts';
 
@@ -24,6 +24,12 @@ export function checkVector(name: string, v: NumericArray, length: number): void
   if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number')
     throw new ArgumentError(`${name} must be an array of numbers`);
   if (v.length !== length) throw new ArgumentError(`${name} has ${v.length} values, expected ${length}`);
+  if (v instanceof Float64Array || v instanceof Float32Array) {
+    // every element is a number: x·0 is 0 for finite x, NaN otherwise (one branch-free pass)
+    let probe = 0;
+    for (let i = 0; i < v.length; i++) probe += v[i] * 0;
+    if (probe === 0) return;
+  }
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) throw new ArgumentError(`${name}[${i}] = ${String(x)} is not a finite number`);
@@ -45,8 +51,14 @@ export interface Converted {
   saturated: number;
 }
 
-/** Packs values in `dtype`; i16 codes are relative to the device's full scale. */
+/**
+ * Packs values in `dtype`; i16 codes are relative to the device's full scale. An f64 tensor from
+ * a Float64Array is a view of it (no copy on a little-endian host): the caller keeps it
+ * unchanged until the upload settles.
+ */
 export function toWire(values: NumericArray, shape: number[], dtype: Dtype, fullScale: number): Converted {
+  if (dtype === 'f64' && values instanceof Float64Array && values.length === shape.reduce((a, b) => a * b, 1))
+    return { tensor: { dtype, shape: [...shape], order: 'le', data: float64Bytes(values) }, saturated: 0 };
   if (dtype !== 'i16') return { tensor: tensorFromFloat64(values, shape, dtype), saturated: 0 };
   // Use the finer of the tensor's own range and the device range: a tensor within full scale
   // keeps all 16 bits; one beyond it saturates at the rails, as the analog DAC would.

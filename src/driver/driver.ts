@@ -29,7 +29,7 @@ import type { RunIdTracker } from './run-recovery.ts';
 import { SessionRecord } from './session-record.ts';
 import type { ByteLink } from './transports/open-link.ts';
 import type { ConfigureOptions, CurvatureInput, DeviceInfo, DeviceStatus, ErrorEntry, RunOptions, RunResult, SampleBlock, UploadOptions, UploadReport } from './types.ts';
-import { prepareCurvature, prepareVector, sendUpload } from './uploads.ts';
+import { prepareCurvature, prepareVector, retainedCopy, sendUpload } from './uploads.ts';
 import type { PreparedUpload } from './uploads.ts';
 
 export type { DriverOptions } from './options.ts';
@@ -256,7 +256,7 @@ export class SpuDriver extends EventEmitter<SpuDriverEvents> {
       const { reply, report } = await this.send(up, opts);
       const r = reply as ReplyBody<'Curvature'>;
       if (r.n !== up.n) throw new ProtocolMismatchError(`Curvature: device loaded N = ${r.n}, host sent ${up.n}`);
-      this.record.curvatureLoaded(up, opts);
+      this.record.curvatureLoaded(opts.transfer ? up : retainedCopy(up), opts);
       return { ...report, curvatureId: r.curvatureId, r: r.r };
     });
   }

@@ -12,8 +12,10 @@ export interface LatencyStats {
 }
 
 export interface DriverMetrics {
+  /** Bytes written to the link (an in-process message link carries messages, not bytes). */
   bytesOut: number;
   bytesIn: number;
+  /** Frames (or, on a message link, messages) sent and received. */
   framesOut: number;
   framesIn: number;
   /** Frames the host decoder rejected, by kind (bad CRC, oversize, undecodable, …). */

@@ -70,6 +70,13 @@ export interface UploadOptions {
   dtype?: DtypeChoice;
   /** Force inline tensors (true) or bulk transfers (false); default: inline when the frame fits. */
   inline?: boolean;
+  /**
+   * f64 arrays are sent from the caller's memory (no conversion) and read until the upload
+   * settles. For reconnect({ restore }) the driver then keeps a copy of what was committed,
+   * unless `transfer` is true: the caller hands the arrays over and never changes them again
+   * (saves one copy of J per upload). Default false.
+   */
+  transfer?: boolean;
 }
 
 export interface UploadReport {

@@ -3,7 +3,7 @@
 // {ref}) for the largest tensors otherwise. Shapes, finiteness and device limits are checked on
 // the host first, so a bad call fails with a clear error and sends nothing.
 import type { Logger } from 'pino';
-import { CRC_BYTES, ErrorCode, HEADER_BYTES, encodeMessage, maxInnerBytes } from '../protocol/index.ts';
+import { CRC_BYTES, ErrorCode, HEADER_BYTES, encodeMessage, maxInnerBytes, packedSizeBound } from '../protocol/index.ts';
 import type { Capabilities, Dtype, RequestBody, RequestMessage, TensorOrRef, WireTensor } from '../protocol/index.ts';
 import { bulkUpload } from './bulk-upload.ts';
 import type { Channel } from './channel.ts';
@@ -19,6 +19,14 @@ export interface TensorSlot {
   name: string;
   tensor: WireTensor;
   saturated: number;
+}
+
+/**
+ * The upload with every tensor in memory of its own: what the driver keeps to restore a device,
+ * safe from a caller that reuses its arrays (f64 tensors are views of the caller's arrays).
+ */
+export function retainedCopy<K extends TensorOp>(up: PreparedUpload<K>): PreparedUpload<K> {
+  return { ...up, slots: up.slots.map((s) => ({ ...s, tensor: { ...s.tensor, data: s.tensor.data.slice() } })) };
 }
 
 export interface PreparedUpload<K extends TensorOp> {
@@ -143,8 +151,21 @@ export function prepareVector<K extends 'Gradient' | 'StateSet'>(op: K, v: Numer
   };
 }
 
-function frameBytes(op: TensorOp, body: unknown): number {
-  return HEADER_BYTES + encodeMessage({ kind: `${op}Request`, body } as RequestMessage).payload.length + CRC_BYTES;
+/**
+ * Whether the request fits one frame of `limit` inner bytes. Settled from bounds when they
+ * decide (a multi-megabyte J is never encoded just to learn that it does not fit).
+ */
+function fitsFrame(op: TensorOp, body: unknown, dataBytes: number, limit: number): boolean {
+  if (HEADER_BYTES + dataBytes + CRC_BYTES > limit) return false;
+  if (HEADER_BYTES + packedSizeBound(body) + CRC_BYTES <= limit) return true;
+  return HEADER_BYTES + encodeMessage({ kind: `${op}Request`, body } as RequestMessage).payload.length + CRC_BYTES <= limit;
+}
+
+/** Tensor bytes a request carries inline. */
+function inlineBytes(parts: TensorOrRef[]): number {
+  let n = 0;
+  for (const p of parts) if (!('ref' in p)) n += p.data.length;
+  return n;
 }
 
 export interface SendOptions {
@@ -172,12 +193,12 @@ export async function sendUpload<K extends TensorOp>(ch: Channel, up: PreparedUp
     else if (opts.inline !== true) {
       const order = up.slots.map((s, i) => [s.tensor.data.length, i] as const).sort((a, b) => b[0] - a[0]);
       for (const [, i] of order) {
-        if (frameBytes(up.op, up.build(parts)) <= limit) break;
+        if (fitsFrame(up.op, up.build(parts), inlineBytes(parts), limit)) break;
         bulk.add(i);
         parts[i] = { ref: 0 };
       }
     }
-    if (opts.inline === true && frameBytes(up.op, up.build(parts)) > limit)
+    if (opts.inline === true && !fitsFrame(up.op, up.build(parts), inlineBytes(parts), limit))
       throw new ArgumentError(`${up.op}: the tensors do not fit one ${opts.deviceMaxFrameBytes}-byte frame inline; allow bulk transfer`);
     const refs: number[] = [];
     try {

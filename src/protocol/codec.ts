@@ -1,7 +1,7 @@
 // Message codec (type/flags + MessagePack payload, validated by the zod schemas) and frame codec
 // (header ‖ payload ‖ CRC-32C, COBS-encoded, 0x00-terminated).
 import type { z } from 'zod';
-import { cobsDecode, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.ts';
+import { cobsDecode, cobsEncodePartsInto, cobsMaxEncodedLength } from './cobs.ts';
 import { crc32c } from './crc32c.ts';
 import type { ProtocolError} from './errors.ts';
 import { ErrorCode, FramingError, ProtocolViolationError, SchemaError, ValueRangeError, errorClassOf } from './errors.ts';
@@ -55,6 +55,12 @@ export function encodeMessage(msg: Message): EncodedMessage {
 
 /** As encodeMessage, but the payload lives in msgpackr's shared buffer until the next pack. */
 function encodeMessageShared(msg: Message): EncodedMessage {
+  const { type, flags, body } = typeFlagsAndBody(msg);
+  return { type, flags, payload: packPlainShared(body) };
+}
+
+/** Validates `msg` against its schema; header type and flags of its frame, and the parsed body. */
+function typeFlagsAndBody(msg: Message): { type: number; flags: number; body: unknown } {
   const info = kindInfo(msg.kind);
   const parsed = info.schema.safeParse(msg.body);
   if (!parsed.success) throw schemaFailure(msg.kind, parsed.error);
@@ -67,7 +73,18 @@ function encodeMessageShared(msg: Message): EncodedMessage {
     type = (msg as { requestType: number }).requestType;
     if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `error requestType ${type} is not a u16`);
   }
-  return { type, flags, payload: packPlainShared(parsed.data) };
+  return { type, flags, body: parsed.data };
+}
+
+/**
+ * What encodeFrame checks, without encoding: the message validated against its schema (the
+ * parsed body; bins stay views) with the header type and flags its frame would carry.
+ */
+export function validateMessage(msg: Message, requestId: number, opts: { more?: boolean } = {}): { type: number; flags: number; message: Message } {
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffffffff) throw new ValueRangeError(ErrorCode.OUT_OF_RANGE, `requestId ${requestId} is not a u32`);
+  const { type, flags, body } = typeFlagsAndBody(msg);
+  const message = (msg.kind === 'Error' ? { kind: 'Error', requestType: type, body } : { kind: msg.kind, body }) as Message;
+  return { type, flags: flags | (opts.more ? FLAG_MORE : 0), message };
 }
 
 /**
@@ -119,15 +136,30 @@ export interface FrameOptions {
 
 /** Frames an already-encoded header + payload (also used to build malformed test vectors). */
 export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: { leadingDelimiter?: boolean } = {}): Buffer {
-  const innerLen = HEADER_BYTES + payload.length + CRC_BYTES;
-  const inner = Buffer.allocUnsafe(innerLen);
-  writeHeader(inner, 0, header);
-  inner.set(payload, HEADER_BYTES);
-  inner.writeUInt32LE(crc32c(inner, 0, 0, innerLen - CRC_BYTES), innerLen - CRC_BYTES);
+  return encodeFrameParts(header, [payload], opts);
+}
+
+/**
+ * Frames header ‖ payload pieces ‖ CRC straight into the COBS output: no inner frame buffer, the
+ * payload pieces (e.g. a BulkChunk's data, a view of the host tensor) are read once for the CRC
+ * and once for COBS.
+ */
+export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Array[], opts: { leadingDelimiter?: boolean } = {}): Buffer {
+  const head = Buffer.allocUnsafe(HEADER_BYTES);
+  writeHeader(head, 0, header);
+  let crc = crc32c(head);
+  let payloadLen = 0;
+  for (const p of payload) {
+    crc = crc32c(p, crc);
+    payloadLen += p.length;
+  }
+  const trailer = Buffer.allocUnsafe(CRC_BYTES);
+  trailer.writeUInt32LE(crc, 0);
+  const innerLen = HEADER_BYTES + payloadLen + CRC_BYTES;
   const lead = opts.leadingDelimiter ? 1 : 0;
   const out = Buffer.allocUnsafe(lead + cobsMaxEncodedLength(innerLen) + 1);
   if (lead) out[0] = 0;
-  const n = cobsEncodeInto(inner, out, lead);
+  const n = cobsEncodePartsInto([head, ...payload, trailer], out, lead);
   out[lead + n] = 0;
   return out.subarray(0, lead + n + 1);
 }

@@ -1,6 +1,10 @@
 // CRC-32C (catalogue name CRC-32/ISCSI; Castagnoli polynomial 0x1EDC6F41, reflected 0x82F63B78,
 // init 0xFFFFFFFF, refin/refout true, xorout 0xFFFFFFFF, check "123456789" → 0xE3069283).
-// Slicing-by-8: eight 256-entry tables let the hot loop consume 8 bytes per iteration.
+// Large inputs go to the native CRC-32C of @node-rs/crc32 (prebuilt binaries for the usual
+// platforms, SSE4.2/ARMv8 CRC instructions: ~5× the JS speed); without its binary, and for short
+// inputs where a native call costs more than it saves, the portable slicing-by-8 JS below, which
+// gives the same value (tested on both paths).
+import { createRequire } from 'node:module';
 
 const POLY_REFLECTED = 0x82f63b78;
 
@@ -23,11 +27,41 @@ const TABLES: Uint32Array[] = (() => {
 
 export const CRC32C_CHECK_VALUE = 0xe3069283;
 
+/** A native CRC-32C: `(data, previous)` → the CRC continued over data (previous 0 = a fresh CRC). */
+export type NativeCrc32c = (data: Uint8Array, previous: number) => number;
+
+/**
+ * Loads the native CRC-32C, or returns null when the package or its platform binary is missing
+ * (or gives a wrong check value). `load` is the module loader (replaceable in tests).
+ */
+export function loadNativeCrc32c(load: (id: string) => unknown = createRequire(import.meta.url)): NativeCrc32c | null {
+  try {
+    const m = load('@node-rs/crc32') as { crc32c?: (data: Uint8Array, initial?: number) => number };
+    if (typeof m?.crc32c !== 'function') return null;
+    const f: NativeCrc32c = (data, previous) => m.crc32c!(data, previous) >>> 0;
+    return f(Buffer.from('123456789', 'latin1'), 0) === CRC32C_CHECK_VALUE ? f : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The native CRC-32C in use, or null (portable JS only). */
+export const NATIVE_CRC32C: NativeCrc32c | null = loadNativeCrc32c();
+
+/** Below this many bytes a native call costs more than the JS loop (measured ~0.6 µs per call). */
+const NATIVE_MIN_BYTES = 512;
+
 /**
  * Continues a CRC-32C over `bytes[start, end)`. Pass the previous return value as `crc` to
  * checksum data that arrives in pieces; start with 0 (the init/xorout handling is internal).
  */
 export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
+  if (NATIVE_CRC32C !== null && end - start >= NATIVE_MIN_BYTES) return NATIVE_CRC32C(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), crc);
+  return crc32cPortable(bytes, crc, start, end);
+}
+
+/** crc32c in portable JS (slicing-by-8), whatever the platform. */
+export function crc32cPortable(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES;
   let c = ~crc >>> 0;
   let i = start;

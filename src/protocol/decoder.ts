@@ -77,7 +77,8 @@ export class FrameDecoder {
     emptyFrames: 0,
   };
   private readonly onFault: ((f: FrameFault) => void) | undefined;
-  private readonly buf: Uint8Array;
+  /** un-COBSed bytes of the current frame; replaced when a large payload is handed over */
+  private buf: Buffer;
   private outLen = 0;
   private encodedLen = 0;
   /** data bytes still expected in the current COBS block */
@@ -90,7 +91,7 @@ export class FrameDecoder {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(this.maxFrameBytes) || this.maxFrameBytes < MIN_FRAME_BYTES + 1) throw new RangeError(`maxFrameBytes ${this.maxFrameBytes} too small`);
     this.onFault = opts.onFault;
-    this.buf = new Uint8Array(this.maxFrameBytes);
+    this.buf = Buffer.allocUnsafeSlow(this.maxFrameBytes);
   }
 
   /** Bytes of the current partial frame held (always ≤ maxFrameBytes). */
@@ -158,25 +159,32 @@ export class FrameDecoder {
       return;
     }
     this.encodedLen += n;
+    // state in locals for the loop: zero-dense data makes a block (and a code byte) per zero
     const buf = this.buf;
+    let out = this.outLen;
+    let left = this.blockLeft;
+    let last = this.lastCode;
     let i = start;
     while (i < end) {
-      if (this.blockLeft === 0) {
+      if (left === 0) {
         const code = chunk[i++];
-        if (this.lastCode !== 0 && this.lastCode !== 0xff) buf[this.outLen++] = 0;
-        this.lastCode = code;
-        this.blockLeft = code - 1;
+        if (last !== 0 && last !== 0xff) buf[out++] = 0;
+        last = code;
+        left = code - 1;
       } else {
-        const take = Math.min(this.blockLeft, end - i);
-        if (take < 16) for (let k = 0; k < take; k++) buf[this.outLen++] = chunk[i + k];
+        const take = Math.min(left, end - i);
+        if (take < 16) for (let k = 0; k < take; k++) buf[out++] = chunk[i + k];
         else {
-          buf.set(chunk.subarray(i, i + take), this.outLen);
-          this.outLen += take;
+          buf.set(chunk.subarray(i, i + take), out);
+          out += take;
         }
         i += take;
-        this.blockLeft -= take;
+        left -= take;
       }
     }
+    this.outLen = out;
+    this.blockLeft = left;
+    this.lastCode = last;
   }
 
   private endFrame(frames: DecodedFrame[]): void {
@@ -200,8 +208,14 @@ export class FrameDecoder {
     try {
       const split = splitFrame(inner);
       header = split.header;
-      // copy: message bins are views of the payload, and this.buf is reused for the next frame
-      const payload = Buffer.from(split.payload);
+      // Message bins are views of the payload, and this.buf is reused for the next frame: a small
+      // payload is copied out; a large one (a bulk chunk) keeps the buffer, and a fresh one
+      // (uninitialised, as nothing is read before it is written) takes its place.
+      let payload: Buffer;
+      if (split.payload.length >= Math.max(1024, this.maxFrameBytes >>> 3)) {
+        payload = split.payload as Buffer;
+        this.buf = Buffer.allocUnsafeSlow(this.maxFrameBytes);
+      } else payload = Buffer.from(split.payload);
       const message = decodeMessage(header, payload);
       this.counters.framesOk++;
       frames.push({ header, message, encodedBytes });

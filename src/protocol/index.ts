@@ -1,13 +1,14 @@
 // Public API of the wire protocol (v1). Emulator, driver and conformance suite import from here.
 export { PROTOCOL_VERSION, PROTOCOL_MAJOR, MIN_MAX_FRAME_BYTES, DEFAULT_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES } from './version.ts';
-export { crc32c, CRC32C_CHECK_VALUE } from './crc32c.ts';
-export { cobsEncode, cobsEncodeInto, cobsDecode, cobsMaxEncodedLength } from './cobs.ts';
+export { crc32c, crc32cPortable, loadNativeCrc32c, NATIVE_CRC32C, CRC32C_CHECK_VALUE } from './crc32c.ts';
+export type { NativeCrc32c } from './crc32c.ts';
+export { cobsEncode, cobsEncodeInto, cobsEncodePartsInto, cobsDecode, cobsMaxEncodedLength } from './cobs.ts';
 export * from './header.ts';
 export * from './errors.ts';
 export * from './tensor.ts';
 export * from './schemas.ts';
 export * from './registry.ts';
-export { encodeMessage, decodeMessage, encodeFrame, encodeRawFrame, decodeFrame, splitFrame, errorMessageFrom } from './codec.ts';
+export { encodeMessage, decodeMessage, validateMessage, encodeFrame, encodeRawFrame, encodeFrameParts, decodeFrame, splitFrame, errorMessageFrom } from './codec.ts';
 export type { EncodedMessage, DecodedFrame, FrameOptions } from './codec.ts';
 export { FrameDecoder, FrameDecoderStream } from './decoder.ts';
 export type { FaultKind, FrameFault, DecoderCounters, FrameDecoderOptions } from './decoder.ts';
@@ -18,3 +19,6 @@ export type { SchemaBundle } from './json-schema.ts';
 export { packPlain, unpackPlain } from './msgpack.ts';
 export { LINK_PREFIX, LINK_MAX_LINE, linkMac, readLinkLine, LinkLineError } from './link-greeting.ts';
 export type { LinkLineFailure } from './link-greeting.ts';
+export { checkMessage, encodedFrameExceeds, packedSizeBound } from './message-link.ts';
+export type { LinkMessage, MessageLinkPort, MessageReceiver } from './message-link.ts';
+export { encodeBulkChunkFrame } from './bulk-frame.ts';

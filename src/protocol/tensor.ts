@@ -135,6 +135,30 @@ export function tensorFromFloat64(
   return { dtype, shape: [...shape], order: 'le', data, scale: q.scale };
 }
 
+/** True when this host stores numbers little-endian, as the wire does (then f64 bytes can be viewed). */
+export const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The wire bytes of f64 values without converting them: a view of `values` on a little-endian
+ * host, else a converted copy. The view shares memory with `values`.
+ */
+export function float64Bytes(values: Float64Array): Uint8Array {
+  if (HOST_IS_LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  return tensorFromFloat64(values, [values.length], 'f64').data;
+}
+
+/**
+ * As tensorToFloat64, but an f64 tensor whose bytes are 8-aligned on a little-endian host is
+ * viewed, not copied: for a receiver that owns the bytes (a staged bulk transfer).
+ */
+export function tensorAsFloat64(t: WireTensor): Float64Array {
+  if (t.dtype === 'f64' && HOST_IS_LITTLE_ENDIAN && t.data.byteOffset % 8 === 0) {
+    assertTensor(t);
+    return new Float64Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 8);
+  }
+  return tensorToFloat64(t);
+}
+
 /** Unpacks a wire tensor to float64 (i16: code · scale). Works on unaligned Buffer views. */
 export function tensorToFloat64(t: WireTensor): Float64Array {
   assertTensor(t);

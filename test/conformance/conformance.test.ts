@@ -42,8 +42,14 @@ function expectConforms(r: ConformanceReport): void {
 }
 
 describe('conformance suite against the emulator', () => {
-  it('passes in-process (emu:, serialport binding)', async () => {
+  it('passes in-process on the message link (emu:, no framing)', async () => {
     const r = await runConformance('emu:?seed=11', { hardware: false });
+    expect(r.device?.model).toBe('spu-emulator');
+    expectConforms(r);
+  });
+
+  it('passes in-process on the byte link (emu:?link=bytes, serialport binding)', async () => {
+    const r = await runConformance('emu:?seed=11&link=bytes', { hardware: false });
     expect(r.device?.model).toBe('spu-emulator');
     expectConforms(r);
   });

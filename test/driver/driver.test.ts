@@ -30,7 +30,7 @@ async function track(p: Promise<SpuDriver>): Promise<SpuDriver> {
 describe('results are bit-identical to the physics core', () => {
   it('factored curvature by bulk transfer, inline gradient, two runs (reset, carry)', async () => {
     const sys = factoredSystem(300, 8, 3);
-    const dev = await track(connect('emu:?seed=21', { heartbeatIntervalMs: 0 }));
+    const dev = await track(connect('emu:?seed=21&maxFrameBytes=4096', { heartbeatIntervalMs: 0 }));
     await dev.configure(configureOptions);
     const up = await dev.uploadCurvature({ form: 'factored', ...sys });
     expect(up).toMatchObject({ n: 300, r: 8, dtype: 'f64', bulkTransfers: 1, bytes: 300 * 8 * 8 + 16 * 8 });
@@ -201,15 +201,27 @@ describe('close', () => {
 
 describe('metrics', () => {
   it('counts bytes and frames both ways and keeps per-operation latency statistics', async () => {
-    const dev = await track(connect('emu:?seed=1', { heartbeatIntervalMs: 0 }));
+    const dev = await track(connect('emu:?seed=1&link=bytes', { heartbeatIntervalMs: 0 }));
     for (let i = 0; i < 20; i++) await dev.heartbeat();
     const m = dev.metrics();
     expect(m.framesOut).toBe(m.framesIn + 1); // + the lone 0x00 written before Hello
     expect(m.bytesOut).toBeGreaterThan(20 * 12);
+    expect(m.bytesIn).toBeGreaterThan(20 * 12);
     expect(m.latency.Heartbeat).toMatchObject({ count: 20 });
     const l = m.latency.Heartbeat;
     expect(l.minMs).toBeLessThanOrEqual(l.medianMs);
     expect(l.medianMs).toBeLessThanOrEqual(l.p90Ms);
     expect(l.p90Ms).toBeLessThanOrEqual(l.maxMs);
+  });
+
+  it('on the in-process message link counts messages as frames, and only the bytes that really travel', async () => {
+    const dev = await track(connect('emu:?seed=1', { heartbeatIntervalMs: 0 }));
+    for (let i = 0; i < 20; i++) await dev.heartbeat();
+    const m = dev.metrics();
+    expect(m.framesOut).toBe(m.framesIn + 1);
+    expect(m.framesIn).toBeGreaterThanOrEqual(21); // Hello, Status, 20 heartbeats
+    expect(m.bytesOut).toBe(1); // the resync delimiter before Hello
+    expect(m.bytesIn).toBe(0);
+    expect(m.latency.Heartbeat).toMatchObject({ count: 20 });
   });
 });

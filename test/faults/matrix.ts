@@ -11,7 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import { DeviceError, DisconnectedError, DriverError, HandshakeError, SpuDriver, TimeoutError, duplexLink } from '../../src/driver/index.ts';
 import type { DriverMetrics, RunResult } from '../../src/driver/index.ts';
-import { createEmulatedDevice, faultyLink } from '../../src/emulator/index.ts';
+import { createEmulatedDevice, createMessageLinkDevice, faultyLink } from '../../src/emulator/index.ts';
 import type { DeviceFaults, FaultyLinkOptions } from '../../src/emulator/index.ts';
 import { errorCodeName } from '../../src/protocol/index.ts';
 import { bitEqual, configureOptions, factoredSystem } from '../driver/helpers.ts';
@@ -25,6 +25,8 @@ export interface FaultCase {
   device?: DeviceFaults;
   /** the fault goes away after the first link (cable re-plugged, board power-cycled) */
   transient?: boolean;
+  /** over the in-process message link instead of bytes (device-side faults only) */
+  messages?: boolean;
   /** what the test requires */
   expect: Outcome['outcome'][];
 }
@@ -43,7 +45,8 @@ export interface Outcome {
 }
 
 const SEED = 77;
-const SYS = factoredSystem(200, 8, 11); // J: 12.8 kB → 4 bulk chunks at the default 4096-byte frame
+const SYS = factoredSystem(200, 8, 11); // J: 12.8 kB → 4 bulk chunks at 4096-byte frames (DEVICE_FRAME)
+const DEVICE_FRAME = { maxFrameBytes: 4096 };
 const RUN = { durationTau: 3, start: 'reset' as const };
 const BUDGET_MS = 8000;
 const DRIVER = { timeoutMs: 150, retries: 4, heartbeatIntervalMs: 0, handshakeTimeoutMs: 300 };
@@ -69,6 +72,17 @@ export const CASES: FaultCase[] = [
   { id: 'bad-crc-replies', fault: 'every 4th reply with a damaged CRC', device: { corruptCrcEvery: 4 }, expect: ['recovered'] },
 ];
 
+/**
+ * The firmware fault switches again over the in-process message link: the same firmware meets
+ * them there (a damaged CRC becomes a lost message), so the same outcomes are required.
+ */
+export const MESSAGE_LINK_CASES: FaultCase[] = CASES.filter((c) => c.device && !c.link).map((c) => ({
+  ...c,
+  id: `${c.id}@messages`,
+  fault: `${c.fault} (message link)`,
+  messages: true,
+}));
+
 function describeError(e: unknown): string {
   if (e instanceof DeviceError) return `DeviceError ${errorCodeName(e.code)} (${e.op})`;
   if (e instanceof DisconnectedError) return `DisconnectedError ${e.reason}`;
@@ -86,7 +100,11 @@ async function openDriver(c: FaultCase): Promise<SpuDriver> {
   let opens = 0;
   return SpuDriver.open(async () => {
     const faulty = opens++ === 0 || !c.transient;
-    const dev = createEmulatedDevice({ seed: SEED, ...(faulty && c.device ? { faults: c.device } : {}) });
+    if (c.messages) {
+      const md = createMessageLinkDevice({ seed: SEED, ...DEVICE_FRAME, ...(faulty && c.device ? { faults: c.device } : {}) });
+      return { ...duplexLink(md, `fault:${c.id}`), messages: md.messages };
+    }
+    const dev = createEmulatedDevice({ seed: SEED, ...DEVICE_FRAME, ...(faulty && c.device ? { faults: c.device } : {}) });
     const wrapped = faulty && c.link ? faultyLink(dev, { ...c.link, seed: 1000 + opens }) : dev;
     return duplexLink(wrapped, `fault:${c.id}`);
   }, DRIVER);

@@ -19,8 +19,9 @@ async function runBytes(h: TestHost): Promise<string> {
   return Buffer.concat([r.mean!.data, r.final!.data]).toString('hex');
 }
 
+// 4096-byte frames (the emulator's default is 65535) so that small tensors take many chunks
 async function ready(opts: Parameters<typeof createEmulatedDevice>[0] = {}): Promise<TestHost> {
-  const h = track(new TestHost(createEmulatedDevice({ maxCells: 64, maxRank: 8, ...opts })));
+  const h = track(new TestHost(createEmulatedDevice({ maxCells: 64, maxRank: 8, maxFrameBytes: 4096, ...opts })));
   await h.hello();
   await loadSystem(h);
   return h;
@@ -56,7 +57,7 @@ describe('atomic uploads', () => {
   it('a bulk upload aborted mid-transfer, or failing its CRC at commit, changes nothing', async () => {
     const h = await ready();
     const before = await runBytes(h);
-    // 64×64 f64 = 32 KiB: several chunks at the default 4096-byte frame limit
+    // 64×64 f64 = 32 KiB: several chunks at a 4096-byte frame limit
     const big = new Array(64 * 64).fill(0).map((_, i) => (i % 65 === 0 ? 2 : 0));
     const open = await h.bulk(big, [64, 64], 'f64', { stopAfterChunks: 3 });
     expect((await h.ok('Status', {})).openTransfers).toBe(1);
@@ -71,7 +72,7 @@ describe('atomic uploads', () => {
   });
 
   it('a link drop mid-upload leaves the committed system in force on a board that stays powered', async () => {
-    const board = new EmulatorBoard({ maxCells: 64, faults: { dropLinkAtChunk: 3 } });
+    const board = new EmulatorBoard({ maxCells: 64, maxFrameBytes: 4096, faults: { dropLinkAtChunk: 3 } });
     const h1 = track(new TestHost(board.factory()));
     await h1.hello();
     await loadSystem(h1);

@@ -96,3 +96,19 @@ describe('inline versus bulk', () => {
     }
   });
 });
+
+describe('BulkChunk frames built by hand', () => {
+  it('encodeBulkChunkFrame gives the bytes of encodeFrame for any ids, offsets and data', async () => {
+    const { encodeBulkChunkFrame, encodeFrame: enc } = await import('../../src/protocol/index.ts');
+    const { default: fcx } = await import('fast-check');
+    const u32 = fcx.oneof(fcx.integer({ min: 0, max: 300 }), fcx.integer({ min: 0, max: 70_000 }), fcx.integer({ min: 0, max: 0xffffffff }));
+    fcx.assert(
+      fcx.property(u32, u32, u32, u32, fcx.oneof(fcx.uint8Array({ maxLength: 300 }), fcx.uint8Array({ minLength: 60_000, maxLength: 70_000 })), (id, transferId, seq, offset, data) => {
+        const body = { transferId, seq, offset, data };
+        expect(encodeBulkChunkFrame(body, id).equals(enc({ kind: 'BulkChunkRequest', body }, id))).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+    expect(() => encodeBulkChunkFrame({ transferId: -1, seq: 0, offset: 0, data: new Uint8Array(1) }, 1)).toThrow(/transferId: expected a u32/);
+  });
+});

@@ -129,3 +129,30 @@ describe('typed errors', () => {
     }
   });
 });
+
+describe('packedSizeBound (message-level links size frames without encoding)', () => {
+  it('is never below the real MessagePack size, and exact for integers, strings and bins', async () => {
+    const { packedSizeBound, packPlain } = await import('../../src/protocol/index.ts');
+    const plain = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+        fc.double({ noNaN: true }),
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.uint8Array({ maxLength: 70_000 }),
+        fc.array(tie('value'), { maxLength: 20 }),
+        fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 20 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(plain, (v) => {
+        expect(packedSizeBound(v)).toBeGreaterThanOrEqual(packPlain(v).length);
+      }),
+      { numRuns: 300 },
+    );
+    for (const v of [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, -1, -32, -33, -128, -129, -32768, -32769, 'a'.repeat(31), 'é'.repeat(40), new Uint8Array(255), new Uint8Array(65536)])
+      expect(packedSizeBound(v)).toBe(packPlain(v).length);
+  });
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CRC32C_CHECK_VALUE, cobsDecode, cobsEncode, cobsMaxEncodedLength, crc32c } from '../../src/protocol/index.ts';
+import { CRC32C_CHECK_VALUE, NATIVE_CRC32C, cobsDecode, cobsEncode, cobsMaxEncodedLength, crc32c, crc32cPortable, loadNativeCrc32c } from '../../src/protocol/index.ts';
 
 /** Bit-at-a-time reference CRC-32C (reflected poly 0x82F63B78), independent of the tables. */
 function crc32cBitwise(bytes: Uint8Array): number {
@@ -11,6 +11,37 @@ function crc32cBitwise(bytes: Uint8Array): number {
   }
   return (c ^ 0xffffffff) >>> 0;
 }
+
+describe('CRC-32C: native package and portable fallback', () => {
+  it('the native binary of @node-rs/crc32 is present on this platform (linux x64 CI)', () => {
+    // A platform without a prebuilt binary falls back to JS; CI's does have one, so this pins that
+    // the fast path really runs there.
+    expect(NATIVE_CRC32C).not.toBeNull();
+  });
+  it('without the package or its binary the loader gives null and crc32c uses the portable JS', () => {
+    expect(loadNativeCrc32c(() => { throw new Error("Cannot find module '@node-rs/crc32-linux-x64-gnu'"); })).toBeNull();
+    expect(loadNativeCrc32c(() => ({}))).toBeNull();
+    // a binary that computes something else (wrong polynomial) is refused by the check value
+    expect(loadNativeCrc32c(() => ({ crc32c: () => 0xcbf43926 }))).toBeNull();
+  });
+  it('native and portable give the same value on every length, offset and continuation', () => {
+    const native = NATIVE_CRC32C!;
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 5000 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (bytes, a, b, prev) => {
+        const i = bytes.length ? a % (bytes.length + 1) : 0;
+        const j = i + (bytes.length - i ? b % (bytes.length - i + 1) : 0);
+        const view = bytes.subarray(i, j);
+        expect(native(view, prev)).toBe(crc32cPortable(view, prev));
+        expect(crc32c(bytes, prev, i, j)).toBe(crc32cPortable(bytes, prev, i, j));
+        expect(crc32cPortable(view)).toBe(crc32cBitwise(view));
+      }),
+      { numRuns: 200 },
+    );
+    const big = Uint8Array.from({ length: 1 << 20 }, (_, k) => (k * 2654435761) >>> 24);
+    expect(crc32c(big)).toBe(crc32cPortable(big));
+    expect(crc32c(big, 0, 3, big.length - 5)).toBe(crc32cPortable(big, 0, 3, big.length - 5));
+  });
+});
 
 describe('CRC-32C (CRC-32/ISCSI)', () => {
   it('check value over ASCII "123456789" is 0xE3069283', () => {
@@ -85,5 +116,28 @@ describe('COBS', () => {
     expect(cobsDecode(hex('05 11 22'))).toBeNull();
     expect(cobsDecode(hex('03 11 00'))).toBeNull();
     expect(cobsDecode(hex('00'))).toBeNull();
+  });
+});
+
+describe('COBS over parts (frames built without an inner buffer)', () => {
+  it('cobsEncodePartsInto over any split equals cobsEncode of the concatenation', async () => {
+    const { cobsEncodePartsInto } = await import('../../src/protocol/index.ts');
+    // zero-dense and zero-free runs around the 254-byte block edge
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 800 }), fc.uint8Array({ minLength: 250, maxLength: 1100 }).map((b) => b.map((x) => (x % 3 === 0 ? 0 : x))), fc.uint8Array({ minLength: 250, maxLength: 1100 }).map((b) => b.map((x) => x | 1)));
+    fc.assert(
+      fc.property(bytes, fc.array(fc.nat(), { maxLength: 5 }), (b, cuts) => {
+        const at = [...new Set(cuts.map((c) => (b.length ? c % (b.length + 1) : 0)))].sort((x, y) => x - y);
+        const parts: Uint8Array[] = [];
+        let prev = 0;
+        for (const c of [...at, b.length]) {
+          parts.push(b.subarray(prev, c));
+          prev = c;
+        }
+        const dst = new Uint8Array(cobsMaxEncodedLength(b.length));
+        const n = cobsEncodePartsInto(parts, dst);
+        expect(Buffer.from(dst.subarray(0, n)).equals(cobsEncode(b))).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
   });
 });

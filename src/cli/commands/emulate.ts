@@ -177,7 +177,7 @@ export function register(program: Command): Command {
     .option('--mismatch <sigma>', "override the profile's coupling mismatch σ, in [0, 0.5)")
     .option('--max-cells <n>', 'largest N the device accepts (default 4096)')
     .option('--max-rank <n>', 'largest factor rank r (default 256)')
-    .option('--max-frame-bytes <n>', 'largest frame the device accepts, 1024..65535 (default 4096)')
+    .option('--max-frame-bytes <n>', 'largest frame the device accepts, 1024..65535 (default 65535)')
     .option('--memory <bytes>', 'memory budget for uploads (default 67108864)')
     .option('--pace <bytesPerSecond>', 'send and receive no faster than this link rate (off by default)')
     .option('--realtime', 'runs take their analog time (duration × tau) of wall time')

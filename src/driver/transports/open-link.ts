@@ -3,6 +3,7 @@
 // emulator (an emu: link gets its device from the caller).
 import type { Duplex } from 'node:stream';
 import { SerialPortStream } from '@serialport/stream';
+import type { MessageLinkPort } from '../../protocol/index.ts';
 import { LinkError } from './errors.ts';
 import { describeLink, parseLinkUrl, type EmuLinkSpec, type LinkSpec, type SerialLinkSpec, type TcpLinkSpec } from './link-url.ts';
 import { openTcpLink } from './tcp-link.ts';
@@ -26,6 +27,12 @@ export interface ByteLink {
   readonly closed: Promise<LinkClosed>;
   /** Idempotent; always settles (also after a disconnect). */
   close(): Promise<void>;
+  /**
+   * In-process devices only: a port that carries validated messages without encoding them. The
+   * channel then sends requests and receives replies through it; raw bytes (a resync delimiter,
+   * hand-made frames) still go through `stream`. `closed` and close() are the stream's.
+   */
+  readonly messages?: MessageLinkPort;
 }
 
 /** Powers on a device for an emu: link; gets the URL's query parameters and name. */

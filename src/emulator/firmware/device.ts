@@ -3,16 +3,20 @@
 // whose destruction powers its board off (what a DeviceFactory means by "power-on"); an
 // EmulatorBoard made explicitly stays powered across links, like a board behind a USB-serial
 // bridge whose cable is pulled and plugged back: committed state survives, open uploads do not.
+// A link made with { messages: true } also carries validated messages without bytes (the
+// in-process message link): the firmware then answers by message; raw bytes written to the link
+// still reach its frame decoder.
 import { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { cobsDecode, cobsEncode } from '../../protocol/index.ts';
-import type { OpName } from '../../protocol/index.ts';
+import type { LinkMessage, OpName } from '../../protocol/index.ts';
 import type { DeviceEndpoint, DeviceFactory } from '../transports/device.ts';
 import { staleBytes } from '../transports/faults.ts';
 import { pacedLink } from '../transports/pacing.ts';
 import { checkFaults } from './faults.ts';
 import { Firmware } from './firmware.ts';
+import { BoardMessagePort } from './message-port.ts';
 import { resolveOptions } from './options.ts';
 import type { EmulatorOptions, ResolvedOptions } from './options.ts';
 
@@ -27,8 +31,15 @@ function corruptCrc(frame: Buffer): Buffer {
 }
 
 export class EmulatedLink extends Duplex {
-  constructor(readonly board: EmulatorBoard) {
+  /** The message-level side of this link, when it was made with { messages: true }. */
+  readonly messages: BoardMessagePort | null;
+
+  constructor(
+    readonly board: EmulatorBoard,
+    opts: LinkOptions = {},
+  ) {
     super({ allowHalfOpen: false, readableHighWaterMark: 1 << 20 });
+    this.messages = opts.messages ? new BoardMessagePort((m) => board._receiveMessage(this, m)) : null;
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.board._receive(this, chunk);
@@ -41,6 +52,7 @@ export class EmulatedLink extends Duplex {
     cb();
   }
   override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
+    this.messages?.close();
     this.board._detach(this);
     cb(err);
   }
@@ -48,6 +60,11 @@ export class EmulatedLink extends Duplex {
   _emit(b: Buffer): void {
     if (!this.destroyed && !this.readableEnded) this.push(b);
   }
+}
+
+export interface LinkOptions {
+  /** Also carry validated messages (no COBS, CRC or MessagePack): the in-process message link. */
+  messages?: boolean;
 }
 
 export interface BoardOptions {
@@ -94,6 +111,8 @@ export class EmulatorBoard {
     const fw: Firmware = new Firmware(this.options, {
       logger: this.log,
       send: (frame) => this.send(fw, frame),
+      messageLevel: () => this.link?.messages != null,
+      deliver: (m) => this.deliver(fw, m),
       admit: (op) => this.admit(fw, op),
       congested: () => this.link !== null && this.link.readableLength > this.link.readableHighWaterMark,
       onBulkChunk: () => {
@@ -110,10 +129,10 @@ export class EmulatorBoard {
   }
 
   /** Attaches a new link (a host plugged in); a previous link is dropped. */
-  connect(): EmulatedLink {
+  connect(opts: LinkOptions = {}): EmulatedLink {
     if (this.off) throw new Error('the emulated board is powered off');
     this.link?.destroy();
-    const l = new EmulatedLink(this);
+    const l = new EmulatedLink(this, opts);
     this.link = l;
     return l;
   }
@@ -179,6 +198,23 @@ export class EmulatorBoard {
     else link._emit(out);
   }
 
+  /** The message-level twin of send(): same fault switches; a "corrupted" frame is lost as a byte link would lose it. */
+  private deliver(fw: Firmware, m: LinkMessage): void {
+    const port = this.link?.messages;
+    if (fw !== this.fw || !port) return;
+    const f = this.options.faults;
+    this.framesOut++;
+    if (f.corruptCrcEvery !== undefined && this.framesOut % f.corruptCrcEvery === 0) return port._lose('badCrc');
+    if (f.replyDelayMs) setTimeout(() => port._deliver(m), f.replyDelayMs);
+    else port._deliver(m);
+  }
+
+  /** @internal a validated message from the host through `link` */
+  _receiveMessage(link: EmulatedLink, m: LinkMessage): void {
+    if (link !== this.link || this.off) return;
+    this.fw.receiveMessage(m);
+  }
+
   /** @internal bytes from the host through `link` */
   _receive(link: EmulatedLink, chunk: Buffer): void {
     if (link !== this.link || this.off) return;
@@ -210,6 +246,16 @@ export class EmulatorBoard {
 export function createEmulatedDevice(opts: EmulatorOptions = {}): DeviceEndpoint {
   const board = new EmulatorBoard(opts, { powerOffWithLink: true });
   return board.wrap(board.connect());
+}
+
+/**
+ * One powered-on emulated device for the in-process message link: its `messages` port takes
+ * validated messages straight into the firmware, its byte side still takes raw frames.
+ * destroy() is power-off. Link pacing does not apply (it paces bytes).
+ */
+export function createMessageLinkDevice(opts: EmulatorOptions = {}): EmulatedLink & { messages: BoardMessagePort } {
+  const board = new EmulatorBoard(opts, { powerOffWithLink: true });
+  return board.connect({ messages: true }) as EmulatedLink & { messages: BoardMessagePort };
 }
 
 /** A DeviceFactory: each call powers on a fresh emulated device. */

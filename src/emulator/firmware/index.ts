@@ -1,6 +1,7 @@
 // Public surface of the emulated firmware.
-export { createEmulatedDevice, emulatorFactory, boardOf, EmulatorBoard, EmulatedLink } from './device.ts';
-export type { BoardOptions } from './device.ts';
+export { createEmulatedDevice, createMessageLinkDevice, emulatorFactory, boardOf, EmulatorBoard, EmulatedLink } from './device.ts';
+export type { BoardOptions, LinkOptions } from './device.ts';
+export { BoardMessagePort } from './message-port.ts';
 export { Firmware } from './firmware.ts';
 export { resolveOptions, applyProfileOverrides, FIRMWARE_VERSION, PROFILE_NAMES, PROFILE_OVERRIDE_KEYS, OVERRIDE_BITS_MIN, OVERRIDE_BITS_MAX } from './options.ts';
 export type { EmulatorOptions, ResolvedOptions, Identity, EmulatorPacing, CapabilityOverrides, ProfileName, ProfileOverrides } from './options.ts';

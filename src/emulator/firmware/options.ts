@@ -2,7 +2,7 @@
 // limit is also enforced (firmware-spec/EMULATED-DEVICE.md). Validation here is for programmer
 // and CLI input: a bad option throws a RangeError before the device powers on.
 import type { Logger } from 'pino';
-import { DEFAULT_MAX_FRAME_BYTES, FEATURES, MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES } from '../../protocol/index.ts';
+import { FEATURES, MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES } from '../../protocol/index.ts';
 import type { Capabilities, Dtype } from '../../protocol/index.ts';
 import { PROFILES } from '../physics/index.ts';
 import type { Profile } from '../physics/index.ts';
@@ -65,7 +65,10 @@ export interface EmulatorOptions {
   maxCells?: number;
   /** Largest factor rank r. Default 256. */
   maxRank?: number;
-  /** Largest encoded frame the device accepts (advertised). Default 4096. */
+  /**
+   * Largest encoded frame the device accepts (advertised). Default 65535, the protocol's largest
+   * (64 KiB frames): bulk chunks then cost one request per ~64 KiB (TRANSPORTS.md §7).
+   */
   maxFrameBytes?: number;
   /** Budget for staged transfers + loaded tensors, bytes. Default 64 MiB. */
   memoryBytes?: number;
@@ -150,7 +153,7 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
   const p = applyProfileOverrides(named, o.profileOverrides);
   const maxCells = intIn('maxCells', o.maxCells, 4096, 1, 1 << 24);
   const maxRank = intIn('maxRank', o.maxRank, 256, 1, 1 << 16);
-  const maxFrameBytes = intIn('maxFrameBytes', o.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES);
+  const maxFrameBytes = intIn('maxFrameBytes', o.maxFrameBytes, MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES);
   const memoryBytes = intIn('memoryBytes', o.memoryBytes, 64 * 2 ** 20, 1024, 2 ** 40);
   const pacing = { ...o.pacing };
   const rate = pacing.linkBytesPerSecond;

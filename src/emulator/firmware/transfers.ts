@@ -67,7 +67,8 @@ export class Staging {
       totalBytes: req.totalBytes,
       crc32c: req.crc32c,
       chunkBytes,
-      data: Buffer.alloc(req.totalBytes),
+      // its own ArrayBuffer (8-aligned, never pooled): a committed f64 tensor is then viewed in place
+      data: Buffer.from(new ArrayBuffer(req.totalBytes)),
       got: new Uint8Array(chunks),
       received: 0,
       firstMissing: 0,

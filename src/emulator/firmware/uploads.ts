@@ -1,6 +1,6 @@
 // Wire tensors (inline or {ref}) → validated float64 arrays for the physics core. Shape and limit
 // checks happen here, before anything is loaded, so a bad request changes nothing.
-import { ErrorCode, SchemaError, ValueRangeError, tensorElementCount, tensorToFloat64 } from '../../protocol/index.ts';
+import { ErrorCode, SchemaError, ValueRangeError, tensorAsFloat64, tensorElementCount, tensorToFloat64 } from '../../protocol/index.ts';
 import type { Capabilities, RequestBody, TensorOrRef, WireTensor } from '../../protocol/index.ts';
 import { PhysicsError } from '../physics/index.ts';
 import type { CoreSpec, FactoredCurvature } from '../physics/index.ts';
@@ -27,20 +27,30 @@ export class TensorResolver {
     return t;
   }
 
-  /** Decodes to f64 after checking dtype support, rank/shape and finiteness. */
+  /**
+   * Decodes to f64 after checking dtype support, rank/shape and finiteness. A staged f64 tensor
+   * is viewed, not copied: the staging area hands its buffer over when the request succeeds
+   * (inline tensors are copied: their bytes belong to the message, on the message link to the host).
+   */
   values(t: TensorOrRef, what: string, shape: (number | null)[]): { v: Float64Array; shape: number[] } {
+    const staged = 'ref' in t;
     const w = this.wire(t);
     if (!this.caps.dtypes.includes(w.dtype)) throw new ValueRangeError(ErrorCode.DTYPE_UNSUPPORTED, `${what}: dtype ${w.dtype} not supported (device takes ${this.caps.dtypes.join(', ')})`);
     if (w.shape.length !== shape.length || shape.some((d, i) => d !== null && d !== w.shape[i]))
       throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `${what} has shape ${JSON.stringify(w.shape)}, expected ${JSON.stringify(shape.map((d) => d ?? '*'))}`);
     let v: Float64Array;
     try {
-      v = tensorToFloat64(w);
+      v = staged ? tensorAsFloat64(w) : tensorToFloat64(w);
     } catch (e) {
       throw e instanceof SchemaError || e instanceof ValueRangeError ? e : new SchemaError(ErrorCode.TENSOR_INVALID, `${what}: ${(e as Error).message}`);
     }
-    for (let i = 0; i < v.length; i++)
-      if (!Number.isFinite(v[i])) throw new ValueRangeError(ErrorCode.NON_FINITE_VALUE, `${what}[${i}] is ${v[i]}`, { index: i });
+    // x·0 is 0 for every finite x and NaN otherwise: one pass without a branch per value, then
+    // the index is looked for only when something is wrong
+    let probe = 0;
+    for (let i = 0; i < v.length; i++) probe += v[i] * 0;
+    if (probe !== 0)
+      for (let i = 0; i < v.length; i++)
+        if (!Number.isFinite(v[i])) throw new ValueRangeError(ErrorCode.NON_FINITE_VALUE, `${what}[${i}] is ${v[i]}`, { index: i });
     return { v, shape: w.shape };
   }
 

@@ -180,7 +180,8 @@ export class TngdDirection implements DirectionSource {
   }
 
   /**
-   * Encodes and sends A and g (the driver converts synchronously, then transfers). Resolves with
+   * Encodes and sends A and g (the driver reads f64 arrays in place until the upload settles:
+   * `sent` is awaited before the next step reuses the factor workspaces). Resolves with
    * the tensor bytes sent (payload, without framing: deterministic, unlike link byte counts that
    * include heartbeats and request ids).
    */
