@@ -58,6 +58,10 @@ function nesterovNeedsMomentum(o: { nesterov: boolean; momentum: number }, ctx: 
   if (o.nesterov && o.momentum === 0) ctx.addIssue({ code: 'custom', path: ['nesterov'], message: 'nesterov needs momentum > 0' });
 }
 
+function decayNeedsWarmStart(o: { warmStart: boolean; warmDecay: number }, ctx: z.RefinementCtx): void {
+  if (!o.warmStart && o.warmDecay !== 1) ctx.addIssue({ code: 'custom', path: ['warmDecay'], message: 'warmDecay needs warmStart: true' });
+}
+
 registerOptimizer({
   name: 'sgd',
   description: 'stochastic gradient descent with optional (Nesterov) momentum and weight decay',
@@ -82,9 +86,9 @@ registerOptimizer({
 registerOptimizer({
   name: 'ngd-cg',
   description: 'damped natural gradient by matrix-free conjugate gradient',
-  schema: ngdCgOptionsSchema.superRefine(nesterovNeedsMomentum),
+  schema: ngdCgOptionsSchema.superRefine(nesterovNeedsMomentum).superRefine(decayNeedsWarmStart),
   create: (o) =>
-    new DirectionOptimizer('ngd-cg', new NgdCgDirection(o.damping, o.curvature, o.tol, o.maxIter, o.warmStart), createUpdateRule(o.inner, o)),
+    new DirectionOptimizer('ngd-cg', new NgdCgDirection(o.damping, o.curvature, o.tol, o.maxIter, o.warmStart, o.warmDecay), createUpdateRule(o.inner, o)),
 });
 
 registerOptimizer({
