@@ -12,6 +12,7 @@ import {
   ngdExactOptionsSchema,
   ngdWoodburyOptionsSchema,
 } from './ngd.ts';
+import { KfacDirection, kfacOptionsSchema } from './kfac.ts';
 import { AdamRule, SgdRule, adamRuleOptionsSchema, createUpdateRule, sgdRuleOptionsSchema } from './update-rules.ts';
 
 export interface OptimizerSpec<S extends z.ZodType = z.ZodType> {
@@ -96,4 +97,11 @@ registerOptimizer({
   description: 'damped natural gradient through the Woodbury identity on the factored curvature',
   schema: ngdWoodburyOptionsSchema.superRefine(nesterovNeedsMomentum),
   create: (o) => new DirectionOptimizer('ngd-woodbury', new NgdWoodburyDirection(o.damping, o.curvature), createUpdateRule(o.inner, o)),
+});
+
+registerOptimizer({
+  name: 'kfac',
+  description: 'K-FAC: per-layer Kronecker-factored natural gradient (dense layers; GGN or sampled sensitivities, factored or exact damping)',
+  schema: kfacOptionsSchema.superRefine(nesterovNeedsMomentum),
+  create: (o, ctx) => new DirectionOptimizer('kfac', new KfacDirection(o, typeof ctx.seed === 'number' ? ctx.seed : 0), createUpdateRule(o.inner, o)),
 });
