@@ -60,6 +60,7 @@ interface Options extends PaperTrainingOptions {
   tuningSeeds: number;
   parts: string;
   delayT: number;
+  shippedData: boolean;
 }
 
 function parseParts(s: string): Part[] {
@@ -123,11 +124,13 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     .option('--tune-iters <n>', 'iterations per tuning run (default: --iters)', positiveInt('--tune-iters'))
     .option('--tuning-seeds <n>', 'tuning seeds 1000, 1001, … (disjoint from the reported seeds)', positiveInt('--tuning-seeds', 10), 1)
     .option('--parts <list>', `which controls (${PARTS.join(',')})`, PARTS.join(','))
-    .option('--delay-t <t>', 'analogue time t of the delay grid, τ', positiveNumber('--delay-t'), 5);
+    .option('--delay-t <t>', 'analogue time t of the delay grid, τ', positiveNumber('--delay-t'), 5)
+    .option('--shipped-data', 'train on the shipped 6k/1k 14×14 subset (full run lengths) instead of --data', false);
   const o = parseStudyArgs<Options>(cmd, argv);
   const q = o.quick;
   const parts = parseParts(o.parts);
-  const setup = resolvePaperSetup(o);
+  // the shipped subset with the full run lengths (machines without the full data set)
+  const setup = o.shippedData && !q ? { ...resolvePaperSetup({ ...o, quick: true }), iters: o.iters ?? 100, evalEvery: o.evalEvery ?? 20 } : resolvePaperSetup(o);
   const { dataConfig, dataLabel, data, model, iters, evalEvery } = setup;
   const bList = o.bList ?? (q ? [8] : [8, 32, 64]);
   const lrGrid = o.lrGrid ?? (q ? [0.01, 0.03] : [0.01, 0.03, 0.1]);
