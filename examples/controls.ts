@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import { PROFILES } from '../src/emulator/physics/index.ts';
 import { formatNumber, formatTable } from '../src/host-loop/run/index.ts';
 import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, seedList, studyCommand } from './lib/cli.ts';
-import { armFigures, runArms } from './lib/arms.ts';
+import { DeviceError } from '../src/driver/errors.ts';
+import { TngdDeviceError } from '../src/host-loop/optimizers/tngd.ts';
+import type { TrainTest } from '../src/host-loop/data/load.ts';
+import { armFigures, tailMean } from './lib/arms.ts';
 import type { Arm, ArmsResult } from './lib/arms.ts';
 import { simpleFigure } from './lib/figures.ts';
 import { StudyOutput } from './lib/output.ts';
@@ -23,9 +26,9 @@ import type { PaperTrainingOptions } from './lib/paper-setup.ts';
 import { gitProvenance } from './lib/provenance.ts';
 import { tngdAvailable, tngdConfig } from './lib/tngd-options.ts';
 import type { TngdSettings } from './lib/tngd-options.ts';
-import type { CommonRunSettings, FinishedRun } from './lib/training.ts';
-import { tuneLr } from './lib/tuning.ts';
-import type { TuningResult } from './lib/tuning.ts';
+import { runOne, summarizeGroups, validationSplit } from './lib/training.ts';
+import type { CommonRunSettings, FinishedRun, RunSpec } from './lib/training.ts';
+import type { GridPoint, TuningResult } from './lib/tuning.ts';
 
 const PARTS = ['carry', 'delay', 'adam'] as const;
 type Part = (typeof PARTS)[number];
@@ -47,6 +50,8 @@ interface PartResult {
   tuning: TuningResult[];
   arms: ArmsResult;
   paired: PairedDiff[];
+  /** runs the device stopped (e.g. the emulator's Euler step check), with the reason */
+  stopped: { label: string; seed: number; lr: number; message: string }[];
 }
 
 interface Options extends PaperTrainingOptions {
@@ -76,6 +81,51 @@ const tngdArm = (label: string, s: Omit<TngdSettings, 'lr'>, grid: number[]): Co
   return { label, optimizer: c.optimizer, options, grid };
 };
 
+type StoppedRun = FinishedRun & { stopped?: string };
+
+/**
+ * runOne, except that a run the device stops (TngdDeviceError: an unstable Euler step, a refused
+ * system) counts as diverged with its reason kept, instead of ending the study.
+ */
+async function runSafely(spec: RunSpec, s: CommonRunSettings, data: TrainTest, runsDir: string, finalTrainEval?: number): Promise<StoppedRun> {
+  try {
+    return await runOne(spec, s, data, runsDir, finalTrainEval);
+  } catch (e) {
+    if (!(e instanceof TngdDeviceError || e instanceof DeviceError)) throw e;
+    console.log(`[${spec.label}] seed ${spec.seed}: stopped by the device: ${e.message.split('\n')[0]}`);
+    const nan = { loss: NaN, accuracy: NaN, n: 0 };
+    return { spec, diverged: true, iterations: 0, records: [], finalTrain: nan, finalTest: nan, hostSecondsPerIter: NaN, wallSeconds: NaN, computeSeconds: NaN, deviceTauPerIter: NaN, stopped: e.message.split('\n')[0] };
+  }
+}
+
+/** lib/tuning's protocol (validation split, tuning seeds, final validation loss, +∞ if diverged), with stopped runs scored as diverged. */
+async function tuneArm(family: string, a: ControlArm, s: CommonRunSettings, data: TrainTest, runsDir: string, tuningSeeds: number[], stopped: PartResult['stopped']): Promise<TuningResult> {
+  const split = validationSplit(data, 0.1);
+  const grid: GridPoint[] = [];
+  for (const lr0 of a.grid) {
+    const lr = Number(lr0.toPrecision(12));
+    const runs = [];
+    for (const seed of tuningSeeds) {
+      const r = await runSafely({ label: `tune-${family}-lr${lr}`, optimizer: a.optimizer, optimizerOptions: { ...a.options, lr }, seed }, s, split, runsDir, 0);
+      if (r.stopped) stopped.push({ label: `tuning ${a.label}`, seed, lr, message: r.stopped });
+      runs.push(r);
+    }
+    const losses = runs.map((r) => (r.diverged || !Number.isFinite(r.finalTest.loss) ? Infinity : r.finalTest.loss));
+    const point = {
+      lr,
+      validationLoss: losses.reduce((x, y) => x + y, 0) / losses.length,
+      validationAccuracy: runs.reduce((x, r) => x + r.finalTest.accuracy, 0) / runs.length,
+      perSeedLoss: losses,
+      diverged: runs.some((r) => r.diverged),
+    };
+    grid.push(point);
+    console.log(`[tune ${family}] lr ${lr}: validation loss ${point.validationLoss.toFixed(4)}${point.diverged ? ' (diverged or stopped)' : ''}`);
+  }
+  let bi = 0;
+  for (let i = 1; i < grid.length; i++) if (grid[i].validationLoss < grid[bi].validationLoss) bi = i;
+  return { family, optimizer: a.optimizer, grid, best: grid[bi].lr, atEdge: grid.length > 1 && (bi === 0 || bi === grid.length - 1) };
+}
+
 export function perSeedRows(parts: PartResult[]): Record<string, string | number | boolean>[] {
   return parts.flatMap((p) =>
     p.arms.runs.map((r: FinishedRun) => ({
@@ -86,6 +136,7 @@ export function perSeedRows(parts: PartResult[]): Record<string, string | number
       lr: Number(r.spec.optimizerOptions.lr),
       seed: r.spec.seed,
       diverged: r.diverged,
+      stoppedByDevice: (r as StoppedRun).stopped !== undefined,
       testLoss: r.finalTest.loss,
       testAccuracy: r.finalTest.accuracy,
       trainLoss: r.finalTrain.loss,
@@ -157,12 +208,21 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     const tuneSettings: CommonRunSettings = { ...settings, iters: tuneIters, evalEvery: tuneIters };
     const tuning: TuningResult[] = [];
     const tuned: Arm[] = [];
+    const stopped: PartResult['stopped'] = [];
     for (const a of arms) {
-      const t = await tuneLr(`${key}-${a.label}`, a.optimizer, a.options, a.grid, tuneSettings, data, runsDir, { tuningSeeds, validationFraction: 0.1 });
+      const t = await tuneArm(`${key}-${a.label}`, a, tuneSettings, data, runsDir, tuningSeeds, stopped);
       tuning.push(t);
       tuned.push({ label: a.label, optimizer: a.optimizer, options: { ...a.options, lr: t.best } });
     }
-    const res = await runArms(key, tuned, seeds, settings, data, runsDir);
+    const runs: FinishedRun[] = [];
+    for (const a of tuned)
+      for (const seed of seeds) {
+        const r = await runSafely({ label: a.label, optimizer: a.optimizer, optimizerOptions: a.options, seed }, settings, data, runsDir);
+        if (r.stopped) stopped.push({ label: a.label, seed, lr: Number(a.options.lr), message: r.stopped });
+        else console.log(`[${key}] ${a.label} seed ${seed}: train loss (last 10) ${tailMean(r).toFixed(4)}, test acc ${(r.finalTest.accuracy * 100).toFixed(2)}%${r.diverged ? ' (diverged)' : ''}`);
+        runs.push(r);
+      }
+    const res: ArmsResult = { name: key, arms: tuned, runs, groups: summarizeGroups(runs) };
     const bySeed = (label: string, pick: (r: FinishedRun) => number) => ({ label, bySeed: new Map(res.runs.filter((r) => r.spec.label === label).map((r) => [r.spec.seed, r.diverged ? NaN : pick(r)])) });
     const paired = arms
       .filter((a) => a.label !== reference)
@@ -171,8 +231,9 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
         pairedDiff('test accuracy %', bySeed(a.label, (r) => 100 * r.finalTest.accuracy), bySeed(reference, (r) => 100 * r.finalTest.accuracy)),
       ]);
     for (const f of armFigures(key, title, res, Math.min(evalEvery, 20))) out.svg(f.file, f.svg);
-    const pr: PartResult = { part, key, title, batch, reference, tuning, arms: res, paired };
+    const pr: PartResult = { part, key, title, batch, reference, tuning, arms: res, paired, stopped };
     summary.push('', `## ${title}`, '', partTable(pr));
+    if (stopped.length) summary.push('', 'Runs stopped by the device (counted as diverged; tuning scores them +∞):', '', ...stopped.map((x) => `- ${x.label}, η = ${x.lr}, seed ${x.seed}: ${x.message}`));
     results.push(pr);
     return pr;
   };
@@ -257,7 +318,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     seeds,
     tuningProtocol: { tuningSeeds, tuneIters, validationFraction: 0.1, score: 'final validation loss, mean over tuning seeds; diverged = +∞' },
     snr,
-    parts: results.map((p) => ({ part: p.part, key: p.key, title: p.title, batch: p.batch, reference: p.reference, tuning: p.tuning, paired: p.paired, groups: p.arms.groups })),
+    parts: results.map((p) => ({ part: p.part, key: p.key, title: p.title, batch: p.batch, reference: p.reference, tuning: p.tuning, paired: p.paired, groups: p.arms.groups, stopped: p.stopped })),
   });
   out.text('summary.md', summary.join('\n'));
   console.log(summary.join('\n'));
