@@ -3,10 +3,11 @@
 // params in place (or a loop that refills its batch buffers) before the curvature is asked for
 // still gets the curvature of this batch at this batch's parameters.
 
-import type { BatchOracle, CurvatureFactors, CurvatureKind } from './types.ts';
+import type { BatchOracle, CurvatureFactors, CurvatureKind, KfacSensitivities, KroneckerLayer, SampleSource } from './types.ts';
 import type { Model } from './models/model.ts';
 import type { LossKind, Targets } from './models/losses.ts';
 import { buildEmpiricalFisherFactors, buildGgnFactors, type FactorWorkspace } from './curvature/factors.ts';
+import { buildKroneckerFactors } from './curvature/kronecker.ts';
 
 export interface ModelBatchOracle extends BatchOracle {
   /** model outputs at the batch's parameters, b × dz */
@@ -41,6 +42,9 @@ export function makeBatchOracle(
         cache.set(kind, f);
       }
       return f;
+    },
+    kronecker(mode: KfacSensitivities, rng: SampleSource): KroneckerLayer[] {
+      return buildKroneckerFactors(model, theta, xs, b, loss, mode, rng);
     },
   };
 }

@@ -26,6 +26,26 @@ export interface CurvatureFactors {
 
 export type CurvatureKind = 'ggn' | 'ef';
 
+/** K-FAC's output sensitivities: exact GGN statistics or labels sampled from the model. */
+export type KfacSensitivities = 'ggn' | 'sampled';
+
+/** A random source (the host Rng satisfies it), owned by whoever must checkpoint it. */
+export interface SampleSource {
+  uniform(): number;
+  normal(): number;
+}
+
+/** One dense layer's Kronecker factors A ((nIn+1)², inputs with a trailing 1) and G (nOut²). */
+export interface KroneckerLayer {
+  nIn: number;
+  nOut: number;
+  /** offsets of W (nOut × nIn, row-major) and of the bias in the parameter vector */
+  wOff: number;
+  bOff: number;
+  A: Float64Array;
+  G: Float64Array;
+}
+
 /** What an optimizer sees of one mini-batch at the current parameters. */
 export interface BatchOracle {
   loss: number;
@@ -34,6 +54,11 @@ export interface BatchOracle {
   batchSize: number;
   /** Curvature factors at the current parameters, computed on demand (cached per batch). */
   curvature(kind: CurvatureKind): CurvatureFactors;
+  /**
+   * Per dense layer Kronecker factors of this batch's curvature (K-FAC). Optional: absent when
+   * the oracle has no layer structure; throws when the model has layers K-FAC does not cover.
+   */
+  kronecker?(sensitivities: KfacSensitivities, rng: SampleSource): KroneckerLayer[];
 }
 
 /** Per-step accounting that every optimizer reports, so budgets compare like with like. */

@@ -7,3 +7,5 @@ export { WoodburySolver } from './woodbury.ts';
 export { conjugateGradient, CgWorkspace } from './cg.ts';
 export type { CgOptions, CgResult } from './cg.ts';
 export { encodeF64, decodeF64, F64DecodeError } from './f64codec.ts';
+export { symmetricEigen } from './sym-eig.ts';
+export type { SymEig } from './sym-eig.ts';

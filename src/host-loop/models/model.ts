@@ -6,6 +6,8 @@
 // Parameters are one Float64Array; each layer stores W (out × fan-in, row-major) then its bias.
 // Scratch buffers are kept between calls (reallocated only when a batch is larger than any
 // before); every returned array is freshly allocated unless the caller passes `out`.
+// Over 400 lines on purpose: forward, backward and their four entry points share the layer
+// table and scratch buffers of one class; splitting would expose those buffers.
 
 import { Rng } from '../data/rng.ts';
 import { lossForward, type LossKind, type Targets } from './losses.ts';
@@ -36,6 +38,25 @@ export interface Model {
   outputJacobian(params: Float64Array, X: Float64Array, b: number, out?: Float64Array): Float64Array;
   /** Per-sample loss gradients ∇ℓ_i (not divided by b): b × N row-major. */
   perSampleGrads(params: Float64Array, X: Float64Array, y: Targets, b: number, loss: LossKind, out?: Float64Array): Float64Array;
+  /**
+   * Per dense layer (input to output), its inputs and the sensitivities of R = b·m output seed
+   * rows to its pre-activations: row r of `sensitivities` is ∂(seeds_r · z_⌊r/m⌋)/∂s. What
+   * Kronecker-factored curvature (K-FAC) needs. Optional: models with other layers may omit it;
+   * this one throws a RangeError when it has conv layers.
+   */
+  denseLayerTrace?(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number): DenseLayerTrace[];
+}
+
+export interface DenseLayerTrace {
+  nIn: number;
+  nOut: number;
+  /** offsets of W (nOut × nIn, row-major) and of the bias (nOut) in the parameter vector */
+  wOff: number;
+  bOff: number;
+  /** b × nIn */
+  inputs: Float64Array;
+  /** R × nOut */
+  sensitivities: Float64Array;
 }
 
 type Act = Activation | 'linear';
@@ -232,7 +253,15 @@ class SequentialModel implements Model {
    * vector (out must start zeroed), stride N stores one row per seed (out need not be zeroed:
    * every entry of every row is written).
    */
-  private backward(params: Float64Array, X: Float64Array, R: number, m: number, out: Float64Array, stride: number): void {
+  private backward(
+    params: Float64Array,
+    X: Float64Array,
+    R: number,
+    m: number,
+    out: Float64Array,
+    stride: number,
+    onSensitivity?: (li: number, D: Float64Array) => void,
+  ): void {
     let D = this.dA;
     let Dp = this.dB;
     const rows = stride !== 0;
@@ -256,6 +285,7 @@ class SequentialModel implements Model {
           }
         }
       }
+      onSensitivity?.(li, D);
       const needInputGrad = li > 0;
       if (needInputGrad) Dp.fill(0, 0, R * nIn);
       if (l.kind === 'dense') {
@@ -361,6 +391,31 @@ class SequentialModel implements Model {
     lossForward(loss, z, y, b, this.outputDim, this.dA, 1);
     this.backward(params, X, b, 1, G, this.numParams);
     return G;
+  }
+
+  denseLayerTrace(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number): DenseLayerTrace[] {
+    this.check(params, X, b);
+    if (this.layers.some((l) => l.kind === 'conv')) throw new RangeError(`${this.name}: denseLayerTrace needs a model of dense layers only (this one has conv layers)`);
+    const dz = this.outputDim;
+    const R = b * m;
+    if (!Number.isInteger(m) || m < 1 || !(seeds instanceof Float64Array) || seeds.length < R * dz)
+      throw new RangeError(`${this.name}: seeds must be a Float64Array of ${b}·${m} rows × ${dz}, got ${seeds?.length} values`);
+    this.ensure(b, R);
+    this.run(params, X, b);
+    const traces: DenseLayerTrace[] = this.layers.map((l, li) => ({
+      nIn: l.nIn,
+      nOut: l.nOut,
+      wOff: l.wOff,
+      bOff: l.bOff,
+      inputs: (li === 0 ? X : this.post[li - 1]).slice(0, b * l.nIn),
+      sensitivities: new Float64Array(0),
+    }));
+    this.dA.set(seeds.subarray(0, R * dz));
+    // the accumulated parameter gradient is a by-product; only the per-layer sensitivities are kept
+    this.backward(params, X, R, m, new Float64Array(this.numParams), 0, (li, D) => {
+      traces[li].sensitivities = D.slice(0, R * this.layers[li].nOut);
+    });
+    return traces;
   }
 
   private outBuffer(rows: number, out?: Float64Array): Float64Array {

@@ -18,6 +18,8 @@ export {
   NGD_EXACT_MAX_PARAMS_LIMIT,
 } from './ngd.ts';
 export type { NgdExactOptions, NgdCgOptions, NgdWoodburyOptions } from './ngd.ts';
+export { KfacDirection, kfacOptionsSchema } from './kfac.ts';
+export type { KfacOptions } from './kfac.ts';
 export { registerOptimizer, createOptimizer, listOptimizers, getOptimizerSpec, parseOptimizerOptions } from './registry.ts';
 export type { OptimizerSpec, OptimizerContext } from './registry.ts';
 export { saveVec, loadVec } from './state-codec.ts';

@@ -53,6 +53,12 @@ export const ngdCgOptionsSchema = z.strictObject({
   tol: num('tol').positive('tol must be > 0').max(1, 'tol must be ≤ 1').default(1e-6),
   maxIter: z.number().int('maxIter must be an integer').positive('maxIter must be ≥ 1').default(100),
   warmStart: z.boolean().default(false),
+  /**
+   * Warm start from warmDecay·x_prev (with warmStart; default 1 = the plain previous solution).
+   * warmDecay = e^{−λt} is the control for TNGD's carried device state: outside the current
+   * batch's curvature the carried state decays as e^{−λt} over a run of length t.
+   */
+  warmDecay: num('warmDecay').min(0, 'warmDecay must be in [0, 1]').max(1, 'warmDecay must be in [0, 1]').default(1),
 });
 export const ngdWoodburyOptionsSchema = z.strictObject({ ...ngdBaseShape });
 
@@ -116,14 +122,19 @@ export class NgdCgDirection implements DirectionSource {
     private readonly tol: number,
     private readonly maxIter: number,
     private readonly warmStart: boolean,
+    private readonly warmDecay = 1,
   ) {}
 
   compute(params: Float64Array, batch: BatchOracle, out: Float64Array): DirectionStats {
     const n = params.length;
     const op = new FactoredOperator(curvatureFor(batch, this.kind, n), this.lambda);
     if (this.ws === null || this.ws.n !== n) this.ws = new CgWorkspace(n);
-    if (this.warmStart && this.prev !== null && this.prev.length === n) out.set(this.prev);
-    else out.fill(0);
+    if (this.warmStart && this.prev !== null && this.prev.length === n) {
+      const prev = this.prev;
+      const c = this.warmDecay;
+      if (c === 1) out.set(prev);
+      else for (let i = 0; i < n; i++) out[i] = c * prev[i];
+    } else out.fill(0);
     const res = conjugateGradient((v, o) => op.apply(v, o), batch.grad, out, { tol: this.tol, maxIter: this.maxIter }, this.ws);
     this.lastSolve = res;
     if (this.warmStart) {

@@ -12,6 +12,7 @@ import {
   ngdExactOptionsSchema,
   ngdWoodburyOptionsSchema,
 } from './ngd.ts';
+import { KfacDirection, kfacOptionsSchema } from './kfac.ts';
 import { AdamRule, SgdRule, adamRuleOptionsSchema, createUpdateRule, sgdRuleOptionsSchema } from './update-rules.ts';
 
 export interface OptimizerSpec<S extends z.ZodType = z.ZodType> {
@@ -58,6 +59,10 @@ function nesterovNeedsMomentum(o: { nesterov: boolean; momentum: number }, ctx: 
   if (o.nesterov && o.momentum === 0) ctx.addIssue({ code: 'custom', path: ['nesterov'], message: 'nesterov needs momentum > 0' });
 }
 
+function decayNeedsWarmStart(o: { warmStart: boolean; warmDecay: number }, ctx: z.RefinementCtx): void {
+  if (!o.warmStart && o.warmDecay !== 1) ctx.addIssue({ code: 'custom', path: ['warmDecay'], message: 'warmDecay needs warmStart: true' });
+}
+
 registerOptimizer({
   name: 'sgd',
   description: 'stochastic gradient descent with optional (Nesterov) momentum and weight decay',
@@ -82,9 +87,9 @@ registerOptimizer({
 registerOptimizer({
   name: 'ngd-cg',
   description: 'damped natural gradient by matrix-free conjugate gradient',
-  schema: ngdCgOptionsSchema.superRefine(nesterovNeedsMomentum),
+  schema: ngdCgOptionsSchema.superRefine(nesterovNeedsMomentum).superRefine(decayNeedsWarmStart),
   create: (o) =>
-    new DirectionOptimizer('ngd-cg', new NgdCgDirection(o.damping, o.curvature, o.tol, o.maxIter, o.warmStart), createUpdateRule(o.inner, o)),
+    new DirectionOptimizer('ngd-cg', new NgdCgDirection(o.damping, o.curvature, o.tol, o.maxIter, o.warmStart, o.warmDecay), createUpdateRule(o.inner, o)),
 });
 
 registerOptimizer({
@@ -92,4 +97,11 @@ registerOptimizer({
   description: 'damped natural gradient through the Woodbury identity on the factored curvature',
   schema: ngdWoodburyOptionsSchema.superRefine(nesterovNeedsMomentum),
   create: (o) => new DirectionOptimizer('ngd-woodbury', new NgdWoodburyDirection(o.damping, o.curvature), createUpdateRule(o.inner, o)),
+});
+
+registerOptimizer({
+  name: 'kfac',
+  description: 'K-FAC: per-layer Kronecker-factored natural gradient (dense layers; GGN or sampled sensitivities, factored or exact damping)',
+  schema: kfacOptionsSchema.superRefine(nesterovNeedsMomentum),
+  create: (o, ctx) => new DirectionOptimizer('kfac', new KfacDirection(o, typeof ctx.seed === 'number' ? ctx.seed : 0), createUpdateRule(o.inner, o)),
 });
