@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 export class DataFileError extends Error {
+  readonly category = 'data' as const;
   constructor(
     readonly file: string,
     readonly reason: string,

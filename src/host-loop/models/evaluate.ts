@@ -6,6 +6,7 @@ import type { Model } from './model.ts';
 import { accuracy, lossForward, type LossKind } from './losses.ts';
 
 export class ModelDataMismatchError extends Error {
+  readonly category = 'usage' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ModelDataMismatchError';

@@ -27,6 +27,7 @@ export interface ModelSpec {
 }
 
 export class ModelSpecError extends Error {
+  readonly category = 'usage' as const;
   constructor(
     readonly spec: string,
     readonly reason: string,

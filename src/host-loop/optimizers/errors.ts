@@ -2,6 +2,7 @@ import type { z } from 'zod';
 
 /** Bad hyperparameters for an optimizer; the message lists every problem by option name. */
 export class OptimizerOptionsError extends Error {
+  readonly category = 'usage' as const;
   constructor(
     readonly optimizer: string,
     readonly problems: string[],
@@ -30,6 +31,7 @@ export class OptimizerStateError extends Error {
 
 /** An optimizer refuses a problem it cannot handle (e.g. exact NGD with too many parameters). */
 export class OptimizerLimitError extends Error {
+  readonly category = 'run' as const;
   constructor(message: string) {
     super(message);
     this.name = 'OptimizerLimitError';

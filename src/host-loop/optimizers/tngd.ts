@@ -93,6 +93,7 @@ export type TngdOptions = z.output<typeof tngdOptionsSchema>;
 
 /** Raised when the device cannot produce a usable direction (not PD, diverged, no vectors). */
 export class TngdDeviceError extends Error {
+  readonly category = 'device' as const;
   constructor(message: string) {
     super(message);
     this.name = 'TngdDeviceError';

@@ -16,6 +16,7 @@ export const CHECKPOINT_VERSION = 1;
 export type CheckpointErrorCode = 'not-found' | 'truncated' | 'corrupt' | 'version' | 'invalid' | 'io';
 
 export class CheckpointError extends Error {
+  readonly category = 'run' as const;
   constructor(
     readonly code: CheckpointErrorCode,
     readonly path: string,
