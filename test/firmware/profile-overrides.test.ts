@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { train } from '../../src/host-loop/train/index.ts';
-import { runConfigFromFlags } from '../../src/cli/commands/train.ts';
+import { runConfigFromFlags } from '../../src/cli/support.ts';
 import { connect, emulatorOptionsFromQuery } from '../../src/connect.ts';
 import { PROFILES } from '../../src/emulator/physics/index.ts';
 import { resolveOptions } from '../../src/emulator/firmware/index.ts';
@@ -185,8 +185,8 @@ describe('profile overrides: tngd emulate flags', () => {
   });
 
   it.each([
-    [{ dacBits: '1' }, /--dac-bits must be an integer in 2\.\.24, or 0 \/ none for no quantisation, got '1'/],
-    [{ adcBits: '32' }, /--adc-bits must be an integer in 2\.\.24/],
+    [{ dacBits: '1' }, /--dac-bits must be an integer in \[2, 24\], or 0 \/ none for no quantisation, got '1'/],
+    [{ adcBits: '32' }, /--adc-bits must be an integer in \[2, 24\]/],
     [{ mismatch: '0.7' }, /--mismatch must be a number in \[0, 0\.5\), got '0\.7'/],
     [{ mismatch: '' }, /--mismatch must be a number/],
   ])('%o is a usage error', (f, msg) => {
@@ -247,6 +247,6 @@ describe('profile overrides: tngd emulate end to end', () => {
     expect(await exit).toBe(0);
     const bad = spawnSync(process.execPath, [BIN, 'emulate', '--tcp', '0', '--dac-bits', '30'], { encoding: 'utf8', timeout: 20_000 });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--dac-bits must be an integer in 2\.\.24, or 0 \/ none for no quantisation, got '30'/);
+    expect(bad.stderr).toMatch(/--dac-bits must be an integer in \[2, 24\], or 0 \/ none for no quantisation, got '30'/);
   }, 30_000);
 });

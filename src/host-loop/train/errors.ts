@@ -47,3 +47,28 @@ export class DeviceTooSmallError extends Error {
     this.name = 'DeviceTooSmallError';
   }
 }
+
+/**
+ * The device link went down mid-run and did not come back within the reconnect budget. The run
+ * stopped; `checkpointIteration` is where `resumeCommand` continues from.
+ */
+export class LinkLostError extends Error {
+  readonly category: ErrorCategory = 'device';
+  constructor(
+    readonly out: string,
+    /** the iteration being computed when the link went down */
+    readonly iteration: number,
+    /** iteration of the checkpoint to resume from (0: none was written) */
+    readonly checkpointIteration: number,
+    readonly resumeCommand: string,
+    options?: ErrorOptions,
+  ) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      `link to the device lost at iteration ${iteration} and not restored${cause}; ` +
+        (checkpointIteration > 0 ? `checkpoint at iteration ${checkpointIteration} in ${out}` : 'no iteration completed, nothing to resume'),
+      options,
+    );
+    this.name = 'LinkLostError';
+  }
+}
