@@ -10,3 +10,5 @@
  * @packageDocumentation
  */
 export * from '../conformance/index.ts';
+export type { MeanTolerance } from '../conformance/checks/numerics.ts';
+export type { CheckContext } from '../conformance/context.ts';

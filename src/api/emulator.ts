@@ -21,3 +21,4 @@ export {
   virtualDevices,
 } from '../driver/transports/virtual-binding.ts';
 export type { VirtualDevice, VirtualDeviceFactory, VirtualDeviceHandle, VirtualBindingInterface } from '../driver/transports/virtual-binding.ts';
+export type { FirmwareIo } from '../emulator/firmware/firmware.ts';

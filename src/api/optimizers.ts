@@ -16,3 +16,8 @@ export type { Model, LossAndGrad } from '../host-loop/models/model.ts';
 export { parseModelSpec, formatModelSpec, countParams, ModelSpecError } from '../host-loop/models/spec.ts';
 export type { ModelSpec } from '../host-loop/models/spec.ts';
 export { makeBatchOracle } from '../host-loop/batch-oracle.ts';
+export type { ModelBatchOracle } from '../host-loop/batch-oracle.ts';
+export type { Activation, ConvSpec } from '../host-loop/models/spec.ts';
+export type { Targets, LossKind } from '../host-loop/models/losses.ts';
+export { FactorWorkspace } from '../host-loop/curvature/factors.ts';
+export type { CgResult } from '../host-loop/linalg/cg.ts';

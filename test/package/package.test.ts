@@ -4,7 +4,7 @@
 // first) and the npm registry for the dependencies (bounded by a timeout).
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,13 @@ describe('the packed package, installed into a scratch project', () => {
     expect(smoke.trainSamples).toBeGreaterThan(0);
 
     copyFileSync(join(here, 'consumer.ts.txt'), join(app, 'consumer.ts'));
+    // The README's library examples, compiled as written (vitest linked in for the second).
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const blocks = [...readme.slice(readme.indexOf('## As a library')).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks).toHaveLength(2);
+    writeFileSync(join(app, 'readme-driver.ts'), blocks[0]);
+    writeFileSync(join(app, 'readme-conformance.test.ts'), blocks[1]);
+    symlinkSync(join(root, 'node_modules', 'vitest'), join(app, 'node_modules', 'vitest'), 'dir');
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
@@ -66,23 +73,24 @@ describe('the packed package, installed into a scratch project', () => {
           exactOptionalPropertyTypes: true,
           noUncheckedIndexedAccess: true,
           noImplicitOverride: true,
-          noPropertyAccessFromIndexSignature: true,
           // our .d.ts are checked too (skipLibCheck would hide errors in them)
           skipLibCheck: false,
-          noEmit: true,
+          outDir: 'out',
           types: ['node'],
           typeRoots: [join(root, 'node_modules', '@types')],
         },
-        files: ['consumer.ts'],
+        files: ['consumer.ts', 'readme-driver.ts', 'readme-conformance.test.ts'],
       }),
     );
     const t = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, encoding: 'utf8', timeout: 120_000 });
     expect(t.stdout + t.stderr).toBe('');
     expect(t.status).toBe(0);
+    // …and the driver example runs, compiled to JS by the same tsc run, from plain Node.
+    expect(run(process.execPath, [join('out', 'readme-driver.js')], app)).toMatch(/x ≈ A⁻¹g: Float64Array\(4\)/);
 
     const bin = join(app, 'node_modules', '.bin', 'tngd');
     expect(run(bin, ['--version'], app).trim()).toBe(pkg.version);
     expect(run(bin, ['info', 'emu:?seed=3'], app)).toMatch(/serial EMU-00000003/);
     expect(Object.keys(pkg.exports).length).toBe(8);
-  });
+  }, 300_000);
 });
