@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { OPTION_FIELDS, PROFILE_NAMES, emulatorFactory, flagKey, parseFields, resolveOptions } from '../../emulator/firmware/index.ts';
+import { OPTION_FIELDS, PROFILE_NAMES, emulatorFactory, parseFields, resolveOptions } from '../../emulator/firmware/index.ts';
 import type { EmulatorOptions, EmulatorPacing, ProfileName, ProfileOverrides } from '../../emulator/firmware/index.ts';
 import { SocatMissingError, startPty } from '../../emulator/transports/pty.ts';
 import { serveStdio } from '../../emulator/transports/stdio.ts';
@@ -141,7 +141,7 @@ function addFieldOptions(cmd: Command): void {
     }
     const dflt = (EMULATE_DEFAULTS as Record<string, number>)[field.key];
     const help = dflt !== undefined ? field.help.replace(/default \d+/, `default ${dflt}`) : field.help;
-    cmd.option(`${field.flag} <${flagKey(field.flag).replace(/[A-Z]/g, (c) => c.toLowerCase())}>`, help);
+    cmd.option(`${field.flag} <${/integer/.test(field.help) ? 'n' : 'value'}>`, help);
   }
 }
 

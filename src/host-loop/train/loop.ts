@@ -5,7 +5,7 @@
 //
 // Run folder layout:  <out>/config.json  <out>/metrics.jsonl  <out>/checkpoints/ckpt-*.ckpt
 //                     <out>/report.html  <out>/*.svg
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Batcher, gatherBatch, type BatcherState } from '../data/dataset.ts';
 import type { TrainTest } from '../data/load.ts';
@@ -16,6 +16,8 @@ import { accuracy } from '../models/losses.ts';
 import { assertModelFitsData, evaluate } from '../models/evaluate.ts';
 import { createOptimizer } from '../optimizers/registry.ts';
 import type { Optimizer, StepStats } from '../types.ts';
+export type { ReconnectPolicy } from './link-recovery.ts';
+export { resumeCommandFor } from './link-recovery.ts';
 import {
   CheckpointError,
   CheckpointStore,
@@ -36,6 +38,8 @@ import { loadRunData } from './data-cache.ts';
 import { deviceBackedSourceOf, openRunDevice, type RunDevice } from './device.ts';
 import './tngd-device.ts';
 import { LinkLostError, RunFolderInUseError, TrainRunError, TrainUsageError } from './errors.ts';
+import { LinkDown, recoveringStep, resumeCommandFor, type ReconnectPolicy } from './link-recovery.ts';
+import { clearRunFolder, runFolderEntries } from './run-folder.ts';
 import type { ProgressSink } from './progress.ts';
 
 export interface TrainOptions {
@@ -87,32 +91,6 @@ export interface TrainResult {
   records: IterationMetrics[];
   summary: SummaryRow;
   params: Float64Array;
-}
-
-export interface ReconnectPolicy {
-  /** attempts per lost link before the run stops with a checkpoint (0: stop at once) */
-  attempts?: number;
-  /** wait before the first attempt; doubles per attempt */
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-}
-
-/** The files a run writes into its folder (what --overwrite removes). */
-const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoints', 'report.html'];
-
-function runFolderEntries(out: string): string[] {
-  return existsSync(out) && statSync(out).isDirectory() ? readdirSync(out) : existsSync(out) ? [basename(out)] : [];
-}
-
-/** Removes what a previous run wrote (and nothing else: --out may name a folder holding other files). */
-function clearRunFolder(out: string): void {
-  for (const e of runFolderEntries(out)) if (RUN_FILES.includes(e) || e.endsWith('.svg')) rmSync(join(out, e), { recursive: true, force: true });
-}
-
-/** The command that continues a run in `out`, quoted for a POSIX shell when needed. */
-export function resumeCommandFor(out: string): string {
-  const q = /^[\w@%+=:,./-]+$/.test(out) ? out : `'${out.replace(/'/g, `'\\''`)}'`;
-  return `tngd train --resume ${q}`;
 }
 
 /** Keys of a metrics line that measure time and so differ between otherwise identical runs. */
@@ -285,43 +263,9 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
     });
   };
 
-  // Link loss mid-step: reconnect (bounded backoff) and repeat the step, which then computes the
-  // same bits: the step changed nothing before failing, and the driver's restore puts back the
-  // device state and run counter of the last completed step. A pipelined run in flight cannot be
-  // repeated that way, so a pipelined run stops at once.
-  const policy = { attempts: opts.reconnect?.attempts ?? 5, initialDelayMs: opts.reconnect?.initialDelayMs ?? 250, maxDelayMs: opts.reconnect?.maxDelayMs ?? 4000 };
-  const pipelined = cfg.optimizerOptions.pipelined === true;
-  const stepRecovering = async (iter: number, batch: ReturnType<typeof makeBatchOracle>): Promise<StepStats> => {
-    let budget = policy.attempts;
-    for (;;) {
-      try {
-        return await optimizer.step(params, batch);
-      } catch (e) {
-        if (!device?.isLinkLoss?.(e)) throw e;
-        log(`link to ${device.label} lost at iteration ${iter}: ${(e as Error).message}`);
-        if (!device.reconnect || pipelined || budget === 0) throw new LinkDown(e, pipelined ? 'a pipelined run in flight cannot be repeated' : 'no reconnect attempts left');
-        let lastError: unknown = e;
-        let back = false;
-        while (budget > 0 && !back) {
-          const attempt = policy.attempts - budget + 1;
-          const delay = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
-          budget--;
-          log(`reconnecting to ${device.label} in ${delay} ms (attempt ${attempt}/${policy.attempts})`);
-          await new Promise((r) => setTimeout(r, delay));
-          try {
-            await device.reconnect();
-            back = true;
-            log(`reconnected to ${device.label} and restored the device state; repeating iteration ${iter}`);
-          } catch (re) {
-            lastError = re;
-            log(`reconnect attempt ${attempt} failed: ${(re as Error).message}`);
-          }
-        }
-        if (!back) throw new LinkDown(lastError, `${policy.attempts} reconnect attempts failed`);
-      }
-    }
-  };
 
+  const pipelined = cfg.optimizerOptions.pipelined === true;
+  const stepRecovering = recoveringStep({ optimizer, params, device, pipelined, policy: opts.reconnect, log });
   let failedBeforeStart = false;
   opts.progress?.start(opts.progressLabel ?? label, total, state.iteration);
   let lastEpoch = resumed?.checkpoint.epoch ?? 0;
@@ -434,16 +378,6 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
     summary: summarizeRuns([run])[0],
     params,
   };
-}
-
-/** A step lost with the link and not recovered (internal: becomes a LinkLostError). */
-class LinkDown extends Error {
-  constructor(
-    readonly lost: unknown,
-    readonly reason: string,
-  ) {
-    super(reason, { cause: lost });
-  }
 }
 
 function allFinite(v: Float64Array): boolean {
