@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'results/**', 'coverage/**', 'firmware-spec/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'docs/api/**', 'results/**', 'coverage/**', 'firmware-spec/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,15 +2,14 @@
 // module (with the CLI) is where the emulator is wired in for emu: URLs, so layers stay one-way
 // (protocol ← driver, protocol ← emulator; connect composes them).
 //
-//   emu:[name][?seed=1&profile=prototype&maxCells=4096&maxRank=256&maxFrameBytes=4096&rate=92160&realtime=1&link=bytes]
+//   emu:[name][?seed=1&profile=prototype&maxCells=4096&maxRank=256&maxFrameBytes=4096&memoryBytes=…&rate=92160&realtime=1&link=bytes]
 //       link=messages (default): the in-process message link, messages handed to the firmware
 //       without COBS, CRC or MessagePack; link=bytes: frames through the in-process serial port
 //       (what a real serial device sees; rate= paces bytes, so it implies link=bytes)
 //       profile overrides: dacBits=8&adcBits=10 (2..24, 0 or none = not quantised), mismatch=1e-3
-//       (σ in [0, 0.5)), fullScale=8, saturate=0|1
+//       (σ in [0, 0.5)), fullScale=8, saturate=0|1 — bounds in src/emulator/firmware/option-fields.ts
 //   tcp://host:port[?secret=...&timeout=ms]
 //   serial:///dev/ttyUSB0[?baud=921600]   or a bare path (/dev/ttyUSB0, COM3)
-import { z } from 'zod';
 import { SpuDriver } from './driver/driver.ts';
 import type { DriverOptions } from './driver/driver.ts';
 import { LinkError } from './driver/transports/errors.ts';
@@ -19,8 +18,8 @@ import { openLink } from './driver/transports/open-link.ts';
 import type { EmuDeviceFactory } from './driver/transports/open-link.ts';
 import { duplexLink } from './driver/duplex-link.ts';
 import { describeLink } from './driver/transports/link-url.ts';
-import { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN, PROFILE_NAMES, createEmulatedDevice, createMessageLinkDevice } from './emulator/index.ts';
-import type { EmulatorOptions, ProfileName, ProfileOverrides } from './emulator/index.ts';
+import { OPTION_FIELDS, PROFILE_NAMES, createEmulatedDevice, createMessageLinkDevice, parseFields } from './emulator/index.ts';
+import type { EmulatorOptions, EmulatorPacing, ProfileName, ProfileOverrides } from './emulator/index.ts';
 
 export interface ConnectOptions extends DriverOptions {
   /** emu: noise seed (overrides the URL's ?seed). */
@@ -39,48 +38,12 @@ export interface ConnectOptions extends DriverOptions {
   linkTimeoutMs?: number;
 }
 
-const uint = (what: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${what} must be an integer in ${min}..${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `${what} must be ≥ ${min}`).max(max, `${what} must be ≤ ${max}`));
-
-const bitsParam = (what: string) =>
-  z
-    .string()
-    .regex(/^(\d+|none)$/, `${what} must be an integer in ${OVERRIDE_BITS_MIN}..${OVERRIDE_BITS_MAX}, or 0 / none for no quantisation`)
-    .transform((v) => (v === 'none' || Number(v) === 0 ? null : Number(v)))
-    .refine((v) => v === null || (v >= OVERRIDE_BITS_MIN && v <= OVERRIDE_BITS_MAX), `${what} must be an integer in ${OVERRIDE_BITS_MIN}..${OVERRIDE_BITS_MAX}, or 0 / none for no quantisation`);
-
-/** A decimal number such as 1e-3 or 0.002 (no hex, no empty string, finite). */
-const numParam = (what: string, ok: (x: number) => boolean, range: string) =>
-  z
-    .string()
-    .regex(/^[+]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, `${what} must be a number ${range}`)
-    .transform(Number)
-    .refine(ok, `${what} must be a number ${range}`);
-
-const EmuQuery = z.strictObject({
-  seed: uint('seed', 0, 0xffffffff).optional(),
-  profile: z.enum(PROFILE_NAMES as [ProfileName, ...ProfileName[]], { message: `profile must be one of ${PROFILE_NAMES.join(', ')}` }).optional(),
-  maxCells: uint('maxCells', 1, 1 << 24).optional(),
-  maxRank: uint('maxRank', 1, 1 << 16).optional(),
-  maxFrameBytes: uint('maxFrameBytes', 1024, 65535).optional(),
-  /** link pacing, bytes per second */
-  rate: uint('rate', 1, 1e9).optional(),
-  /** runs take analog time × τ of wall time */
-  realtime: z.enum(['0', '1'], { message: 'realtime must be 0 or 1' }).optional(),
-  baud: uint('baud', 50, 16_000_000).optional(),
-  /** what carries the messages in-process: validated messages (default) or encoded frames */
-  link: z.enum(['messages', 'bytes'], { message: 'link must be messages or bytes' }).optional(),
-  dacBits: bitsParam('dacBits').optional(),
-  adcBits: bitsParam('adcBits').optional(),
-  /** coupling mismatch σ */
-  mismatch: numParam('mismatch', (x) => x >= 0 && x < 0.5, 'in [0, 0.5)').optional(),
-  fullScale: numParam('fullScale', (x) => x > 0 && Number.isFinite(x), '> 0').optional(),
-  saturate: z.enum(['0', '1'], { message: 'saturate must be 0 or 1' }).optional(),
-});
+// Everything but profile and baud is defined once in the emulator's option fields (bounds,
+// defaults, names), so a URL, EmulatorOptions and `tngd emulate` flags are checked alike.
+const EMU_URL_FIELDS = OPTION_FIELDS;
+const EMU_URL_NAMES = ['profile', 'baud', 'link', ...EMU_URL_FIELDS.map((f) => f.url)];
+const BAUD = /^\d+$/;
+const LINK_KINDS = ['messages', 'bytes'];
 
 /**
  * The in-process link an emu: URL asks for: messages unless link=bytes or byte pacing (?rate= or
@@ -93,37 +56,29 @@ export function emuLinkKind(url: string, params: Readonly<Record<string, string>
   return params.link === 'bytes' || paced ? 'bytes' : 'messages';
 }
 
+
 /** Emulator options for an emu: URL's query, validated (clear errors naming the parameter). */
 export function emulatorOptionsFromQuery(url: string, params: Readonly<Record<string, string>>, opts: ConnectOptions = {}): EmulatorOptions {
-  const q = EmuQuery.safeParse(params);
-  if (!q.success) {
-    const msgs = q.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown parameter(s) ${i.keys.join(', ')} (emu: takes ${Object.keys(EmuQuery.shape).join(', ')})` : i.message));
-    throw new LinkError('BAD_URL', `invalid link URL ${JSON.stringify(redactLinkUrl(url))}: ${msgs.join('; ')}`);
-  }
-  const p = q.data;
+  const problems: string[] = [];
+  const unknown = Object.keys(params).filter((k) => !EMU_URL_NAMES.includes(k));
+  if (unknown.length) problems.push(`unknown parameter(s) ${unknown.join(', ')} (emu: takes ${EMU_URL_NAMES.join(', ')})`);
+  if (params.profile !== undefined && !(PROFILE_NAMES as string[]).includes(params.profile)) problems.push(`profile must be one of ${PROFILE_NAMES.join(', ')}`);
+  if (params.link !== undefined && !LINK_KINDS.includes(params.link)) problems.push('link must be messages or bytes');
+  if (params.baud !== undefined && !(BAUD.test(params.baud) && Number(params.baud) >= 50 && Number(params.baud) <= 16_000_000)) problems.push('baud must be an integer in 50..16000000');
+  const p = parseFields(EMU_URL_FIELDS, params, 'url');
+  problems.push(...p.problems);
+  if (problems.length) throw new LinkError('BAD_URL', `invalid link URL ${JSON.stringify(redactLinkUrl(url))}: ${problems.join('; ')}`);
   const base = opts.emulator ?? {};
-  const out: EmulatorOptions = { ...base };
-  const seed = opts.seed ?? p.seed;
-  const profile = opts.profile ?? p.profile;
-  const maxCells = opts.maxCells ?? p.maxCells;
-  const maxRank = opts.maxRank ?? p.maxRank;
-  if (seed !== undefined) out.seed = seed;
-  if (profile !== undefined) out.profile = profile;
-  if (maxCells !== undefined) out.maxCells = maxCells;
-  if (maxRank !== undefined) out.maxRank = maxRank;
-  if (p.maxFrameBytes !== undefined) out.maxFrameBytes = p.maxFrameBytes;
-  const ov: ProfileOverrides = { ...base.profileOverrides };
-  if (p.dacBits !== undefined) ov.dacBits = p.dacBits;
-  if (p.adcBits !== undefined) ov.adcBits = p.adcBits;
-  if (p.mismatch !== undefined) ov.mismatchSigma = p.mismatch;
-  if (p.fullScale !== undefined) ov.fullScale = p.fullScale;
-  if (p.saturate !== undefined) ov.saturate = p.saturate === '1';
+  const out: EmulatorOptions = { ...base, ...(p.device as Partial<EmulatorOptions>) };
+  if (params.profile !== undefined) out.profile = params.profile as ProfileName;
+  // Explicit connect() options win over the URL.
+  if (opts.seed !== undefined) out.seed = opts.seed;
+  if (opts.profile !== undefined) out.profile = opts.profile;
+  if (opts.maxCells !== undefined) out.maxCells = opts.maxCells;
+  if (opts.maxRank !== undefined) out.maxRank = opts.maxRank;
+  const ov: ProfileOverrides = { ...base.profileOverrides, ...(p.profileOverrides as ProfileOverrides) };
   if (Object.keys(ov).length > 0) out.profileOverrides = ov;
-  if (p.rate !== undefined || p.realtime !== undefined) {
-    out.pacing = { ...base.pacing };
-    if (p.rate !== undefined) out.pacing.linkBytesPerSecond = p.rate;
-    if (p.realtime !== undefined) out.pacing.analogRealtime = p.realtime === '1';
-  }
+  if (Object.keys(p.pacing).length > 0) out.pacing = { ...base.pacing, ...(p.pacing as EmulatorPacing) };
   if (opts.logger && !out.logger) out.logger = opts.logger.child({ side: 'emulator' });
   return out;
 }

@@ -7,11 +7,15 @@ import { register as registerCompare } from './commands/compare.ts';
 import { register as registerEmulate } from './commands/emulate.ts';
 import { register as registerInfo } from './commands/info.ts';
 import { register as registerConformance } from './commands/conformance.ts';
+import { usageExit } from './support.ts';
 
-// Each subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
-// Exit codes: 0 ok, 1 runtime failure, 2 bad usage (commander's default for usage errors).
+// Each subcommand lives in src/cli/commands/<name>.ts, exports `register(program)` (built on
+// defineCommand from ./support.ts) and is listed once below. Exit codes: 0 ok, 1 runtime
+// failure, 2 bad usage (one line on stderr), 130 interrupted.
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
+
+const COMMANDS: ((program: Command) => unknown)[] = [registerTrain, registerCompare, registerEmulate, registerInfo, registerConformance];
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,12 +23,10 @@ export function buildProgram(): Command {
     .name('tngd')
     .description('Thermodynamic natural gradient descent: SPU emulator, driver, conformance and training')
     .version(pkg.version)
-    .showHelpAfterError();
-  registerTrain(program);
-  registerCompare(program);
-  registerEmulate(program);
-  registerInfo(program);
-  registerConformance(program);
+    // usage errors are written by usageExit (one line naming the command), not by commander
+    .configureOutput({ outputError: () => {} })
+    .exitOverride(usageExit('tngd'));
+  for (const register of COMMANDS) register(program);
   return program;
 }
 

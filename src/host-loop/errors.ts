@@ -30,6 +30,8 @@ export abstract class HostLoopError extends Error {
 /** The category of anything a host-loop call may throw. */
 export function errorCategoryOf(e: unknown): ErrorCategory {
   if (e instanceof HostLoopError) return e.category;
+  const declared = declaredCategoryOf(e);
+  if (declared) return declared;
   if (e instanceof LinkError) return e.code === 'BAD_URL' ? 'usage' : 'link';
   if (e instanceof TimeoutError || e instanceof DisconnectedError) return 'link';
   if (e instanceof HandshakeError) return e.reason === 'no-reply' ? 'link' : 'device';
@@ -38,4 +40,10 @@ export function errorCategoryOf(e: unknown): ErrorCategory {
   if (e instanceof DeviceError || e instanceof DriverError) return 'device';
   if (e instanceof Error && e.name === 'AbortError') return 'interrupted';
   return 'internal';
+}
+
+/** A category an error of another layer declares as a `category` field (e.g. the CLI's UsageError). */
+function declaredCategoryOf(e: unknown): ErrorCategory | undefined {
+  const c = (e as { category?: unknown } | null)?.category;
+  return typeof c === 'string' && (ERROR_CATEGORIES as readonly string[]).includes(c) ? (c as ErrorCategory) : undefined;
 }

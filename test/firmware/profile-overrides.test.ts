@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { train } from '../../src/host-loop/train/index.ts';
-import { runConfigFromFlags } from '../../src/cli/commands/train.ts';
+import { runConfigFromFlags } from '../../src/cli/support.ts';
 import { connect, emulatorOptionsFromQuery } from '../../src/connect.ts';
 import { PROFILES } from '../../src/emulator/physics/index.ts';
 import { resolveOptions } from '../../src/emulator/firmware/index.ts';
@@ -86,8 +86,8 @@ describe('profile overrides: options', () => {
   });
 
   it.each([
-    [{ dacBits: 1 }, /profileOverrides\.dacBits must be null \(not quantised\) or an integer in \[2, 24\], got 1/],
-    [{ adcBits: 25 }, /adcBits .*\[2, 24\], got 25/],
+    [{ dacBits: 1 }, /profileOverrides\.dacBits must be an integer in \[2, 24\], or null for no quantisation, got 1/],
+    [{ adcBits: 25 }, /adcBits .*\[2, 24\].*got 25/],
     [{ dacBits: 8.5 }, /dacBits .*got 8\.5/],
     [{ mismatchSigma: 0.5 }, /mismatchSigma must be a number in \[0, 0\.5\), got 0\.5/],
     [{ mismatchSigma: -1e-3 }, /mismatchSigma .*got -0\.001/],
@@ -110,13 +110,13 @@ describe('profile overrides: emu: URL', () => {
   });
 
   it.each([
-    ['emu:?dacBits=1', /dacBits must be an integer in 2\.\.24, or 0 \/ none/],
-    ['emu:?adcBits=25', /adcBits must be an integer in 2\.\.24/],
+    ['emu:?dacBits=1', /dacBits must be an integer in \[2, 24\], or 0 \/ none/],
+    ['emu:?adcBits=25', /adcBits must be an integer in \[2, 24\]/],
     ['emu:?dacBits=8.5', /dacBits must be an integer/],
     ['emu:?mismatch=0.5', /mismatch must be a number in \[0, 0\.5\)/],
     ['emu:?mismatch=-1e-3', /mismatch must be a number in \[0, 0\.5\)/],
     ['emu:?mismatch=abc', /mismatch must be a number/],
-    ['emu:?fullScale=0', /fullScale must be a number > 0/],
+    ['emu:?fullScale=0', /fullScale must be a positive finite number/],
     ['emu:?saturate=yes', /saturate must be 0 or 1/],
     ['emu:?dac=8', /unknown parameter\(s\) dac \(emu: takes .*dacBits, adcBits, mismatch, fullScale, saturate\)/],
   ])('%s is refused before any device is created', async (url, msg) => {
@@ -185,8 +185,8 @@ describe('profile overrides: tngd emulate flags', () => {
   });
 
   it.each([
-    [{ dacBits: '1' }, /--dac-bits must be an integer in 2\.\.24, or 0 \/ none for no quantisation, got '1'/],
-    [{ adcBits: '32' }, /--adc-bits must be an integer in 2\.\.24/],
+    [{ dacBits: '1' }, /--dac-bits must be an integer in \[2, 24\], or 0 \/ none for no quantisation, got '1'/],
+    [{ adcBits: '32' }, /--adc-bits must be an integer in \[2, 24\]/],
     [{ mismatch: '0.7' }, /--mismatch must be a number in \[0, 0\.5\), got '0\.7'/],
     [{ mismatch: '' }, /--mismatch must be a number/],
   ])('%o is a usage error', (f, msg) => {
@@ -211,7 +211,7 @@ describe('profile overrides: training', () => {
   });
 
   it('a bad override in the device URL fails the run before training, naming the parameter', async () => {
-    await expect(train({ ...cfg, device: 'emu:?profile=prototype&dacBits=30' }, { out: join(dir, 'bad'), report: false })).rejects.toThrow(/dacBits must be an integer in 2\.\.24/);
+    await expect(train({ ...cfg, device: 'emu:?profile=prototype&dacBits=30' }, { out: join(dir, 'bad'), report: false })).rejects.toThrow(/dacBits must be an integer in \[2, 24\]/);
   });
 
   it('tngd train --profile composes with overrides in --device', () => {
@@ -247,6 +247,6 @@ describe('profile overrides: tngd emulate end to end', () => {
     expect(await exit).toBe(0);
     const bad = spawnSync(process.execPath, [BIN, 'emulate', '--tcp', '0', '--dac-bits', '30'], { encoding: 'utf8', timeout: 20_000 });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--dac-bits must be an integer in 2\.\.24, or 0 \/ none for no quantisation, got '30'/);
+    expect(bad.stderr).toMatch(/--dac-bits must be an integer in \[2, 24\], or 0 \/ none for no quantisation, got '30'/);
   }, 30_000);
 });

@@ -2,21 +2,24 @@
 // summary table. Hyperparameter flags apply to every listed optimizer that takes them;
 // `--set adam.lr=0.003` targets one. Exit codes as for `tngd train`.
 import type { Command } from 'commander';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { compare, sanitize, terminalProgress, TrainUsageError, type CompareConfig, type CompareRunSpec } from '../../host-loop/train/index.ts';
+import { canonicalJson, compare, sanitize, splitDeviceSecret, terminalProgress, TrainUsageError, type CompareConfig, type CompareRunSpec } from '../../host-loop/train/index.ts';
 import { getPreset, listPresets } from '../../host-loop/train/presets.ts';
 import {
   EXIT,
   addHyperparameterOptions,
   addRunOptions,
+  addSecretOptions,
+  defineCommand,
   hyperparametersFromFlags,
   installInterruptHandlers,
   optimizerOptionKeys,
   parseSetPairs,
-  reportError,
+  resolveSecret,
   runConfigFromFlags,
-  usageExitCodes,
-} from './train.ts';
+  runReportOptions,
+} from '../support.ts';
 
 function parseList(flag: string, s: string): string[] {
   const items = s.split(',').map((x) => x.trim());
@@ -68,48 +71,68 @@ export function buildCompare(flags: Record<string, unknown>): { config: CompareC
   if (problems.length) throw new TrainUsageError(problems);
 
   const base = { ...(preset?.base ?? {}), ...run.base };
+  // Every result-changing setting is in the name or its hash, so two comparisons never share a folder.
+  const hashed = { base: { ...base, ...(base.device !== undefined ? { device: splitDeviceSecret(base.device).url } : {}) }, runs, seeds };
+  for (const k of ['evalEvery', 'checkpointEvery', 'keepCheckpoints'] as const) delete hashed.base[k];
+  const hash = createHash('sha256').update(canonicalJson(hashed)).digest('hex').slice(0, 8);
   const out =
     typeof flags.out === 'string'
       ? resolve(flags.out)
       : resolve(
           preset && typeof flags.optimizers !== 'string' && Object.keys(run.base).length === 0 && typeof flags.seeds !== 'string'
             ? preset.out
-            : join('results', sanitize(`compare-${names.join('+')}-${base.model ?? 'mlp:196-32-10'}-b${base.batch ?? 32}-${base.iters !== undefined ? `i${base.iters}` : `e${base.epochs ?? 1}`}-s${seeds.join(',')}`)),
+            : join('results', sanitize(`compare-${names.join('+')}-${base.model ?? 'mlp:196-32-10'}-b${base.batch ?? 32}-${base.iters !== undefined ? `i${base.iters}` : `e${base.epochs ?? 1}`}-s${seeds.join(',')}-${hash}`)),
         );
   return { config: { base, runs, seeds }, out };
 }
 
+interface CompareFlags extends Record<string, unknown> {
+  resume?: boolean;
+  overwrite?: boolean;
+  json?: boolean;
+  progress?: boolean;
+  secretFile?: string;
+}
+
 export function register(program: Command): void {
-  const cmd = program
-    .command('compare')
-    .description('run several optimizers × seeds on the same data, model and budget into one report (mean ± sd) and a summary table')
-    .option('--optimizers <list>', 'comma-separated (default: the preset\'s, else tngd,adam,ngd-woodbury)')
-    .option('--seeds <list>', 'seeds, e.g. 1,2,3 or 1..5 (default 1)')
-    .option('--preset <name>', `a named set-up whose settings the other options override (${listPresets().map((p) => p.name).join(', ') || 'none yet'})`)
-    .option('--out <dir>', 'folder for the report and one sub-folder per run (default results/compare-…, or the preset\'s)')
-    .option('--resume', 'reuse finished runs in --out and continue interrupted ones from their checkpoints');
-  addRunOptions(cmd);
-  addHyperparameterOptions(cmd);
-  usageExitCodes(cmd);
-  cmd.addHelpText(
-    'after',
-    '\nHyperparameter flags apply to every listed optimizer that takes them; --set NAME.key=value targets one,\n' +
-      'e.g. --set adam.lr=0.003 --set tngd.tTau=10.\n' +
-      'Exit codes: 0 done, 1 run-time failure, 2 bad usage, 130 interrupted (rerun with --resume).\n',
-  );
-  cmd.action(async (flags: Record<string, unknown>) => {
-    process.exitCode = await runCompare(flags);
+  defineCommand<CompareFlags>(program, {
+    name: 'compare',
+    description: 'run several optimizers × seeds on the same data, model and budget into one report (mean ± sd) and a summary table',
+    configure: (cmd) => {
+      cmd
+        .option('--optimizers <list>', "comma-separated (default: the preset's, else tngd,adam,ngd-woodbury)")
+        .option('--seeds <list>', 'seeds, e.g. 1,2,3 or 1..5 (default 1)')
+        .option('--preset <name>', `a named set-up whose settings the other options override (${listPresets().map((p) => p.name).join(', ') || 'none yet'})`)
+        .option('--out <dir>', "folder for the report and one sub-folder per run (default results/compare-…-<hash of the settings>, or the preset's)")
+        .option('--resume', 'reuse finished runs in --out and continue interrupted ones from their checkpoints')
+        .option('--overwrite', 'replace what --out holds (default: refuse a folder that is not empty)');
+      addRunOptions(cmd);
+      addHyperparameterOptions(cmd);
+      addSecretOptions(cmd, 'tcp devices');
+      cmd.addHelpText(
+        'after',
+        '\nHyperparameter flags apply to every listed optimizer that takes them; --set NAME.key=value targets one,\n' +
+          'e.g. --set adam.lr=0.003 --set tngd.tTau=10.\n' +
+          'Exit codes: 0 done, 1 run-time failure, 2 bad usage, 130 interrupted (rerun with --resume).\n',
+      );
+    },
+    run: runCompare,
+    report: () => runReportOptions(),
   });
 }
 
-async function runCompare(flags: Record<string, unknown>): Promise<number> {
+async function runCompare(flags: CompareFlags): Promise<number> {
   const { signal, dispose } = installInterruptHandlers();
   try {
     const { config, out } = buildCompare(flags);
+    const secret = resolveSecret(flags);
     const t0 = performance.now();
     const res = await compare(config, {
       out,
       resume: flags.resume === true,
+      overwrite: flags.overwrite === true,
+      ...(secret !== undefined ? { secret } : {}),
+      resumeHint: 'the same tngd compare command plus --resume',
       signal,
       progress: flags.progress === false || flags.json ? null : terminalProgress(),
       log: (l) => process.stderr.write(`${l}\n`),
@@ -128,8 +151,6 @@ async function runCompare(flags: Record<string, unknown>): Promise<number> {
       return EXIT.interrupted;
     }
     return EXIT.ok;
-  } catch (e) {
-    return reportError('compare', e);
   } finally {
     dispose();
   }

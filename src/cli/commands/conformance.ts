@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { CHECKS, formatReport, runConformance } from '../../conformance/index.ts';
 import { emulatorOptionsFromQuery } from '../../connect.ts';
 import { parseLinkUrl } from '../../driver/transports/link-url.ts';
-import { EXIT, UsageError, addDeviceOptions, cliLogger, driverOptions, reportFailure } from './info.ts';
-import type { DeviceFlags } from './info.ts';
+import { EXIT, UsageError, addDeviceOptions, cliLogger, defineCommand, driverOptions } from '../support.ts';
+import type { DeviceFlags } from '../support.ts';
 
 interface Flags extends DeviceFlags {
   only?: string;
@@ -27,45 +27,37 @@ async function conformance(url: string | undefined, f: Flags): Promise<number> {
     if (unknown.length > 0) throw new UsageError(`--only: no check matches ${unknown.join(', ')} (see --list)`);
   }
   const connectOpts = driverOptions(f, logger);
-  try {
-    // A malformed URL is a usage error (exit 2), not a failed check.
-    const spec = parseLinkUrl(url);
-    if (spec.kind === 'emu') emulatorOptionsFromQuery(url, spec.params);
-    const report = await runConformance(url, {
-      logger,
-      hardware: f.hardware ?? Boolean(process.env.TNGD_DEVICE),
-      ...(only ? { only } : {}),
-      timeoutMs: connectOpts.timeoutMs ?? 3000,
-      connect: { ...connectOpts, fingerprint: 'warn' },
-      onCheck: (c) => logger.info({ check: c.id, status: c.status, ms: c.ms, ...(c.reason ? { reason: c.reason } : {}) }, 'check'),
-    });
-    if (f.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else process.stdout.write(`${formatReport(report, { width: process.stdout.columns ?? 120 })}\n`);
-    return report.ok ? EXIT.ok : EXIT.failure;
-  } catch (e) {
-    return reportFailure(e, logger);
-  }
+  // A malformed URL is a usage error (exit 2), not a failed check.
+  const spec = parseLinkUrl(url);
+  if (spec.kind === 'emu') emulatorOptionsFromQuery(url, spec.params);
+  const report = await runConformance(url, {
+    logger,
+    hardware: f.hardware ?? Boolean(process.env.TNGD_DEVICE),
+    ...(only ? { only } : {}),
+    timeoutMs: connectOpts.timeoutMs ?? 3000,
+    connect: { ...connectOpts, fingerprint: 'warn' },
+    onCheck: (c) => logger.info({ check: c.id, status: c.status, ms: c.ms, ...(c.reason ? { reason: c.reason } : {}) }, 'check'),
+  });
+  if (f.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`${formatReport(report, { width: process.stdout.columns ?? 120 })}\n`);
+  return report.ok ? EXIT.ok : EXIT.failure;
 }
 
 export function register(program: Command): void {
-  addDeviceOptions(
-    program
-      .command('conformance')
-      .description('Check a device against firmware-spec/ (protocol v1 and, for emulators, the golden numerics)')
-      .argument('[url]', 'device: /dev/ttyUSB0, serial:///dev/ttyUSB0?baud=921600, tcp://host:port, emu:?seed=1'),
-  )
-    .option('--only <ids>', 'comma-separated check ids or prefixes (e.g. bulk,state.RUNNING)')
-    .option('--hardware', 'also run the hardware-only checks (default when $TNGD_DEVICE is set)')
-    .option('--list', 'list the checks and exit')
-    .addHelpText('after', '\nExit status: 0 all checks that ran passed, 1 a check failed or the device was unreachable, 2 usage.\n\nExamples:\n  tngd conformance /dev/pts/3\n  tngd conformance tcp://127.0.0.1:5555 --json > report.json\n  tngd conformance emu: --only bulk,atomic\n')
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage))
-    .action(async (url: string | undefined, flags: Flags) => {
-      try {
-        process.exitCode = await conformance(url, flags);
-      } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exitCode = EXIT.usage;
-      }
-    });
+  defineCommand<Flags>(program, {
+    name: 'conformance',
+    description: 'Check a device against firmware-spec/ (protocol v1 and, for emulators, the golden numerics)',
+    args: [['[url]', 'device: /dev/ttyUSB0, serial:///dev/ttyUSB0?baud=921600, tcp://host:port, emu:?seed=1']],
+    configure: (cmd) => {
+      addDeviceOptions(cmd)
+        .option('--only <ids>', 'comma-separated check ids or prefixes (e.g. bulk,state.RUNNING)')
+        .option('--hardware', 'also run the hardware-only checks (default when $TNGD_DEVICE is set)')
+        .option('--list', 'list the checks and exit')
+        .addHelpText(
+          'after',
+          '\nExit status: 0 all checks that ran passed, 1 a check failed or the device was unreachable, 2 usage.\n\nExamples:\n  tngd conformance /dev/pts/3\n  tngd conformance tcp://127.0.0.1:5555 --json > report.json\n  tngd conformance emu: --only bulk,atomic\n',
+        );
+    },
+    run: (flags, [url]) => conformance(url, flags),
+  });
 }

@@ -2,11 +2,14 @@
 // limit is also enforced (firmware-spec/EMULATED-DEVICE.md). Validation here is for programmer
 // and CLI input: a bad option throws a RangeError before the device powers on.
 import type { Logger } from 'pino';
-import { FEATURES, MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES } from '../../protocol/index.ts';
+import { FEATURES } from '../../protocol/index.ts';
 import type { Capabilities, Dtype } from '../../protocol/index.ts';
 import { PROFILES } from '../physics/index.ts';
 import type { Profile } from '../physics/index.ts';
 import type { DeviceFaults } from './faults.ts';
+import { DEVICE_FIELDS, OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN, PACING_FIELDS, PROFILE_OVERRIDE_FIELDS, fieldDefault, parseFields } from './option-fields.ts';
+
+export { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN };
 
 export type ProfileName = keyof typeof PROFILES;
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
@@ -50,9 +53,6 @@ export interface ProfileOverrides {
 }
 
 export const PROFILE_OVERRIDE_KEYS = ['dacBits', 'adcBits', 'mismatchSigma', 'fullScale', 'saturate'] as const;
-/** Converters beyond 24 bits are not physical (and f64 quantisation stops being exact well before 53). */
-export const OVERRIDE_BITS_MIN = 2;
-export const OVERRIDE_BITS_MAX = 24;
 
 export interface EmulatorOptions {
   /** Noise / mismatch seed (integer in [0, 2^32)); Configure may change it. Default 0. */
@@ -120,22 +120,15 @@ export function applyProfileOverrides(base: Readonly<Profile>, overrides: Profil
   if (unknown.length) throw new RangeError(`profileOverrides: unknown key(s) ${unknown.join(', ')} (accepted: ${PROFILE_OVERRIDE_KEYS.join(', ')})`);
   const set = Object.entries(overrides).filter(([, v]) => v !== undefined);
   if (set.length === 0) return base;
-  const bits = (k: 'dacBits' | 'adcBits'): number | null => {
-    const v = overrides[k];
-    if (v === undefined) return base[k];
-    if (v === null) return null;
-    if (!Number.isInteger(v) || v < OVERRIDE_BITS_MIN || v > OVERRIDE_BITS_MAX)
-      throw new RangeError(`profileOverrides.${k} must be null (not quantised) or an integer in [${OVERRIDE_BITS_MIN}, ${OVERRIDE_BITS_MAX}], got ${String(v)}`);
-    return v;
-  };
-  const dacBits = bits('dacBits');
-  const adcBits = bits('adcBits');
-  const sigma = overrides.mismatchSigma ?? base.mismatchSigma;
-  if (typeof sigma !== 'number' || !(sigma >= 0 && sigma < 0.5)) throw new RangeError(`profileOverrides.mismatchSigma must be a number in [0, 0.5), got ${String(overrides.mismatchSigma)}`);
-  const fullScale = overrides.fullScale ?? base.fullScale;
-  if (typeof fullScale !== 'number' || !(fullScale > 0 && Number.isFinite(fullScale))) throw new RangeError(`profileOverrides.fullScale must be a positive finite number, got ${String(overrides.fullScale)}`);
-  const saturate = overrides.saturate ?? base.saturate;
-  if (typeof saturate !== 'boolean') throw new RangeError(`profileOverrides.saturate must be true or false, got ${String(overrides.saturate)}`);
+  // Bounds live in option-fields.ts, shared with emu: URLs and `tngd emulate` flags.
+  const parsed = parseFields(PROFILE_OVERRIDE_FIELDS, { profileOverrides: overrides }, 'code');
+  if (parsed.problems.length) throw new RangeError(parsed.problems.join('; '));
+  const ov = parsed.profileOverrides as ProfileOverrides;
+  const dacBits = ov.dacBits === undefined ? base.dacBits : ov.dacBits;
+  const adcBits = ov.adcBits === undefined ? base.adcBits : ov.adcBits;
+  const sigma = ov.mismatchSigma ?? base.mismatchSigma;
+  const fullScale = ov.fullScale ?? base.fullScale;
+  const saturate = ov.saturate ?? base.saturate;
   const name = `${base.name}{${set.map(([k, v]) => `${k}=${String(v)}`).join(',')}}`;
   return Object.freeze({ ...base, name, dacBits, adcBits, mismatchSigma: sigma, fullScale, saturate });
 }
@@ -146,18 +139,21 @@ export function deviceProfile(opts: Pick<ResolvedOptions, 'profile' | 'profileDe
 }
 
 export function resolveOptions(o: EmulatorOptions = {}): ResolvedOptions {
-  const seed = intIn('seed', o.seed, 0, 0, 0xffffffff);
+  // Seed, limits and pacing: one definition each (option-fields.ts), shared with URLs and flags.
+  const parsed = parseFields([...DEVICE_FIELDS, ...PACING_FIELDS], o as Record<string, unknown>, 'code');
+  if (parsed.problems.length) throw new RangeError(parsed.problems.join('; '));
+  const d = parsed.device as { seed?: number; maxCells?: number; maxRank?: number; maxFrameBytes?: number; memoryBytes?: number };
+  const seed = d.seed ?? fieldDefault('seed');
   const profile = o.profile ?? 'ideal';
   const named = profileOf(profile);
   if (!named) throw new RangeError(`profile must be one of ${PROFILE_NAMES.join(', ')}, got ${String(profile)}`);
   const p = applyProfileOverrides(named, o.profileOverrides);
-  const maxCells = intIn('maxCells', o.maxCells, 4096, 1, 1 << 24);
-  const maxRank = intIn('maxRank', o.maxRank, 256, 1, 1 << 16);
-  const maxFrameBytes = intIn('maxFrameBytes', o.maxFrameBytes, MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES);
-  const memoryBytes = intIn('memoryBytes', o.memoryBytes, 64 * 2 ** 20, 1024, 2 ** 40);
-  const pacing = { ...o.pacing };
+  const maxCells = d.maxCells ?? fieldDefault('maxCells');
+  const maxRank = d.maxRank ?? fieldDefault('maxRank');
+  const maxFrameBytes = d.maxFrameBytes ?? fieldDefault('maxFrameBytes');
+  const memoryBytes = d.memoryBytes ?? fieldDefault('memoryBytes');
+  const pacing = { ...o.pacing, ...(parsed.pacing as EmulatorPacing) };
   const rate = pacing.linkBytesPerSecond;
-  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`pacing.linkBytesPerSecond must be positive, got ${rate}`);
   const c = o.capabilities ?? {};
   const dtypes: Dtype[] = c.dtypes ? [...c.dtypes] : ['f64', 'f32', 'i16'];
   if (c.features && !c.features.includes('dense-curvature') && !c.features.includes('factored-curvature')) throw new RangeError('capabilities.features needs dense-curvature or factored-curvature');

@@ -314,7 +314,9 @@ export class TngdDirection implements DirectionSource {
     const tf = hr();
     const f = this.factorsOf(batch);
     host += secs(tf, hr());
-    if (o.delay > 0) this.theta = params.slice();
+    // Kept only once the step succeeds: a step lost with the link must leave the state of the last
+    // completed one (what a checkpoint then stores, and what a repeated step starts from).
+    const theta = o.delay > 0 ? params.slice() : null;
     let deviceTau = 0;
     let deviceSeconds = 0;
     let saturations = 0;
@@ -365,6 +367,7 @@ export class TngdDirection implements DirectionSource {
       saturations += this.settled.saturations;
       this.settled = null;
     }
+    if (theta) this.theta = theta;
     return { hostSeconds: host, deviceTau, deviceSeconds, bytesOut, bytesIn, saturations } as DirectionStats;
   }
 

@@ -1,13 +1,13 @@
 // Several optimizers × several seeds on the same data, model, batch size and iteration budget,
 // into one report (mean ± sd over seeds) and one summary table. Each run is an ordinary train()
 // run in its own folder <out>/<optimizer>-s<seed>, so an interrupted comparison resumes run by run.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatSummaryTable, summarizeRuns, writeReport, type RunRecord, type SummaryRow } from '../run/index.ts';
 import { CheckpointError } from '../run/checkpoint.ts';
 import { parseTrainConfig, sanitize, totalIterations, type TrainConfig, type TrainConfigInput } from './config.ts';
 import { loadRunData } from './data-cache.ts';
-import { TrainUsageError } from './errors.ts';
+import { LinkLostError, RunFolderInUseError, TrainUsageError } from './errors.ts';
 import { locateCheckpoint, train, type TrainResult } from './loop.ts';
 import type { ProgressSink } from './progress.ts';
 
@@ -27,6 +27,15 @@ export interface CompareOptions {
   out: string;
   /** continue runs that have checkpoints in `out` (finished runs are reused as they are) */
   resume?: boolean;
+  /**
+   * replace what is in `out` (without it or resume, a non-empty `out` is refused; with resume,
+   * run folders whose config differs are replaced instead of refused)
+   */
+  overwrite?: boolean;
+  /** tcp devices: the shared secret (never stored) */
+  secret?: string;
+  /** how the caller continues an interrupted comparison, for messages (default: "rerun with resume") */
+  resumeHint?: string;
   signal?: AbortSignal;
   /** one progress display per run */
   progress?: ProgressSink | null;
@@ -84,6 +93,8 @@ export function runFolderName(label: string, seed: number): string {
 export async function compare(cfg: CompareConfig, opts: CompareOptions): Promise<CompareResult> {
   const plan = planCompare(cfg);
   const out = resolve(opts.out);
+  const entries = existsSync(out) ? readdirSync(out) : [];
+  if (entries.length > 0 && !opts.resume && !opts.overwrite) throw new RunFolderInUseError(out, entries);
   const data = loadRunData(plan[0].config.data);
   const log = opts.log ?? (() => {});
   const records: RunRecord[] = [];
@@ -97,17 +108,27 @@ export async function compare(cfg: CompareConfig, opts: CompareOptions): Promise
     const dir = join(out, runFolderName(label, config.seed));
     const prior = opts.resume ? findPrior(dir, config, data.train.n) : null;
     const reused = prior === 'done';
-    const res: TrainResult = await train(config, {
-      out: dir,
-      ...(prior ? { resume: dir, overrides: { iters: config.iters, epochs: config.epochs } } : {}),
-      signal: opts.signal,
-      progress: opts.progress,
-      log,
-      label,
-      progressLabel: `${label} (seed ${config.seed})`,
-      report: false,
-      data,
-    });
+    let res: TrainResult;
+    try {
+      res = await train(config, {
+        out: dir,
+        // with resume, a run folder of another config is replaced only when overwrite says so
+        overwrite: !prior && opts.overwrite === true,
+        ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+        ...(prior ? { resume: dir, overrides: { iters: config.iters, epochs: config.epochs } } : {}),
+        signal: opts.signal,
+        progress: opts.progress,
+        log,
+        label,
+        progressLabel: `${label} (seed ${config.seed})`,
+        report: false,
+        data,
+      });
+    } catch (e) {
+      // The resume command of a comparison is the comparison's, not the run's.
+      if (e instanceof LinkLostError) throw new LinkLostError(e.out, e.iteration, e.checkpointIteration, opts.resumeHint ?? 'rerun the comparison with resume', { cause: e.cause });
+      throw e;
+    }
     if (res.interrupted) interrupted = true;
     records.push({ optimizer: label, seed: config.seed, metrics: res.records });
     runs.push({ optimizer: label, seed: config.seed, out: dir, diverged: res.diverged, reused, iterations: res.iterations });

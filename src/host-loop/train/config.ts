@@ -1,5 +1,6 @@
 // The run configuration of `train()`: what a checkpoint stores, what --resume checks, and the
 // per-optimizer default hyperparameters. Everything here is plain JSON.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseModelSpec, formatModelSpec, ModelSpecError } from '../models/spec.ts';
 import { getOptimizerSpec, listOptimizers, parseOptimizerOptions } from '../optimizers/registry.ts';
@@ -177,10 +178,49 @@ export function totalIterations(cfg: TrainConfig, batchesPerEpoch: number): numb
   return (cfg.epochs ?? 1) * batchesPerEpoch;
 }
 
-/** A file-name-safe, timestamp-free name for a run: the same command gives the same folder. */
+/**
+ * The device URL without its ?secret= (a secret must not reach config.json, checkpoints or
+ * reports) and the secret it held, if any.
+ */
+export function splitDeviceSecret(url: string): { url: string; secret?: string } {
+  const m = /[?&]secret=([^&#]*)/i.exec(url);
+  if (!m) return { url };
+  let rest = url.slice(0, m.index) + url.slice(m.index + m[0].length);
+  // the parameter after a removed first one takes its '?'
+  if (url[m.index] === '?') rest = rest.replace(/^([^?#]*)&/, '$1?');
+  return { url: rest, secret: decodeURIComponent(m[1]) };
+}
+
+/** Settings that change what a run computes; the rest (logging cadence, retention) do not. */
+const RESULT_NEUTRAL = ['evalEvery', 'checkpointEvery', 'keepCheckpoints'] as const;
+
+/** A short stable hash of a config's result-changing settings (the device URL without its secret). */
+export function configHash(cfg: TrainConfig): string {
+  const c: Record<string, unknown> = { ...cfg, device: splitDeviceSecret(cfg.device).url };
+  for (const k of RESULT_NEUTRAL) delete c[k];
+  return createHash('sha256').update(canonicalJson(c)).digest('hex').slice(0, 8);
+}
+
+/** JSON with object keys sorted, so equal configs hash equally whatever order they were built in. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * A file-name-safe, timestamp-free name for a run: the same command gives the same folder, and
+ * runs that differ in any result-changing setting (--lr, --lambda, --device, the data, …) get
+ * different ones through the hash suffix.
+ */
 export function defaultRunName(cfg: TrainConfig): string {
   const len = cfg.iters !== undefined ? `i${cfg.iters}` : `e${cfg.epochs ?? 1}`;
-  return sanitize(`train-${cfg.optimizer}-${cfg.model}-b${cfg.batch}-${len}-s${cfg.seed}`);
+  return sanitize(`train-${cfg.optimizer}-${cfg.model}-b${cfg.batch}-${len}-s${cfg.seed}-${configHash(cfg)}`);
 }
 
 export function sanitize(s: string): string {

@@ -13,6 +13,19 @@ export interface RunDevice {
   label: string;
   /** disconnects (pending device work is abandoned) */
   close(): Promise<void>;
+  /**
+   * After the link went down: opens it again and puts back the device state of the last
+   * completed step (the driver's reconnect with restore). Absent: the device cannot be recovered.
+   */
+  reconnect?(): Promise<void>;
+  /** is `e` the link going down (as opposed to the device refusing a request)? */
+  isLinkLoss?(e: unknown): boolean;
+}
+
+/** What the run gives the device opener besides its config. */
+export interface RunDeviceOptions {
+  /** tcp: the shared secret (never part of the stored config) */
+  secret?: string;
 }
 
 /** A direction source whose state partly lives on a device (checkpointed through the loop). */
@@ -29,7 +42,7 @@ export function deviceBackedSourceOf(opt: Optimizer): DeviceBackedSource | null 
   return typeof s.saveDevice === 'function' && typeof s.restoreDevice === 'function' ? (s as DeviceBackedSource) : null;
 }
 
-export type DeviceOpener = (cfg: TrainConfig) => Promise<RunDevice>;
+export type DeviceOpener = (cfg: TrainConfig, opts?: RunDeviceOptions) => Promise<RunDevice>;
 
 const openers = new Map<string, DeviceOpener>();
 
@@ -41,7 +54,7 @@ export function needsDevice(optimizer: string): boolean {
   return openers.has(optimizer);
 }
 
-export async function openRunDevice(cfg: TrainConfig): Promise<RunDevice | null> {
+export async function openRunDevice(cfg: TrainConfig, opts: RunDeviceOptions = {}): Promise<RunDevice | null> {
   const open = openers.get(cfg.optimizer);
-  return open ? open(cfg) : null;
+  return open ? open(cfg, opts) : null;
 }

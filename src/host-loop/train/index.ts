@@ -9,6 +9,9 @@ export {
   mergeResumeConfig,
   totalIterations,
   defaultRunName,
+  configHash,
+  canonicalJson,
+  splitDeviceSecret,
   sanitize,
   withOptimizerDefaults,
   getOptimizerDefaults,
@@ -17,10 +20,13 @@ export {
   DEFAULT_DEVICE_URL,
 } from './config.ts';
 export type { TrainConfig, TrainConfigInput, TrainConfigOverrides } from './config.ts';
-export { TrainUsageError, TrainRunError } from './errors.ts';
+export { TrainUsageError, TrainRunError, RunFolderInUseError, DeviceTooSmallError, LinkLostError } from './errors.ts';
+export { errorCategoryOf, ERROR_CATEGORIES, HostLoopError } from '../errors.ts';
+export type { ErrorCategory } from '../errors.ts';
 export { terminalProgress } from './progress.ts';
 export type { ProgressSink } from './progress.ts';
 export { registerDeviceOptimizer, needsDevice, deviceBackedSourceOf } from './device.ts';
 export type { RunDevice, DeviceOpener, DeviceBackedSource } from './device.ts';
-export { openTngdDevice } from './tngd-device.ts';
+export { openTngdDevice, deviceNeeds } from './tngd-device.ts';
+export type { DeviceNeeds } from './tngd-device.ts';
 export { loadRunData } from './data-cache.ts';

@@ -5,7 +5,7 @@
 //
 // Run folder layout:  <out>/config.json  <out>/metrics.jsonl  <out>/checkpoints/ckpt-*.ckpt
 //                     <out>/report.html  <out>/*.svg
-import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Batcher, gatherBatch, type BatcherState } from '../data/dataset.ts';
 import type { TrainTest } from '../data/load.ts';
@@ -15,7 +15,9 @@ import { createModel } from '../models/model.ts';
 import { accuracy } from '../models/losses.ts';
 import { assertModelFitsData, evaluate } from '../models/evaluate.ts';
 import { createOptimizer } from '../optimizers/registry.ts';
-import type { Optimizer } from '../types.ts';
+import type { Optimizer, StepStats } from '../types.ts';
+export type { ReconnectPolicy } from './link-recovery.ts';
+export { resumeCommandFor } from './link-recovery.ts';
 import {
   CheckpointError,
   CheckpointStore,
@@ -31,11 +33,13 @@ import {
   type RunRecord,
   type SummaryRow,
 } from '../run/index.ts';
-import { mergeResumeConfig, parseTrainConfig, totalIterations, type TrainConfig, type TrainConfigOverrides } from './config.ts';
+import { mergeResumeConfig, parseTrainConfig, splitDeviceSecret, totalIterations, type TrainConfig, type TrainConfigOverrides } from './config.ts';
 import { loadRunData } from './data-cache.ts';
 import { deviceBackedSourceOf, openRunDevice, type RunDevice } from './device.ts';
 import './tngd-device.ts';
-import { TrainRunError, TrainUsageError } from './errors.ts';
+import { LinkLostError, RunFolderInUseError, TrainRunError, TrainUsageError } from './errors.ts';
+import { LinkDown, recoveringStep, resumeCommandFor, type ReconnectPolicy } from './link-recovery.ts';
+import { clearRunFolder, runFolderEntries } from './run-folder.ts';
 import type { ProgressSink } from './progress.ts';
 
 export interface TrainOptions {
@@ -45,6 +49,15 @@ export interface TrainOptions {
   resume?: string;
   /** with `resume`: options from the command line (only iters, epochs, evalEvery, checkpointEvery, keepCheckpoints and device may differ) */
   overrides?: TrainConfigOverrides;
+  /**
+   * a fresh run into a folder that is not empty replaces the previous run's files; without it
+   * such a folder is refused (RunFolderInUseError), so no run is overwritten by accident
+   */
+  overwrite?: boolean;
+  /** tcp devices: the shared secret (a ?secret= in the device URL is moved here; neither is stored) */
+  secret?: string;
+  /** link loss mid-run: reconnect attempts and backoff (default 5 attempts, 250 ms doubling to 4 s) */
+  reconnect?: ReconnectPolicy;
   /** abort = finish the current iteration, write a checkpoint and return with interrupted = true */
   signal?: AbortSignal;
   progress?: ProgressSink | null;
@@ -134,13 +147,21 @@ export async function train(input: unknown, opts: TrainOptions = {}): Promise<Tr
     cfg = parseTrainConfig(input);
   }
   if (opts.out === undefined && !resumed) throw new TrainUsageError(['out: a run folder is required']);
+  // The secret travels beside the config, never in it (config.json, checkpoints, reports).
+  const split = splitDeviceSecret(cfg.device);
+  cfg = { ...cfg, device: split.url };
+  const secret = opts.secret ?? split.secret;
+  if (!resumed) {
+    const entries = runFolderEntries(resolve(opts.out!));
+    if (entries.length > 0 && !opts.overwrite) throw new RunFolderInUseError(resolve(opts.out!), entries);
+  }
 
   // ---- data, model, optimizer ----
   const { train: trainSet, test: testSet } = opts.data ?? loadRunData(cfg.data);
   const model = createModel(cfg.model);
   assertModelFitsData(model, trainSet);
   if (cfg.batch > trainSet.n) throw new TrainUsageError([`batch size ${cfg.batch} exceeds the ${trainSet.n} training samples`]);
-  const device: RunDevice | null = await openRunDevice(cfg);
+  const device: RunDevice | null = await openRunDevice(cfg, secret !== undefined ? { secret } : {});
   try {
     return await runWithDevice(cfg, opts, { trainSet, testSet, model, resumed, device, log });
   } finally {
@@ -195,6 +216,10 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
   const total = totalIterations(cfg, batcher.batchesPerEpoch);
 
   // ---- run folder ----
+  // A fresh run that fails before its first iteration completes leaves no folder behind.
+  const createdOut = !resumed && !existsSync(out);
+  // Only with overwrite (train() refused a non-empty folder otherwise): the previous run goes.
+  if (!resumed) clearRunFolder(out);
   mkdirSync(out, { recursive: true });
   const metricsPath = join(out, 'metrics.jsonl');
   const store = new CheckpointStore(join(out, 'checkpoints'), { keep: cfg.keepCheckpoints });
@@ -208,9 +233,6 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
     } else {
       log(`no metrics.jsonl in ${out}; starting a new one at iteration ${state.iteration + 1}`);
     }
-  } else {
-    // Same command, same folder: a fresh run replaces the previous one's checkpoints.
-    for (const s of store.list()) unlinkSync(s.path);
   }
   writeFileAtomic(join(out, 'config.json'), Buffer.from(JSON.stringify(cfg, null, 2) + '\n'));
   const metrics = new MetricsWriter(metricsPath, { append: resumed !== null });
@@ -226,7 +248,7 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
   let interrupted = false;
   let diverged = false;
   let lastAcc: number | undefined;
-  const saveCheckpoint = async (iteration: number, epoch: number): Promise<void> => {
+  const saveCheckpoint = async (iteration: number, epoch: number, batcherState: BatcherState = batcher.getState()): Promise<void> => {
     // Device first: it settles a pipelined run, whose readout is then part of the optimizer state.
     const deviceState = backed ? await backed.saveDevice() : undefined;
     metrics.sync();
@@ -235,12 +257,16 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
       epoch,
       params,
       optimizer: { name: cfg.optimizer, state: optimizer.saveState() },
-      rng: { batcher: batcher.getState() },
+      rng: { batcher: batcherState },
       config: cfg,
       ...(deviceState !== undefined ? { device: deviceState } : {}),
     });
   };
 
+
+  const pipelined = cfg.optimizerOptions.pipelined === true;
+  const stepRecovering = recoveringStep({ optimizer, params, device, pipelined, policy: opts.reconnect, log });
+  let failedBeforeStart = false;
   opts.progress?.start(opts.progressLabel ?? label, total, state.iteration);
   let lastEpoch = resumed?.checkpoint.epoch ?? 0;
   let checkpointed = state.iteration;
@@ -250,13 +276,29 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
         interrupted = true;
         break;
       }
+      const before = batcher.getState();
+      const epochBefore = lastEpoch;
       const { idx, epoch } = batcher.next();
       lastEpoch = epoch;
       gatherBatch(trainSet, idx, X, Y);
       const t0 = hr();
       const batch = makeBatchOracle(model, params, X, Y, b, cfg.loss, ws);
       const t1 = hr();
-      const st = await optimizer.step(params, batch);
+      let st: StepStats;
+      try {
+        st = await stepRecovering(iter, batch);
+      } catch (e) {
+        if (!(e instanceof LinkDown)) throw e;
+        // Stop with a checkpoint at the last completed iteration (the failed step changed nothing;
+        // a pipelined run's lost readout leaves only the last checkpoint on disk).
+        let at = checkpointed;
+        if (!pipelined && state.iteration > checkpointed) {
+          await saveCheckpoint(state.iteration, epochBefore, before);
+          at = state.iteration;
+        }
+        log(`stopping: ${e.reason}`);
+        throw new LinkLostError(out, iter, at, resumeCommandFor(out), { cause: e.cause });
+      }
       const rec: IterationMetrics = {
         iter,
         epoch,
@@ -297,9 +339,17 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
     if (opts.signal?.aborted && !diverged && state.iteration < total) interrupted = true;
     // Ctrl-C: the iteration in flight has finished; make it resumable.
     if (interrupted && checkpointed !== state.iteration) await saveCheckpoint(state.iteration, lastEpoch);
+  } catch (e) {
+    failedBeforeStart = state.iteration === 0 && !resumed;
+    throw e;
   } finally {
     opts.progress?.stop();
     metrics.close();
+    // A run that never completed an iteration leaves nothing behind (nothing to resume either).
+    if (failedBeforeStart) {
+      if (createdOut) rmSync(out, { recursive: true, force: true });
+      else clearRunFolder(out);
+    }
   }
 
   // ---- report ----
