@@ -42,7 +42,7 @@ import type {
   RequestMessage,
 } from '../../protocol/index.ts';
 import { PhysicsError, SpuCore } from '../physics/index.ts';
-import type { RunConfig, RunHandle, RunResult, SampleBlock } from '../physics/index.ts';
+import type { RunConfig, CoreRunHandle, CoreRunResult, CoreSampleBlock } from '../physics/index.ts';
 import { ErrorQueue } from './error-queue.ts';
 import { deviceProfile, profileOf } from './options.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -84,7 +84,7 @@ interface StoredResult {
 interface ActiveRun {
   runId: number;
   requestId: number;
-  handle: RunHandle;
+  handle: CoreRunHandle;
   startedMs: number;
   chunkSteps: number;
   /** sample-event bytes emitted during the current chunk (bounds the overshoot past congestion) */
@@ -635,7 +635,7 @@ export class Firmware {
     return maxInnerBytes(this.hostMaxFrame) - HEADER_BYTES - CRC_BYTES - 160;
   }
 
-  private onSamples(runId: number, requestId: number, blk: SampleBlock): void {
+  private onSamples(runId: number, requestId: number, blk: CoreSampleBlock): void {
     const n = blk.n;
     const cellsPer = Math.max(1, Math.min(n, Math.floor(this.sampleRoom() / (8 * blk.count))));
     for (let c0 = 0; c0 < n; c0 += cellsPer) {
@@ -701,7 +701,7 @@ export class Firmware {
     if (this.run !== r) return;
     this.run = null;
     this.state = 'READY';
-    const res: RunResult | null = extra.includes('diverged') ? null : aborted ? r.handle.abort() : r.handle.result();
+    const res: CoreRunResult | null = extra.includes('diverged') ? null : aborted ? r.handle.abort() : r.handle.result();
     const flags: Flag[] = [...extra];
     if (res) for (const f of res.flags) flags.push(f === 'adc-clipped' ? 'clipped' : f);
     if (aborted && !flags.includes('aborted')) flags.push('aborted');

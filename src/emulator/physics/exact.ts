@@ -2,7 +2,7 @@
 // eigenbasis of A, mapped back without forming N×N (factored) — EMULATOR.md §Exact integrator.
 import { DOMAIN, fillGaussians } from './philox.ts';
 import { modeLaw, type ModeLaw, type SegmentPlan } from './ou.ts';
-import type { DenseOperator, FactoredOperator } from './operators.ts';
+import type { DenseCoupling, FactoredCoupling } from './couplings.ts';
 
 export interface ExactScratch {
   /** ≥ 2·maxCells */
@@ -29,7 +29,7 @@ const law: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
  * outFinal may alias x0.
  */
 export function exactDense(
-  op: DenseOperator, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
+  op: DenseCoupling, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
   addr: NoiseAddress, s: ExactScratch, outFinal: Float64Array, outMean: Float64Array | null,
 ): void {
   const n = op.n;
@@ -79,7 +79,7 @@ export interface FactoredScratch extends ExactScratch {
 
 /** Factored A = λI + U diag(μ) Uᵀ, U = JᵀR; complement of span(U) has eigenvalue λ. */
 export function exactFactored(
-  op: FactoredOperator, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
+  op: FactoredCoupling, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
   addr: NoiseAddress, s: FactoredScratch, outFinal: Float64Array, outMean: Float64Array | null,
 ): void {
   const { n, r, lambda } = op;

@@ -4,7 +4,7 @@
 // clear the step, a power-iteration estimate (a lower bound of λmax); both are cached per
 // uploaded operator and use only + − × ÷ √ in a fixed order, so every implementation agrees.
 import { DOMAIN, fillGaussians, seedKey } from './philox.ts';
-import type { DenseOperator, FactoredOperator, Operator } from './operators.ts';
+import type { DenseCoupling, FactoredCoupling, Coupling } from './couplings.ts';
 
 /** Refuse when δt·λ ≥ STEP_LIMIT = 2·(1 − 1/16): below it the top mode still contracts by ≥ 1/8 per step. */
 export const STEP_LIMIT = 1.875;
@@ -31,10 +31,10 @@ interface Cached {
   iterations: number;
 }
 
-const cache = new WeakMap<Operator, Cached>();
+const cache = new WeakMap<Coupling, Cached>();
 
 /** Gershgorin: max_i Σ_j ascending |A_ij| ≥ λmax(A). */
-function denseBound(op: DenseOperator): number {
+function denseBound(op: DenseCoupling): number {
   const { n, a } = op;
   let m = 0;
   for (let i = 0; i < n; i++) {
@@ -52,7 +52,7 @@ function denseBound(op: DenseOperator): number {
  * f_b = Σ_{k∈b} ascending Σ_j ascending J_kj·J_kj = trace(J_b J_bᵀ) ≥ λmax(J_b J_bᵀ); by Weyl,
  * λmax(Σ_b J_bᵀ(sH_b)J_b) ≤ Σ_b c_b·f_b.
  */
-function factoredBound(op: FactoredOperator): number {
+function factoredBound(op: FactoredCoupling): number {
   const { n, r, rows, core, scale } = op;
   const rowSq = new Float64Array(r);
   for (let k = 0; k < r; k++) {
@@ -85,7 +85,7 @@ function factoredBound(op: FactoredOperator): number {
 }
 
 /** The power iteration of EMULATOR.md §9.1.1 on B = A (dense) or B = A − λI (factored). */
-function powerEstimate(op: Operator): { estimate: number; iterations: number } {
+function powerEstimate(op: Coupling): { estimate: number; iterations: number } {
   const n = op.n;
   const v = new Float64Array(n);
   const w = new Float64Array(n);
@@ -125,7 +125,7 @@ function powerEstimate(op: Operator): { estimate: number; iterations: number } {
   return { estimate: offset + mu, iterations: k };
 }
 
-function cached(op: Operator): Cached {
+function cached(op: Coupling): Cached {
   let c = cache.get(op);
   if (!c) {
     c = { bound: op.kind === 'dense' ? denseBound(op) : factoredBound(op), estimate: null, iterations: 0 };
@@ -138,7 +138,7 @@ function cached(op: Operator): Cached {
  * Verdict for an Euler step dtTau on op: stable when dtTau·U < STEP_LIMIT, else when
  * dtTau·λ̂ < STEP_LIMIT with λ̂ the (cached) power-iteration estimate.
  */
-export function checkEulerStep(op: Operator, dtTau: number): StepCheck {
+export function checkEulerStep(op: Coupling, dtTau: number): StepCheck {
   const c = cached(op);
   if (dtTau * c.bound < STEP_LIMIT) {
     return { lambdaMax: c.bound, source: 'bound', iterations: c.iterations, stable: true, maxStableDtTau: STEP_LIMIT / c.bound };
@@ -153,7 +153,7 @@ export function checkEulerStep(op: Operator, dtTau: number): StepCheck {
 }
 
 /** The upper bound U and (computing it if needed) the estimate λ̂ of op, for diagnostics and tests. */
-export function lambdaMaxOf(op: Operator): { bound: number; estimate: number; iterations: number } {
+export function lambdaMaxOf(op: Coupling): { bound: number; estimate: number; iterations: number } {
   const c = cached(op);
   if (c.estimate === null) {
     const e = powerEstimate(op);

@@ -26,7 +26,7 @@ export interface Spectral {
   basis: Float64Array;
 }
 
-export class DenseOperator {
+export class DenseCoupling {
   readonly kind = 'dense';
   private spectral: Spectral | null = null;
   constructor(readonly n: number, readonly a: Float64Array) {}
@@ -81,7 +81,7 @@ export class DenseOperator {
   }
 }
 
-export class FactoredOperator {
+export class FactoredCoupling {
   readonly kind = 'factored';
   private spectral: Spectral | null = null;
   /** r-length scratch for y = Jx and w = s·H·y */
@@ -291,4 +291,4 @@ export class FactoredOperator {
   }
 }
 
-export type Operator = DenseOperator | FactoredOperator;
+export type Coupling = DenseCoupling | FactoredCoupling;
