@@ -4,6 +4,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { BenchRow, BenchSuite } from './harness.ts';
 import { PROFILES, SpuCore } from '../src/emulator/physics/index.ts';
+import { FactoredCoupling } from '../src/emulator/physics/couplings.ts';
+import { spectralV1 } from './baselines/spectral-v1.ts';
 
 const DT = 0.1;
 
@@ -150,6 +152,52 @@ function stabilityRow(n: number, r: number, reps: number): BenchRow {
   };
 }
 
+/**
+ * The exact integrator's set-up for one upload at the quickstart size (mlp:196-16-10, b = 16:
+ * N = 3,322, r = 160, softmax blocks d_z = 10): numerics version 2 (one p×p eigendecomposition)
+ * against the version-1 code (two eigendecompositions, strided r³ products), alternately.
+ */
+function spectralRow(reps: number): BenchRow {
+  const n = 3322, r = 160, dz = 10, s = 1 / 16, lambda = 0.1;
+  const J = new Float64Array(r * n);
+  let st = 0x51ed270b;
+  for (let i = 0; i < J.length; i++) {
+    st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
+    J[i] = (st / 4294967296 - 0.5) * 0.1;
+  }
+  const blocks = new Float64Array(r * dz);
+  for (let b = 0; b < r / dz; b++) {
+    const e = Array.from({ length: dz }, (_, i) => Math.exp(Math.sin(7 * b + i)));
+    const z = e.reduce((a, v) => a + v, 0);
+    const p = e.map((v) => v / z);
+    for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) blocks[b * dz * dz + i * dz + j] = (i === j ? p[i] : 0) - p[i] * p[j];
+  }
+  const C = new Float64Array(r * r);
+  for (let b0 = 0; b0 < r; b0 += dz)
+    for (let k = 0; k < dz; k++) for (let l = 0; l < dz; l++) C[(b0 + k) * r + b0 + l] = s * blocks[b0 * dz + k * dz + l];
+  const core = { kind: 'block' as const, dz, blocks };
+  const tNew: number[] = [];
+  const tOld: number[] = [];
+  let q = 0;
+  for (let i = 0; i <= reps; i++) {
+    tNew.push(seconds(() => void (q = new FactoredCoupling(n, r, J, core, s, lambda).getSpectral().q)));
+    tOld.push(seconds(() => void spectralV1(J, n, r, C, lambda)));
+    if (i === 0) {
+      tNew.length = 0;
+      tOld.length = 0;
+    }
+  }
+  const a = median(tNew), b = median(tOld);
+  return {
+    case: `exact spectral set-up N=${n} r=${r} (softmax blocks)`,
+    value: a,
+    unit: 's/upload',
+    baseline: b,
+    ratio: b / a,
+    note: `baseline = numerics-v1 set-up (bench/baselines/spectral-v1.ts); ratio = v1/v2 (higher is better; target ≥ 8); q = ${q}`,
+  };
+}
+
 /** A callable gc() without --expose-gc on the command line (so the baseline holds no garbage). */
 function getGc(): () => void {
   setFlagsFromString('--expose_gc');
@@ -205,6 +253,7 @@ const suite: BenchSuite = {
     const Ns = quick ? [1000, 10000] : [1000, 10000, 100000];
     const Rs = quick ? [10, 64] : [10, 64, 320, 640];
     for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
+    rows.push(spectralRow(quick ? 3 : 7));
     rows.push(...exactRows(10000, 64, quick ? 2 : 3));
     rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
     if (!quick) rows.push(...exactRows(10000, 320, 2));

@@ -63,7 +63,7 @@ export class SpuCore implements RunHost {
     this.profile = Object.freeze({ ...opts.profile });
     this.seed = seed;
     const [k0, k1] = seedKey(seed);
-    this.traits = { profile: this.profile, k0, k1, maxCells, maxRank };
+    this.traits = { profile: this.profile, k0, k1, maxCells, maxRank, scalarKernels: opts.scalarKernels === true };
     this.x = new Float64Array(maxCells);
     this.ax = new Float64Array(maxCells);
     this.z = new Float64Array(2 * maxCells);

@@ -3,6 +3,8 @@
 // spectral data the exact integrator needs.
 import { PhysicsError } from './errors.ts';
 import { symmetricEigen } from './linalg.ts';
+import { FactorStore } from './kernels/store.ts';
+import { factoredSpectral, type Spectral } from './spectral.ts';
 
 export type CoreSpec =
   | { kind: 'identity' }
@@ -12,19 +14,6 @@ export type CoreSpec =
   | { kind: 'block'; dz: number; blocks: Float64Array }
   /** r×r row-major */
   | { kind: 'dense'; h: Float64Array };
-
-/** Spectral form A = Σ_j a_j u_j u_jᵀ (+ λ on the orthogonal complement for factored A). */
-export interface Spectral {
-  /** number of explicit modes q */
-  q: number;
-  /** eigenvalues of A on the explicit modes (all > 0) */
-  a: Float64Array;
-  /**
-   * Dense: the n×n eigenvector matrix Q (column j = mode j). Factored: the r×q matrix R with
-   * U = Jᵀ R (U never formed).
-   */
-  basis: Float64Array;
-}
 
 export class DenseCoupling {
   readonly kind = 'dense';
@@ -87,20 +76,21 @@ export class FactoredCoupling {
   /** r-length scratch for y = Jx and w = s·H·y */
   private readonly y: Float64Array;
   private readonly w: Float64Array;
-  /** row views J[k, ·] (V8 streams these faster than offset indexing into J) */
-  readonly rows: Float64Array[];
+  /** J, held once, pair-interleaved in the kernels' memory (kernels/store.ts) */
+  readonly store: FactorStore;
   constructor(
     readonly n: number,
     readonly r: number,
-    /** r×n row-major, held once */
-    readonly J: Float64Array,
+    /** r×n row-major; copied into the kernel store (the caller's array is not kept) */
+    J: Float64Array,
     readonly core: CoreSpec,
     readonly scale: number,
     readonly lambda: number,
+    opts: { scalarKernels?: boolean } = {},
   ) {
     this.y = new Float64Array(r);
     this.w = new Float64Array(r);
-    this.rows = Array.from({ length: r }, (_, k) => J.subarray(k * n, k * n + n));
+    this.store = new FactorStore(n, r, J, opts.scalarKernels);
   }
 
   /** w = s·(H y), per the core kind (see EMULATOR.md §Drift). */
@@ -137,48 +127,14 @@ export class FactoredCoupling {
     }
   }
 
-  /** y_k = Σ_j J_kj x_j (j ascending from +0), four rows per sweep over x. */
+  /** y_k = Σ_j ascending J_kj·x_j from +0 (EMULATOR.md §7). */
   applyJ(x: Float64Array, y: Float64Array): void {
-    const { n, r, rows } = this;
-    let k = 0;
-    for (; k + 4 <= r; k += 4) {
-      const j0 = rows[k], j1 = rows[k + 1], j2 = rows[k + 2], j3 = rows[k + 3];
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (let j = 0; j < n; j++) {
-        const xj = x[j];
-        a0 = a0 + j0[j] * xj;
-        a1 = a1 + j1[j] * xj;
-        a2 = a2 + j2[j] * xj;
-        a3 = a3 + j3[j] * xj;
-      }
-      y[k] = a0;
-      y[k + 1] = a1;
-      y[k + 2] = a2;
-      y[k + 3] = a3;
-    }
-    for (; k < r; k++) {
-      let acc = 0;
-      const jk = rows[k];
-      for (let j = 0; j < n; j++) acc = acc + jk[j] * x[j];
-      y[k] = acc;
-    }
+    this.store.applyJ(x, y);
   }
 
-  /** out_i = Σ_k J_ki w_k (k ascending from +0), four rows per sweep over out. */
+  /** out_i = Σ_k ascending J_ki·w_k from +0. */
   applyJT(w: Float64Array, out: Float64Array): void {
-    const { n, r, rows } = this;
-    out.fill(0, 0, n);
-    let k = 0;
-    for (; k + 4 <= r; k += 4) {
-      const j0 = rows[k], j1 = rows[k + 1], j2 = rows[k + 2], j3 = rows[k + 3];
-      const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3];
-      for (let i = 0; i < n; i++) out[i] = (((out[i] + j0[i] * w0) + j1[i] * w1) + j2[i] * w2) + j3[i] * w3;
-    }
-    for (; k < r; k++) {
-      const wk = w[k];
-      const jk = rows[k];
-      for (let i = 0; i < n; i++) out[i] = out[i] + jk[i] * wk;
-    }
+    this.store.applyJT(w, out);
   }
 
   /** out = A x = (Σ_k J_ki w_k) + λ x_i with y = J x, w = s·H y. Never forms N×N. */
@@ -191,102 +147,32 @@ export class FactoredCoupling {
     for (let i = 0; i < n; i++) out[i] = out[i] + lam * x[i];
   }
 
-  /** Dense r×r copy of s·H. */
-  coreDense(): Float64Array {
-    const r = this.r;
-    const c = new Float64Array(r * r);
-    const s = this.scale;
-    const core = this.core;
-    if (core.kind === 'identity') for (let k = 0; k < r; k++) c[k * r + k] = s;
-    else if (core.kind === 'diagonal') for (let k = 0; k < r; k++) c[k * r + k] = s * core.d[k];
-    else if (core.kind === 'block') {
-      const dz = core.dz;
-      for (let b0 = 0; b0 < r; b0 += dz)
-        for (let k = 0; k < dz; k++)
-          for (let l = 0; l < dz; l++) c[(b0 + k) * r + b0 + l] = s * core.blocks[b0 * dz + k * dz + l];
-    } else for (let i = 0; i < r * r; i++) c[i] = s * core.h[i];
-    return c;
+  /**
+   * One Euler step (EMULATOR.md §9.1) inside the kernel memory: the drift A·x, the noise (drawn
+   * by `noise` into the slot it is given, when σ > 0) and the update of x in place. Returns the
+   * clamp count, or −1 when a cell left ±1e150.
+   */
+  eulerStep(
+    x: Float64Array, g: Float64Array, dt: number, sigma: number, sat: boolean, fs: number,
+    noise: (z: Float64Array) => void,
+  ): number {
+    const st = this.store;
+    const n = this.n;
+    st.vx.set(x.subarray(0, n));
+    st.holdG(g);
+    st.jxSlot();
+    this.applyCore(st.vy, st.vw);
+    st.jtwSlot();
+    st.ops.axpy(st.out, this.lambda, st.quad, n);
+    if (sigma !== 0) noise(st.vw1);
+    const sats = st.ops.euler(st.quad, st.out, st.quad + n, st.quad + 2 * n, n, dt, sigma, sigma !== 0, sat, fs);
+    x.set(st.vx);
+    return sats;
   }
 
-  /**
-   * Thin eigendecomposition of s·JᵀHJ through the r×r Gram K = JJᵀ = P diag(k) Pᵀ:
-   * T = diag(√k) Pᵀ(sH)P diag(√k) = W diag(μ) Wᵀ, U = Jᵀ P diag(k^−½) W = Jᵀ R.
-   * Directions with k ≤ 2^−40·max k are treated as outside span(Jᵀ) (eigenvalue λ).
-   */
+  /** Spectral data for the exact integrator (EMULATOR.md §9.2): one eigendecomposition of q×q. */
   getSpectral(): Spectral {
-    if (this.spectral) return this.spectral;
-    const { n, r } = this;
-    const K = new Float64Array(r * r);
-    // K_ab = Σ_j ascending J_aj·J_bj; four b per sweep over row a (same order per entry).
-    const rows = this.rows;
-    for (let a = 0; a < r; a++) {
-      const ja = rows[a];
-      let b = a;
-      for (; b + 4 <= r; b += 4) {
-        const j0 = rows[b], j1 = rows[b + 1], j2 = rows[b + 2], j3 = rows[b + 3];
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (let j = 0; j < n; j++) {
-          const v = ja[j];
-          a0 = a0 + v * j0[j];
-          a1 = a1 + v * j1[j];
-          a2 = a2 + v * j2[j];
-          a3 = a3 + v * j3[j];
-        }
-        K[a * r + b] = K[b * r + a] = a0;
-        K[a * r + b + 1] = K[(b + 1) * r + a] = a1;
-        K[a * r + b + 2] = K[(b + 2) * r + a] = a2;
-        K[a * r + b + 3] = K[(b + 3) * r + a] = a3;
-      }
-      for (; b < r; b++) {
-        let acc = 0;
-        const jb = rows[b];
-        for (let j = 0; j < n; j++) acc = acc + ja[j] * jb[j];
-        K[a * r + b] = acc;
-        K[b * r + a] = acc;
-      }
-    }
-    const ek = symmetricEigen(K, r);
-    let kmax = 0;
-    for (let i = 0; i < r; i++) if (ek.values[i] > kmax) kmax = ek.values[i];
-    const keep: number[] = [];
-    for (let i = 0; i < r; i++) if (ek.values[i] > kmax * 9.094947017729282e-13) keep.push(i);
-    const q = keep.length;
-    const C = this.coreDense();
-    // CP = C · P_keep (r×q)
-    const CP = new Float64Array(r * q);
-    for (let a = 0; a < r; a++)
-      for (let jj = 0; jj < q; jj++) {
-        let acc = 0;
-        const pj = keep[jj];
-        for (let b = 0; b < r; b++) acc = acc + C[a * r + b] * ek.vectors[b * r + pj];
-        CP[a * q + jj] = acc;
-      }
-    const sq = new Float64Array(q);
-    for (let i = 0; i < q; i++) sq[i] = Math.sqrt(ek.values[keep[i]]);
-    const T = new Float64Array(q * q);
-    for (let i = 0; i < q; i++)
-      for (let jj = i; jj < q; jj++) {
-        let acc = 0;
-        const pi = keep[i];
-        for (let a = 0; a < r; a++) acc = acc + ek.vectors[a * r + pi] * CP[a * q + jj];
-        const t = (sq[i] * acc) * sq[jj];
-        T[i * q + jj] = t;
-        T[jj * q + i] = t;
-      }
-    const et = symmetricEigen(T, q);
-    const R = new Float64Array(r * q);
-    for (let a = 0; a < r; a++)
-      for (let jj = 0; jj < q; jj++) {
-        let acc = 0;
-        for (let i = 0; i < q; i++) acc = acc + ek.vectors[a * r + keep[i]] * (et.vectors[i * q + jj] / sq[i]);
-        R[a * q + jj] = acc;
-      }
-    const aEig = new Float64Array(q);
-    for (let j = 0; j < q; j++) {
-      aEig[j] = this.lambda + et.values[j];
-      if (!(aEig[j] > 0)) throw new PhysicsError('not-positive-definite', `factored A has eigenvalue ${aEig[j]}`);
-    }
-    this.spectral = { q, a: aEig, basis: R };
+    if (!this.spectral) this.spectral = factoredSpectral(this.store.gram(), this.r, this.core, this.scale, this.lambda);
     return this.spectral;
   }
 }

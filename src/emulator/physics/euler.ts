@@ -30,6 +30,9 @@ export interface EulerBuffers {
 export function eulerStep(op: Coupling, g: Float64Array, s: number, p: EulerParams, b: EulerBuffers): number {
   const { x, ax, z } = b;
   const { n, dt, sigma, fullScale: fs } = p;
+  if (op.kind === 'factored') {
+    return op.eulerStep(x, g, dt, sigma, p.saturate, fs, (zs) => fillGaussians(zs, n, p.k0, p.k1, s, p.run, DOMAIN.euler));
+  }
   op.apply(x, ax);
   if (sigma !== 0) fillGaussians(z, n, p.k0, p.k1, s, p.run, DOMAIN.euler);
   let bad = false;

@@ -29,10 +29,13 @@ const EPS = 2.220446049250313e-16;
  */
 export function symmetricEigen(a0: Float64Array, n: number): SymEigen {
   const A = Float64Array.from(a0.subarray(0, n * n));
-  const Q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) Q[i * n + i] = 1;
+  // Qᵀ is stored (row j = column j of Q) so that reflectors and rotations stream contiguous rows;
+  // every entry still sees the operations of §9.2 in the same order.
+  const Qt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) Qt[i * n + i] = 1;
   const v = new Float64Array(n);
   const p = new Float64Array(n);
+  const t = new Float64Array(n);
   for (let k = 0; k + 2 < n; k++) {
     let tail = 0;
     for (let i = k + 2; i < n; i++) tail = tail + A[i * n + k] * A[i * n + k];
@@ -62,11 +65,18 @@ export function symmetricEigen(a0: Float64Array, n: number): SymEigen {
       A[i * n + k] = 0;
       A[k * n + i] = 0;
     }
-    for (let r = 0; r < n; r++) {
-      let acc = 0;
-      for (let j = k + 1; j < n; j++) acc = acc + Q[r * n + j] * v[j];
-      const t = beta * acc;
-      for (let j = k + 1; j < n; j++) Q[r * n + j] = Q[r * n + j] - t * v[j];
+    // Q ← Q(I − β v vᵀ) on the transposed store: t_r = β·(Σ_j ascending Qᵀ_jr·v_j), all r at once.
+    t.fill(0);
+    for (let j = k + 1; j < n; j++) {
+      const vj = v[j];
+      const row = j * n;
+      for (let r = 0; r < n; r++) t[r] = t[r] + Qt[row + r] * vj;
+    }
+    for (let r = 0; r < n; r++) t[r] = beta * t[r];
+    for (let j = k + 1; j < n; j++) {
+      const vj = v[j];
+      const row = j * n;
+      for (let r = 0; r < n; r++) Qt[row + r] = Qt[row + r] - t[r] * vj;
     }
   }
   const d = new Float64Array(n);
@@ -109,14 +119,18 @@ export function symmetricEigen(a0: Float64Array, n: number): SymEigen {
         e[k + 1] = c * de;
         x = e[k];
       }
+      const rk = k * n;
+      const rk1 = rk + n;
       for (let i = 0; i < n; i++) {
-        const qk = Q[i * n + k];
-        const qk1 = Q[i * n + k + 1];
-        Q[i * n + k] = c * qk + s * qk1;
-        Q[i * n + k + 1] = c * qk1 - s * qk;
+        const qk = Qt[rk + i];
+        const qk1 = Qt[rk1 + i];
+        Qt[rk + i] = c * qk + s * qk1;
+        Qt[rk1 + i] = c * qk1 - s * qk;
       }
     }
   }
+  const Q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Q[i * n + j] = Qt[j * n + i];
   return { values: d, vectors: Q };
 }
 

@@ -53,14 +53,8 @@ function denseBound(op: DenseCoupling): number {
  * λmax(Σ_b J_bᵀ(sH_b)J_b) ≤ Σ_b c_b·f_b.
  */
 function factoredBound(op: FactoredCoupling): number {
-  const { n, r, rows, core, scale } = op;
-  const rowSq = new Float64Array(r);
-  for (let k = 0; k < r; k++) {
-    const jk = rows[k];
-    let acc = 0;
-    for (let j = 0; j < n; j++) acc = acc + jk[j] * jk[j];
-    rowSq[k] = acc;
-  }
+  const { r, core, scale } = op;
+  const rowSq = op.store.rowSquares();
   const dz = core.kind === 'block' ? core.dz : core.kind === 'dense' ? r : 1;
   let total = 0;
   for (let b0 = 0; b0 < r; b0 += dz) {

@@ -11,6 +11,8 @@ export interface SpuCoreOptions {
   profile: Profile;
   /** device seed, integer in [0, 2^53) */
   seed: number;
+  /** run the scalar reference kernels instead of WebAssembly SIMD (same bits; for tests) */
+  scalarKernels?: boolean;
 }
 
 export interface FactoredCurvature {

@@ -15,6 +15,7 @@ export interface DeviceTraits {
   k1: number;
   maxCells: number;
   maxRank: number;
+  scalarKernels: boolean;
 }
 
 /** DAC-quantises v in place per the profile; returns the clamped count (0 without a DAC). */
@@ -114,5 +115,5 @@ export function realiseFactored(
     clips += dac(p, h.h);
     mismatch(t, h.h, r, r, DOMAIN.mismatchH, true);
   }
-  return { coupling: new FactoredCoupling(n, r, J, h, scale, lambda), dacClips: clips };
+  return { coupling: new FactoredCoupling(n, r, J, h, scale, lambda, { scalarKernels: t.scalarKernels }), dacClips: clips };
 }

@@ -1,0 +1,271 @@
+;; f64x2 kernels of the SPU emulator (EMULATOR.md §14). Hand-written WebAssembly text, assembled
+;; with wabt (scripts/build-kernels.ts; test/emulator-physics/kernels.test.ts rebuilds it and
+;; compares the bytes). Every lane does the scalar reference's operations in the scalar
+;; reference's order (kernels/scalar.ts): SIMD only runs independent sums side by side.
+;; No fused multiply-add, no relaxed SIMD, no threads.
+;;
+;; J (r×n) is stored pair-interleaved: rows 2π and 2π+1 form pair π, and pair π holds
+;; (J[2π][j], J[2π+1][j]) at byte offset P + π·16n + 16j. An odd r has a zero row as padding.
+;; All pointers are byte offsets into the imported memory, 16-byte aligned.
+(module
+  (import "env" "mem" (memory 1))
+
+  ;; out[2π + l] = Σ_j ascending J[2π+l][j]·x_j for pairs π in [p0, p1); x_j at x + j·xs (bytes).
+  ;; Four pairs per sweep over x, then one pair at a time. out is written per pair (16 bytes).
+  (func (export "jx") (param $P i32) (param $p0 i32) (param $p1 i32) (param $n i32)
+                      (param $x i32) (param $xs i32) (param $out i32)
+    (local $pi i32) (local $j i32) (local $a i32) (local $xp i32) (local $row i32)
+    (local $s v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $pi (local.get $p0))
+    (block $done4
+      (loop $pairs4
+        (br_if $done4 (i32.gt_s (i32.add (local.get $pi) (i32.const 4)) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (local.set $c0 (v128.const f64x2 0 0))
+        (local.set $c1 (v128.const f64x2 0 0))
+        (local.set $c2 (v128.const f64x2 0 0))
+        (local.set $c3 (v128.const f64x2 0 0))
+        (local.set $xp (local.get $x))
+        (local.set $j (i32.const 0))
+        (block $endj
+          (loop $lj
+            (br_if $endj (i32.ge_s (local.get $j) (local.get $n)))
+            (local.set $s (v128.load64_splat (local.get $xp)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (v128.load (local.get $a)) (local.get $s))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (v128.load (i32.add (local.get $a) (local.get $row))) (local.get $s))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (v128.load (i32.add (local.get $a) (i32.shl (local.get $row) (i32.const 1)))) (local.get $s))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (v128.load (i32.add (local.get $a) (i32.mul (local.get $row) (i32.const 3)))) (local.get $s))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $lj)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c0))
+        (v128.store (i32.add (local.get $out) (i32.shl (i32.add (local.get $pi) (i32.const 1)) (i32.const 4))) (local.get $c1))
+        (v128.store (i32.add (local.get $out) (i32.shl (i32.add (local.get $pi) (i32.const 2)) (i32.const 4))) (local.get $c2))
+        (v128.store (i32.add (local.get $out) (i32.shl (i32.add (local.get $pi) (i32.const 3)) (i32.const 4))) (local.get $c3))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 4)))
+        (br $pairs4)))
+    (block $done1
+      (loop $pairs1
+        (br_if $done1 (i32.ge_s (local.get $pi) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (local.set $c0 (v128.const f64x2 0 0))
+        (local.set $xp (local.get $x))
+        (local.set $j (i32.const 0))
+        (block $endj1
+          (loop $lj1
+            (br_if $endj1 (i32.ge_s (local.get $j) (local.get $n)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (v128.load (local.get $a)) (v128.load64_splat (local.get $xp)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (local.get $xs)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $lj1)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c0))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $pairs1))))
+
+  ;; (Jx, Jg, Jw1, Jw2)_k = Σ_j ascending J_kj·(x, g, w1, w2)_j, one pass over J (exact run).
+  ;; v = four vectors of n at v, v + 8n, v + 16n, v + 24n; out = four vectors of 2·npairs.
+  (func (export "jx4") (param $P i32) (param $np i32) (param $n i32) (param $v i32) (param $out i32)
+    (local $pi i32) (local $j i32) (local $a i32) (local $xp i32) (local $m i32) (local $d v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $ostride i32)
+    (local.set $m (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $ostride (i32.shl (local.get $np) (i32.const 4)))
+    (local.set $a (local.get $P))
+    (local.set $pi (i32.const 0))
+    (block $donep
+      (loop $lp
+        (br_if $donep (i32.ge_s (local.get $pi) (local.get $np)))
+        (local.set $c0 (v128.const f64x2 0 0))
+        (local.set $c1 (v128.const f64x2 0 0))
+        (local.set $c2 (v128.const f64x2 0 0))
+        (local.set $c3 (v128.const f64x2 0 0))
+        (local.set $xp (local.get $v))
+        (local.set $j (i32.const 0))
+        (block $endj
+          (loop $lj
+            (br_if $endj (i32.ge_s (local.get $j) (local.get $n)))
+            (local.set $d (v128.load (local.get $a)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $d) (v128.load64_splat (local.get $xp)))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $d) (v128.load64_splat (i32.add (local.get $xp) (local.get $m))))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $d) (v128.load64_splat (i32.add (local.get $xp) (i32.shl (local.get $m) (i32.const 1)))))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $d) (v128.load64_splat (i32.add (local.get $xp) (i32.mul (local.get $m) (i32.const 3)))))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $lj)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c0))
+        (v128.store (i32.add (i32.add (local.get $out) (local.get $ostride)) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c1))
+        (v128.store (i32.add (i32.add (local.get $out) (i32.shl (local.get $ostride) (i32.const 1))) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c2))
+        (v128.store (i32.add (i32.add (local.get $out) (i32.mul (local.get $ostride) (i32.const 3))) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c3))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $lp))))
+
+  ;; out_i = Σ_k ascending J_ki·w_k from +0 (w has 2·npairs entries, the padding weight +0).
+  ;; Two pairs (four rows) per sweep over out, two cells per vector; odd n: the last cell scalar.
+  (func (export "jtw") (param $P i32) (param $np i32) (param $n i32) (param $w i32) (param $out i32)
+    (local $pi i32) (local $i i32) (local $a i32) (local $b i32) (local $row i32) (local $o i32)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $u v128) (local $v v128) (local $acc v128) (local $s f64) (local $last i32) (local $two i32)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $last (i32.and (local.get $n) (i32.const -2)))
+    (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $pi (i32.const 0))
+    (block $donep
+      (loop $lp
+        (br_if $donep (i32.ge_s (local.get $pi) (local.get $np)))
+        (local.set $two (i32.lt_s (i32.add (local.get $pi) (i32.const 1)) (local.get $np)))
+        (local.set $w0 (v128.load64_splat (i32.add (local.get $w) (i32.shl (local.get $pi) (i32.const 4)))))
+        (local.set $w1 (v128.load64_splat (i32.add (local.get $w) (i32.add (i32.shl (local.get $pi) (i32.const 4)) (i32.const 8)))))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (if (local.get $two)
+          (then
+            (local.set $w2 (v128.load64_splat (i32.add (local.get $w) (i32.add (i32.shl (local.get $pi) (i32.const 4)) (i32.const 16)))))
+            (local.set $w3 (v128.load64_splat (i32.add (local.get $w) (i32.add (i32.shl (local.get $pi) (i32.const 4)) (i32.const 24)))))
+            (local.set $b (i32.add (local.get $a) (local.get $row)))
+            (local.set $o (local.get $out))
+            (local.set $i (i32.const 0))
+            (block $endi
+              (loop $li
+                (br_if $endi (i32.ge_s (local.get $i) (local.get $last)))
+                (local.set $acc (v128.load (local.get $o)))
+                (local.set $u (v128.load (local.get $a)))
+                (local.set $v (v128.load offset=16 (local.get $a)))
+                (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $v)) (local.get $w0))))
+                (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $v)) (local.get $w1))))
+                (local.set $u (v128.load (local.get $b)))
+                (local.set $v (v128.load offset=16 (local.get $b)))
+                (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $v)) (local.get $w2))))
+                (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $v)) (local.get $w3))))
+                (v128.store (local.get $o) (local.get $acc))
+                (local.set $a (i32.add (local.get $a) (i32.const 32)))
+                (local.set $b (i32.add (local.get $b) (i32.const 32)))
+                (local.set $o (i32.add (local.get $o) (i32.const 16)))
+                (local.set $i (i32.add (local.get $i) (i32.const 2)))
+                (br $li)))
+            (if (i32.lt_s (local.get $last) (local.get $n))
+              (then
+                (local.set $s (f64.load (local.get $o)))
+                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (local.get $a)) (f64x2.extract_lane 0 (local.get $w0)))))
+                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load offset=8 (local.get $a)) (f64x2.extract_lane 0 (local.get $w1)))))
+                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (local.get $b)) (f64x2.extract_lane 0 (local.get $w2)))))
+                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load offset=8 (local.get $b)) (f64x2.extract_lane 0 (local.get $w3)))))
+                (f64.store (local.get $o) (local.get $s))))
+            (local.set $pi (i32.add (local.get $pi) (i32.const 2))))
+          (else
+            (local.set $o (local.get $out))
+            (local.set $i (i32.const 0))
+            (block $endi1
+              (loop $li1
+                (br_if $endi1 (i32.ge_s (local.get $i) (local.get $last)))
+                (local.set $acc (v128.load (local.get $o)))
+                (local.set $u (v128.load (local.get $a)))
+                (local.set $v (v128.load offset=16 (local.get $a)))
+                (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $u) (local.get $v)) (local.get $w0))))
+                (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $u) (local.get $v)) (local.get $w1))))
+                (v128.store (local.get $o) (local.get $acc))
+                (local.set $a (i32.add (local.get $a) (i32.const 32)))
+                (local.set $o (i32.add (local.get $o) (i32.const 16)))
+                (local.set $i (i32.add (local.get $i) (i32.const 2)))
+                (br $li1)))
+            (if (i32.lt_s (local.get $last) (local.get $n))
+              (then
+                (local.set $s (f64.load (local.get $o)))
+                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (local.get $a)) (f64x2.extract_lane 0 (local.get $w0)))))
+                (local.set $s (f64.add (local.get $s) (f64.mul (f64.load offset=8 (local.get $a)) (f64x2.extract_lane 0 (local.get $w1)))))
+                (f64.store (local.get $o) (local.get $s))))
+            (local.set $pi (i32.add (local.get $pi) (i32.const 1)))))
+        (br $lp))))
+
+  ;; out_i = out_i + c·x_i (the drift's "+ λ·x_i"; the exact run's final "+ Σ_k J_ki·ρ_k").
+  (func (export "axpy") (param $out i32) (param $c f64) (param $x i32) (param $n i32)
+    (local $i i32) (local $cv v128) (local $last i32)
+    (local.set $cv (f64x2.splat (local.get $c)))
+    (local.set $last (i32.and (local.get $n) (i32.const -2)))
+    (block $end
+      (loop $l
+        (br_if $end (i32.ge_s (local.get $i) (local.get $last)))
+        (v128.store (local.get $out) (f64x2.add (v128.load (local.get $out)) (f64x2.mul (local.get $cv) (v128.load (local.get $x)))))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $l)))
+    (if (i32.lt_s (local.get $last) (local.get $n))
+      (then (f64.store (local.get $out) (f64.add (f64.load (local.get $out)) (f64.mul (local.get $c) (f64.load (local.get $x))))))))
+
+  ;; out_i = out_i + x_i (running sums; the exact run's final correction).
+  (func (export "vadd") (param $out i32) (param $x i32) (param $n i32)
+    (local $i i32) (local $last i32)
+    (local.set $last (i32.and (local.get $n) (i32.const -2)))
+    (block $end
+      (loop $l
+        (br_if $end (i32.ge_s (local.get $i) (local.get $last)))
+        (v128.store (local.get $out) (f64x2.add (v128.load (local.get $out)) (v128.load (local.get $x))))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $l)))
+    (if (i32.lt_s (local.get $last) (local.get $n))
+      (then (f64.store (local.get $out) (f64.add (f64.load (local.get $out)) (f64.load (local.get $x)))))))
+
+  ;; Euler update (EMULATOR.md §9.1) of cells [0, n): v = x − dt·(ax − g); noise: v = v + σ·z;
+  ;; saturate: clamp to ±F (counted); then x = v. Returns the clamp count, or −1 when some v is
+  ;; not within ±1e150 (NaN included), after updating every cell as the scalar loop does.
+  (func (export "euler") (param $x i32) (param $ax i32) (param $g i32) (param $z i32) (param $n i32)
+                         (param $dt f64) (param $sigma f64) (param $noise i32) (param $sat i32) (param $fs f64)
+                         (result i32)
+    (local $i i32) (local $last i32) (local $v v128) (local $m v128) (local $cnt v128) (local $bad v128)
+    (local $dtv v128) (local $sv v128) (local $hi v128) (local $lo v128) (local $lim v128) (local $nlim v128)
+    (local $s f64) (local $sc i32) (local $badc i32)
+    (local.set $dtv (f64x2.splat (local.get $dt)))
+    (local.set $sv (f64x2.splat (local.get $sigma)))
+    (local.set $hi (f64x2.splat (local.get $fs)))
+    (local.set $lo (f64x2.neg (f64x2.splat (local.get $fs))))
+    (local.set $lim (f64x2.splat (f64.const 1e150)))
+    (local.set $nlim (f64x2.splat (f64.const -1e150)))
+    (local.set $last (i32.and (local.get $n) (i32.const -2)))
+    (block $end
+      (loop $l
+        (br_if $end (i32.ge_s (local.get $i) (local.get $last)))
+        (local.set $v (f64x2.sub (v128.load (local.get $x))
+          (f64x2.mul (local.get $dtv) (f64x2.sub (v128.load (local.get $ax)) (v128.load (local.get $g))))))
+        (if (local.get $noise)
+          (then (local.set $v (f64x2.add (local.get $v) (f64x2.mul (local.get $sv) (v128.load (local.get $z)))))))
+        (if (local.get $sat)
+          (then
+            (local.set $m (f64x2.gt (local.get $v) (local.get $hi)))
+            (local.set $cnt (i64x2.sub (local.get $cnt) (local.get $m)))
+            (local.set $v (v128.bitselect (local.get $hi) (local.get $v) (local.get $m)))
+            (local.set $m (f64x2.lt (local.get $v) (local.get $lo)))
+            (local.set $cnt (i64x2.sub (local.get $cnt) (local.get $m)))
+            (local.set $v (v128.bitselect (local.get $lo) (local.get $v) (local.get $m)))))
+        (local.set $bad (v128.or (local.get $bad)
+          (v128.not (v128.and (f64x2.le (local.get $v) (local.get $lim)) (f64x2.ge (local.get $v) (local.get $nlim))))))
+        (v128.store (local.get $x) (local.get $v))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $ax (i32.add (local.get $ax) (i32.const 16)))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))
+        (local.set $z (i32.add (local.get $z) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $l)))
+    (local.set $sc (i32.wrap_i64 (i64.add (i64x2.extract_lane 0 (local.get $cnt)) (i64x2.extract_lane 1 (local.get $cnt)))))
+    (local.set $badc (v128.any_true (local.get $bad)))
+    (if (i32.lt_s (local.get $last) (local.get $n))
+      (then
+        (local.set $s (f64.sub (f64.load (local.get $x))
+          (f64.mul (local.get $dt) (f64.sub (f64.load (local.get $ax)) (f64.load (local.get $g))))))
+        (if (local.get $noise)
+          (then (local.set $s (f64.add (local.get $s) (f64.mul (local.get $sigma) (f64.load (local.get $z)))))))
+        (if (local.get $sat)
+          (then
+            (if (f64.gt (local.get $s) (local.get $fs))
+              (then (local.set $s (local.get $fs)) (local.set $sc (i32.add (local.get $sc) (i32.const 1))))
+              (else
+                (if (f64.lt (local.get $s) (f64.neg (local.get $fs)))
+                  (then (local.set $s (f64.neg (local.get $fs))) (local.set $sc (i32.add (local.get $sc) (i32.const 1)))))))))
+        (if (i32.eqz (i32.and (f64.le (local.get $s) (f64.const 1e150)) (f64.ge (local.get $s) (f64.const -1e150))))
+          (then (local.set $badc (i32.const 1))))
+        (f64.store (local.get $x) (local.get $s))))
+    (if (result i32) (local.get $badc) (then (i32.const -1)) (else (local.get $sc))))
+)

@@ -1,0 +1,45 @@
+// Loads the committed f64x2 kernels (kernels.wasm, assembled from kernels.wat) once per process.
+// Returns null where WebAssembly SIMD is unavailable (or TNGD_SCALAR_KERNELS=1 asks for the
+// scalar reference): callers then use kernels/scalar.ts, which gives the same bits.
+import { readFileSync } from 'node:fs';
+
+export interface WasmKernels {
+  jx(P: number, p0: number, p1: number, n: number, x: number, xs: number, out: number): void;
+  jx4(P: number, np: number, n: number, v: number, out: number): void;
+  jtw(P: number, np: number, n: number, w: number, out: number): void;
+  axpy(out: number, c: number, x: number, n: number): void;
+  vadd(out: number, x: number, n: number): void;
+  euler(x: number, ax: number, g: number, z: number, n: number, dt: number, sigma: number, noise: number, sat: number, fs: number): number;
+}
+
+// The project's lib settings (no DOM) do not declare the WebAssembly globals; the three used here.
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (mod: object, imports: object) => { exports: unknown };
+  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+export const KERNELS_WASM_URL = new URL('./kernels.wasm', import.meta.url);
+
+let compiled: object | null | undefined;
+
+function module(): object | null {
+  if (compiled !== undefined) return compiled;
+  if (!WA) return (compiled = null);
+  try {
+    compiled = process.env.TNGD_SCALAR_KERNELS === '1' ? null : new WA.Module(readFileSync(KERNELS_WASM_URL));
+  } catch {
+    compiled = null; // no SIMD in this engine: the scalar reference
+  }
+  return compiled;
+}
+
+/** A kernel instance over `bytes` of fresh memory (never grown, so views on it stay valid). */
+export function instantiate(bytes: number): { memory: ArrayBuffer; kernels: WasmKernels | null } {
+  const mod = module();
+  if (!mod || !WA) return { memory: new ArrayBuffer(bytes), kernels: null };
+  const mem = new WA.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const inst = new WA.Instance(mod, { env: { mem } });
+  return { memory: mem.buffer, kernels: inst.exports as unknown as WasmKernels };
+}
