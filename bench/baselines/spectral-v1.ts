@@ -28,7 +28,7 @@ const EPS = 2.220446049250313e-16;
  * Givens rotations (Golub & Van Loan §8.3). O(10 n³); the order of every operation is fixed
  * (EMULATOR.md §9.2), so the result is bit-reproducible.
  */
-function symmetricEigenV1(a0: Float64Array, n: number): SymEigen {
+export function symmetricEigenV1(a0: Float64Array, n: number): SymEigen {
   const A = Float64Array.from(a0.subarray(0, n * n));
   const Q = new Float64Array(n * n);
   for (let i = 0; i < n; i++) Q[i * n + i] = 1;

@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { WASM_URL, assembleKernels } from '../../scripts/build-kernels.ts';
 import { PROFILES, SpuCore, type CoreSpec, type Profile } from '../../src/emulator/physics/index.ts';
 import { FactoredCoupling } from '../../src/emulator/physics/couplings.ts';
+import { symmetricEigen } from '../../src/emulator/physics/linalg.ts';
+import { randomSpd } from './helpers.ts';
+import { symmetricEigenV1 } from '../../bench/baselines/spectral-v1.ts';
 import { rng, softmaxBlocks } from './helpers.ts';
 
 const hex = (v: Float64Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
@@ -57,6 +60,20 @@ describe('WASM kernels', () => {
         for (let j = 0; j < n; j++) acc = acc + J[k * n + j] * x[j];
         expect(y2[k]).toBe(acc);
       }
+    }
+  });
+
+  it('symmetricEigen gives the same bits with SIMD and scalar inner loops (n = 1…40 and 97, SPD and indefinite, seeds 1…42)', () => {
+    for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 97]) {
+      const a = randomSpd(n, n, n % 3 === 0 ? -0.5 : 0.1);
+      const f = symmetricEigen(a, n);
+      const s = symmetricEigen(a, n, { scalarKernels: true });
+      expect(hex(f.values)).toBe(hex(s.values));
+      expect(hex(f.vectors)).toBe(hex(s.vectors));
+      // and the operations are those of the untransposed version-1 code (EMULATOR.md §9.2 unchanged)
+      const v1 = symmetricEigenV1(a, n);
+      expect(hex(f.values)).toBe(hex(v1.values));
+      expect(hex(f.vectors)).toBe(hex(v1.vectors));
     }
   });
 

@@ -10,22 +10,33 @@
 (module
   (import "env" "mem" (memory 1))
 
-  ;; out[2π + l] = Σ_j ascending J[2π+l][j]·x_j for pairs π in [p0, p1); x_j at x + j·xs (bytes).
-  ;; Four pairs per sweep over x, then one pair at a time. out is written per pair (16 bytes).
-  (func (export "jx") (param $P i32) (param $p0 i32) (param $p1 i32) (param $n i32)
-                      (param $x i32) (param $xs i32) (param $out i32)
+  ;; out[2π + l] = Σ_j ascending J[2π+l][j]·x_j for pairs π in [p0, p1) and j in [j0, j1), the sum
+  ;; continuing from out's value when $cont ≠ 0 (a j-tiled sum is the same sum), else from +0;
+  ;; x_j at x + j·xs (bytes). Four pairs per sweep over x, then one pair at a time.
+  (func (export "jx") (param $P i32) (param $p0 i32) (param $p1 i32) (param $n i32) (param $j0 i32) (param $j1 i32)
+                      (param $x i32) (param $xs i32) (param $out i32) (param $cont i32)
     (local $pi i32) (local $j i32) (local $a i32) (local $xp i32) (local $row i32)
     (local $s v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
     (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $P (i32.add (local.get $P) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $x (i32.add (local.get $x) (i32.mul (local.get $j0) (local.get $xs))))
+    (local.set $n (i32.sub (local.get $j1) (local.get $j0)))
     (local.set $pi (local.get $p0))
     (block $done4
       (loop $pairs4
         (br_if $done4 (i32.gt_s (i32.add (local.get $pi) (i32.const 4)) (local.get $p1)))
         (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
-        (local.set $c0 (v128.const f64x2 0 0))
-        (local.set $c1 (v128.const f64x2 0 0))
-        (local.set $c2 (v128.const f64x2 0 0))
-        (local.set $c3 (v128.const f64x2 0 0))
+        (if (local.get $cont)
+          (then
+            (local.set $c0 (v128.load (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c1 (v128.load offset=16 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c2 (v128.load offset=32 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c3 (v128.load offset=48 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))))))
+          (else
+            (local.set $c0 (v128.const f64x2 0 0))
+            (local.set $c1 (v128.const f64x2 0 0))
+            (local.set $c2 (v128.const f64x2 0 0))
+            (local.set $c3 (v128.const f64x2 0 0))))
         (local.set $xp (local.get $x))
         (local.set $j (i32.const 0))
         (block $endj
@@ -50,7 +61,9 @@
       (loop $pairs1
         (br_if $done1 (i32.ge_s (local.get $pi) (local.get $p1)))
         (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
-        (local.set $c0 (v128.const f64x2 0 0))
+        (local.set $c0 (if (result v128) (local.get $cont)
+          (then (v128.load (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+          (else (v128.const f64x2 0 0))))
         (local.set $xp (local.get $x))
         (local.set $j (i32.const 0))
         (block $endj1
@@ -268,4 +281,185 @@
           (then (local.set $badc (i32.const 1))))
         (f64.store (local.get $x) (local.get $s))))
     (if (result i32) (local.get $badc) (then (i32.const -1)) (else (local.get $sc))))
+
+  ;; —— symmetric eigensolver inner loops (EMULATOR.md §9.2; linalg.ts) ——
+  ;; p_i = Σ_j ascending A_ij·v_j over j in [k1, n), for rows i in [k1, n); A n×n row-major.
+  ;; Two rows per vector (lanes i, i+1); an odd last row in scalar code.
+  (func (export "symv") (param $A i32) (param $n i32) (param $k1 i32) (param $v i32) (param $p i32)
+    (local $i i32) (local $j i32) (local $a i32) (local $b i32) (local $vp i32) (local $acc v128)
+    (local $s f64) (local $row i32)
+    (local.set $row (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $i (local.get $k1))
+    (block $done
+      (loop $li
+        (br_if $done (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
+        (local.set $a (i32.add (local.get $A) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $k1)) (i32.const 3))))
+        (local.set $b (i32.add (local.get $a) (local.get $row)))
+        (local.set $vp (i32.add (local.get $v) (i32.shl (local.get $k1) (i32.const 3))))
+        (local.set $acc (v128.const f64x2 0 0))
+        (local.set $j (local.get $k1))
+        (block $endj
+          (loop $lj
+            (br_if $endj (i32.ge_s (local.get $j) (local.get $n)))
+            (local.set $acc (f64x2.add (local.get $acc)
+              (f64x2.mul (v128.load64_lane 1 (local.get $b) (v128.load64_zero (local.get $a))) (v128.load64_splat (local.get $vp)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 8)))
+            (local.set $b (i32.add (local.get $b) (i32.const 8)))
+            (local.set $vp (i32.add (local.get $vp) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $lj)))
+        (v128.store64_lane 0 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3))) (local.get $acc))
+        (v128.store64_lane 1 (i32.add (local.get $p) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 3))) (local.get $acc))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $li)))
+    (if (i32.lt_s (local.get $i) (local.get $n))
+      (then
+        (local.set $a (i32.add (local.get $A) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $k1)) (i32.const 3))))
+        (local.set $vp (i32.add (local.get $v) (i32.shl (local.get $k1) (i32.const 3))))
+        (local.set $s (f64.const 0))
+        (local.set $j (local.get $k1))
+        (block $endt
+          (loop $lt
+            (br_if $endt (i32.ge_s (local.get $j) (local.get $n)))
+            (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (local.get $a)) (f64.load (local.get $vp)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 8)))
+            (local.set $vp (i32.add (local.get $vp) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $lt)))
+        (f64.store (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3))) (local.get $s)))))
+
+  ;; A_ij = (A_ij − v_i·w_j) − w_i·v_j for i, j in [k1, n) (i outer); two j per vector.
+  (func (export "rank2") (param $A i32) (param $n i32) (param $k1 i32) (param $v i32) (param $w i32)
+    (local $i i32) (local $j i32) (local $a i32) (local $vi v128) (local $wi v128) (local $m i32) (local $last i32)
+    (local $vj i32) (local $wj i32)
+    (local.set $m (i32.sub (local.get $n) (local.get $k1)))
+    (local.set $last (i32.add (local.get $k1) (i32.and (local.get $m) (i32.const -2))))
+    (local.set $i (local.get $k1))
+    (block $done
+      (loop $li
+        (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $vi (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $wi (v128.load64_splat (i32.add (local.get $w) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $a (i32.add (local.get $A) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $k1)) (i32.const 3))))
+        (local.set $vj (i32.add (local.get $v) (i32.shl (local.get $k1) (i32.const 3))))
+        (local.set $wj (i32.add (local.get $w) (i32.shl (local.get $k1) (i32.const 3))))
+        (local.set $j (local.get $k1))
+        (block $endj
+          (loop $lj
+            (br_if $endj (i32.ge_s (local.get $j) (local.get $last)))
+            (v128.store (local.get $a)
+              (f64x2.sub (f64x2.sub (v128.load (local.get $a)) (f64x2.mul (local.get $vi) (v128.load (local.get $wj))))
+                         (f64x2.mul (local.get $wi) (v128.load (local.get $vj)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $vj (i32.add (local.get $vj) (i32.const 16)))
+            (local.set $wj (i32.add (local.get $wj) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $lj)))
+        (if (i32.lt_s (local.get $j) (local.get $n))
+          (then
+            (f64.store (local.get $a)
+              (f64.sub (f64.sub (f64.load (local.get $a)) (f64.mul (f64x2.extract_lane 0 (local.get $vi)) (f64.load (local.get $wj))))
+                       (f64.mul (f64x2.extract_lane 0 (local.get $wi)) (f64.load (local.get $vj)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $li))))
+
+  ;; Q ← Q(I − β v vᵀ) on Qᵀ (row j = column j of Q): t_r = β·(Σ_j ascending Qᵀ_jr·v_j) over j in
+  ;; [k1, n), then Qᵀ_jr = Qᵀ_jr − t_r·v_j; r over [0, n), two r per vector. t: n scratch.
+  (func (export "qacc") (param $Q i32) (param $n i32) (param $k1 i32) (param $v i32) (param $t i32) (param $beta f64)
+    (local $j i32) (local $r i32) (local $q i32) (local $tp i32) (local $vj v128) (local $last i32) (local $bv v128)
+    (local.set $last (i32.and (local.get $n) (i32.const -2)))
+    (memory.fill (local.get $t) (i32.const 0) (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $j (local.get $k1))
+    (block $d1
+      (loop $l1
+        (br_if $d1 (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $vj (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3)))))
+        (local.set $q (i32.add (local.get $Q) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 3))))
+        (local.set $tp (local.get $t))
+        (local.set $r (i32.const 0))
+        (block $e1
+          (loop $m1
+            (br_if $e1 (i32.ge_s (local.get $r) (local.get $last)))
+            (v128.store (local.get $tp) (f64x2.add (v128.load (local.get $tp)) (f64x2.mul (v128.load (local.get $q)) (local.get $vj))))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $tp (i32.add (local.get $tp) (i32.const 16)))
+            (local.set $r (i32.add (local.get $r) (i32.const 2)))
+            (br $m1)))
+        (if (i32.lt_s (local.get $r) (local.get $n))
+          (then (f64.store (local.get $tp) (f64.add (f64.load (local.get $tp)) (f64.mul (f64.load (local.get $q)) (f64x2.extract_lane 0 (local.get $vj)))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l1)))
+    (local.set $bv (f64x2.splat (local.get $beta)))
+    (local.set $tp (local.get $t))
+    (local.set $r (i32.const 0))
+    (block $e2
+      (loop $m2
+        (br_if $e2 (i32.ge_s (local.get $r) (local.get $last)))
+        (v128.store (local.get $tp) (f64x2.mul (local.get $bv) (v128.load (local.get $tp))))
+        (local.set $tp (i32.add (local.get $tp) (i32.const 16)))
+        (local.set $r (i32.add (local.get $r) (i32.const 2)))
+        (br $m2)))
+    (if (i32.lt_s (local.get $r) (local.get $n))
+      (then (f64.store (local.get $tp) (f64.mul (local.get $beta) (f64.load (local.get $tp))))))
+    (local.set $j (local.get $k1))
+    (block $d3
+      (loop $l3
+        (br_if $d3 (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $vj (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3)))))
+        (local.set $q (i32.add (local.get $Q) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 3))))
+        (local.set $tp (local.get $t))
+        (local.set $r (i32.const 0))
+        (block $e3
+          (loop $m3
+            (br_if $e3 (i32.ge_s (local.get $r) (local.get $last)))
+            (v128.store (local.get $q) (f64x2.sub (v128.load (local.get $q)) (f64x2.mul (v128.load (local.get $tp)) (local.get $vj))))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $tp (i32.add (local.get $tp) (i32.const 16)))
+            (local.set $r (i32.add (local.get $r) (i32.const 2)))
+            (br $m3)))
+        (if (i32.lt_s (local.get $r) (local.get $n))
+          (then (f64.store (local.get $q) (f64.sub (f64.load (local.get $q)) (f64.mul (f64.load (local.get $tp)) (f64x2.extract_lane 0 (local.get $vj)))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $l3))))
+
+  ;; Givens rotation of Qᵀ rows k, k+1 (n entries each): (a, b) ← (c·a + s·b, c·b − s·a).
+  (func $rot (export "rot") (param $Q i32) (param $n i32) (param $k i32) (param $c f64) (param $s f64)
+    (local $a i32) (local $b i32) (local $i i32) (local $last i32) (local $cv v128) (local $sv v128)
+    (local $x v128) (local $y v128) (local $xs f64) (local $ys f64)
+    (local.set $a (i32.add (local.get $Q) (i32.shl (i32.mul (local.get $k) (local.get $n)) (i32.const 3))))
+    (local.set $b (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $cv (f64x2.splat (local.get $c)))
+    (local.set $sv (f64x2.splat (local.get $s)))
+    (local.set $last (i32.and (local.get $n) (i32.const -2)))
+    (block $e
+      (loop $l
+        (br_if $e (i32.ge_s (local.get $i) (local.get $last)))
+        (local.set $x (v128.load (local.get $a)))
+        (local.set $y (v128.load (local.get $b)))
+        (v128.store (local.get $a) (f64x2.add (f64x2.mul (local.get $cv) (local.get $x)) (f64x2.mul (local.get $sv) (local.get $y))))
+        (v128.store (local.get $b) (f64x2.sub (f64x2.mul (local.get $cv) (local.get $y)) (f64x2.mul (local.get $sv) (local.get $x))))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $l)))
+    (if (i32.lt_s (local.get $i) (local.get $n))
+      (then
+        (local.set $xs (f64.load (local.get $a)))
+        (local.set $ys (f64.load (local.get $b)))
+        (f64.store (local.get $a) (f64.add (f64.mul (local.get $c) (local.get $xs)) (f64.mul (local.get $s) (local.get $ys))))
+        (f64.store (local.get $b) (f64.sub (f64.mul (local.get $c) (local.get $ys)) (f64.mul (local.get $s) (local.get $xs)))))))
+
+  ;; A QR sweep's rotations applied to Qᵀ: for k = l … l+cnt−1, rotation (c_k, s_k) = the f64 pair
+  ;; at cs + 16·(k − l) on rows k, k+1 — the same operations, in the same order for every entry,
+  ;; as cnt calls of rot.
+  (func (export "rotseq") (param $Q i32) (param $n i32) (param $l i32) (param $cnt i32) (param $cs i32)
+    (local $k i32)
+    (block $e
+      (loop $lk
+        (br_if $e (i32.ge_s (local.get $k) (local.get $cnt)))
+        (call $rot (local.get $Q) (local.get $n) (i32.add (local.get $l) (local.get $k))
+          (f64.load (i32.add (local.get $cs) (i32.shl (local.get $k) (i32.const 4))))
+          (f64.load offset=8 (i32.add (local.get $cs) (i32.shl (local.get $k) (i32.const 4)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $lk))))
 )

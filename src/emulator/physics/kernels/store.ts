@@ -7,7 +7,7 @@ import { instantiate, type WasmKernels } from './wasm.ts';
 /** Kernel calls with offsets and lengths in doubles. */
 interface Ops {
   readonly simd: boolean;
-  jx(P: number, p0: number, p1: number, n: number, x: number, xs: number, out: number): void;
+  jx(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, xs: number, out: number, cont: boolean): void;
   jx4(P: number, np: number, n: number, v: number, out: number): void;
   jtw(P: number, np: number, n: number, w: number, out: number): void;
   axpy(out: number, c: number, x: number, n: number): void;
@@ -18,7 +18,7 @@ interface Ops {
 function scalarOps(m: Float64Array): Ops {
   return {
     simd: false,
-    jx: (P, p0, p1, n, x, xs, out) => scalar.jx(m, P, p0, p1, n, x, xs, out),
+    jx: (P, p0, p1, n, j0, j1, x, xs, out, cont) => scalar.jx(m, P, p0, p1, n, j0, j1, x, xs, out, cont),
     jx4: (P, np, n, v, out) => scalar.jx4(m, P, np, n, v, out),
     jtw: (P, np, n, w, out) => scalar.jtw(m, P, np, n, w, out),
     axpy: (out, c, x, n) => scalar.axpy(m, out, c, x, n),
@@ -30,7 +30,7 @@ function scalarOps(m: Float64Array): Ops {
 function wasmOps(k: WasmKernels): Ops {
   return {
     simd: true,
-    jx: (P, p0, p1, n, x, xs, out) => k.jx(8 * P, p0, p1, n, 8 * x, 8 * xs, 8 * out),
+    jx: (P, p0, p1, n, j0, j1, x, xs, out, cont) => k.jx(8 * P, p0, p1, n, j0, j1, 8 * x, 8 * xs, 8 * out, cont ? 1 : 0),
     jx4: (P, np, n, v, out) => k.jx4(8 * P, np, n, 8 * v, 8 * out),
     jtw: (P, np, n, w, out) => k.jtw(8 * P, np, n, 8 * w, 8 * out),
     axpy: (out, c, x, n) => k.axpy(8 * out, c, 8 * x, n),
@@ -40,6 +40,8 @@ function wasmOps(k: WasmKernels): Ops {
 }
 
 const even = (k: number) => k + (k & 1);
+/** bytes of J per Gram tile (all rows × a j range): about half a typical L2 */
+const GRAM_TILE_BYTES = 256 * 1024;
 
 export class FactorStore {
   readonly np: number;
@@ -53,6 +55,8 @@ export class FactorStore {
   readonly y: number;
   readonly w: number;
   readonly j4: number;
+  /** partial Gram rows (r × 2·np) */
+  readonly gacc: number;
   /** views: quad vectors (x, g, w1, w2), out (n), y and w (2·np), the four jx4 results (2·np each) */
   readonly vx: Float64Array;
   readonly vg: Float64Array;
@@ -73,7 +77,8 @@ export class FactorStore {
     this.y = even(this.out + n);
     this.w = this.y + 2 * np;
     this.j4 = this.w + 2 * np;
-    const doubles = this.j4 + 8 * np + 2;
+    this.gacc = even(this.j4 + 8 * np);
+    const doubles = this.gacc + r * 2 * np + 2;
     let mem: { memory: ArrayBuffer; kernels: WasmKernels | null };
     try {
       mem = forceScalar ? { memory: new ArrayBuffer(8 * doubles), kernels: null } : instantiate(8 * doubles);
@@ -111,7 +116,7 @@ export class FactorStore {
 
   /** y = J·x (EMULATOR.md §7) of the vector in the x slot, into vy. */
   jxSlot(): void {
-    this.ops.jx(this.P, 0, this.np, this.n, this.quad, 1, this.y);
+    this.ops.jx(this.P, 0, this.np, this.n, 0, this.n, this.quad, 1, this.y, false);
   }
 
   /** out = Jᵀ·w of the weights in vw (its padding entry forced to +0), into vout. */
@@ -134,21 +139,31 @@ export class FactorStore {
     out.set(this.vout);
   }
 
-  /** K_ab = Σ_j ascending J_aj·J_bj (a ≤ b, mirrored). */
+  /**
+   * K_ab = Σ_j ascending J_aj·J_bj (a ≤ b, mirrored). The j range is cut into tiles that stay in
+   * cache; each K row's partial sums are kept in a scratch block and continued tile by tile.
+   */
   gram(): Float64Array {
     const { r, n, np } = this;
     const K = new Float64Array(r * r);
+    const rowLen = 2 * np;
+    const acc = this.gacc;
     const m = this.m;
-    for (let a = 0; a < r; a++) {
-      const pa = a >> 1;
-      // row a in pair layout: stride 2 doubles; results for pairs pa … np−1 into y
-      this.ops.jx(this.P, pa, np, n, pa * 2 * n + (a & 1), 2, this.y);
+    const tile = Math.max(64, Math.floor(GRAM_TILE_BYTES / (16 * np)));
+    for (let j0 = 0; j0 < n; j0 += tile) {
+      const j1 = Math.min(n, j0 + tile);
+      for (let a = 0; a < r; a++) {
+        const pa = a >> 1;
+        // row a in pair layout: stride 2 doubles; pairs pa … np−1 of K's row a
+        this.ops.jx(this.P, pa, np, n, j0, j1, pa * 2 * n + (a & 1), 2, acc + a * rowLen, j0 > 0);
+      }
+    }
+    for (let a = 0; a < r; a++)
       for (let b = a; b < r; b++) {
-        const v = m[this.y + b];
+        const v = m[acc + a * rowLen + b];
         K[a * r + b] = v;
         K[b * r + a] = v;
       }
-    }
     return K;
   }
 

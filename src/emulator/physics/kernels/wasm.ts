@@ -4,12 +4,17 @@
 import { readFileSync } from 'node:fs';
 
 export interface WasmKernels {
-  jx(P: number, p0: number, p1: number, n: number, x: number, xs: number, out: number): void;
+  jx(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, xs: number, out: number, cont: number): void;
   jx4(P: number, np: number, n: number, v: number, out: number): void;
   jtw(P: number, np: number, n: number, w: number, out: number): void;
   axpy(out: number, c: number, x: number, n: number): void;
   vadd(out: number, x: number, n: number): void;
   euler(x: number, ax: number, g: number, z: number, n: number, dt: number, sigma: number, noise: number, sat: number, fs: number): number;
+  symv(A: number, n: number, k1: number, v: number, p: number): void;
+  rank2(A: number, n: number, k1: number, v: number, w: number): void;
+  qacc(Q: number, n: number, k1: number, v: number, t: number, beta: number): void;
+  rot(Q: number, n: number, k: number, c: number, s: number): void;
+  rotseq(Q: number, n: number, l: number, cnt: number, cs: number): void;
 }
 
 // The project's lib settings (no DOM) do not declare the WebAssembly globals; the three used here.
