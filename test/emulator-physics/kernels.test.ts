@@ -7,6 +7,8 @@ import { WASM_URL, assembleKernels } from '../../scripts/build-kernels.ts';
 import { PROFILES, SpuCore, type CoreSpec, type Profile } from '../../src/emulator/physics/index.ts';
 import { FactoredCoupling } from '../../src/emulator/physics/couplings.ts';
 import { symmetricEigen } from '../../src/emulator/physics/linalg.ts';
+import { FactorStore } from '../../src/emulator/physics/kernels/store.ts';
+import { fillGaussians } from '../../src/emulator/physics/philox.ts';
 import { randomSpd } from './helpers.ts';
 import { symmetricEigenV1 } from '../../bench/baselines/spectral-v1.ts';
 import { rng, softmaxBlocks } from './helpers.ts';
@@ -75,6 +77,23 @@ describe('WASM kernels', () => {
       expect(hex(f.values)).toBe(hex(v1.values));
       expect(hex(f.vectors)).toBe(hex(v1.vectors));
     }
+  });
+
+  it('Philox-4x32-10 + AS 241 Gaussians in WASM equal fillGaussians bit for bit (300 streams, 1…4003 values each, both tails)', () => {
+    const n = 4003;
+    const st = new FactorStore(n, 2, new Float64Array(2 * n));
+    expect(st.ops.simd).toBe(process.env.TNGD_SCALAR_KERNELS !== '1');
+    const ref = new Float64Array(n);
+    let tails = 0;
+    for (let t = 0; t < 300; t++) {
+      const k0 = Math.imul(t, 2654435761) >>> 0, k1 = Math.imul(t, 40503) >>> 0, first = 4 * t;
+      const m = 1 + ((t * 37) % n);
+      fillGaussians(ref, m, k0, k1, t, 7 * t, t % 5, first);
+      st.ops.gauss(st.quad, m, k0, k1, t, 7 * t, t % 5, first);
+      expect(hex(st.m.subarray(st.quad, st.quad + m))).toBe(hex(ref.subarray(0, m)));
+      for (let i = 0; i < m; i++) if (Math.abs(ref[i]) > 1.44) tails++;
+    }
+    expect(tails).toBeGreaterThan(10000); // |z| > 1.44 ⇔ the AS 241 tail branch (|q| > 0.425)
   });
 
   const profiles: Profile[] = [PROFILES.ideal, { ...PROFILES.prototype, fullScale: 0.5 }];

@@ -4,6 +4,7 @@
 import { PhysicsError } from './errors.ts';
 import { symmetricEigen } from './linalg.ts';
 import { FactorStore } from './kernels/store.ts';
+import { DOMAIN } from './philox.ts';
 import { factoredSpectral, type Spectral } from './spectral.ts';
 
 export type CoreSpec =
@@ -68,6 +69,17 @@ export class DenseCoupling {
     }
     return m;
   }
+}
+
+/** What an Euler step needs besides the state (a subset of euler.ts's EulerParams). */
+export interface EulerStepParams {
+  dt: number;
+  sigma: number;
+  saturate: boolean;
+  fullScale: number;
+  k0: number;
+  k1: number;
+  run: number;
 }
 
 export class FactoredCoupling {
@@ -148,14 +160,11 @@ export class FactoredCoupling {
   }
 
   /**
-   * One Euler step (EMULATOR.md §9.1) inside the kernel memory: the drift A·x, the noise (drawn
-   * by `noise` into the slot it is given, when σ > 0) and the update of x in place. Returns the
-   * clamp count, or −1 when a cell left ±1e150.
+   * One Euler step (EMULATOR.md §9.1) inside the kernel memory: the drift A·x, the noise
+   * G(s, run, 1) under key (k0, k1) when σ > 0, and the update of x in place. Returns the clamp
+   * count, or −1 when a cell left ±1e150.
    */
-  eulerStep(
-    x: Float64Array, g: Float64Array, dt: number, sigma: number, sat: boolean, fs: number,
-    noise: (z: Float64Array) => void,
-  ): number {
+  eulerStep(x: Float64Array, g: Float64Array, p: EulerStepParams, s: number): number {
     const st = this.store;
     const n = this.n;
     st.vx.set(x.subarray(0, n));
@@ -164,8 +173,9 @@ export class FactoredCoupling {
     this.applyCore(st.vy, st.vw);
     st.jtwSlot();
     st.ops.axpy(st.out, this.lambda, st.quad, n);
-    if (sigma !== 0) noise(st.vw1);
-    const sats = st.ops.euler(st.quad, st.out, st.quad + n, st.quad + 2 * n, n, dt, sigma, sigma !== 0, sat, fs);
+    const z = st.quad + 2 * n;
+    if (p.sigma !== 0) st.ops.gauss(z, n, p.k0, p.k1, s, p.run, DOMAIN.euler, 0);
+    const sats = st.ops.euler(st.quad, st.out, st.quad + n, z, n, p.dt, p.sigma, p.sigma !== 0, p.saturate, p.fullScale);
     x.set(st.vx);
     return sats;
   }

@@ -31,7 +31,7 @@ export function eulerStep(op: Coupling, g: Float64Array, s: number, p: EulerPara
   const { x, ax, z } = b;
   const { n, dt, sigma, fullScale: fs } = p;
   if (op.kind === 'factored') {
-    return op.eulerStep(x, g, dt, sigma, p.saturate, fs, (zs) => fillGaussians(zs, n, p.k0, p.k1, s, p.run, DOMAIN.euler));
+    return op.eulerStep(x, g, p, s);
   }
   op.apply(x, ax);
   if (sigma !== 0) fillGaussians(z, n, p.k0, p.k1, s, p.run, DOMAIN.euler);

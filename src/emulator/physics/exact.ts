@@ -95,8 +95,8 @@ export function exactFactored(
   const w2 = st.vw2;
   const z = s.z;
   if (kappa > 0) {
-    fillGaussians(w1, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement1);
-    if (wantMean) fillGaussians(w2, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement2);
+    st.ops.gauss(st.quad + 2 * n, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement1, 0);
+    if (wantMean) st.ops.gauss(st.quad + 3 * n, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement2, 0);
     else w2.fill(0, 0, n);
     fillGaussians(z, 2 * q, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactModes);
   } else {

@@ -3,6 +3,8 @@
 ;; compares the bytes). Every lane does the scalar reference's operations in the scalar
 ;; reference's order (kernels/scalar.ts): SIMD only runs independent sums side by side.
 ;; No fused multiply-add, no relaxed SIMD, no threads.
+;; (Over 400 lines: WebAssembly text is verbose, and one module keeps one imported memory for all
+;; kernels; each function is self-contained and commented.)
 ;;
 ;; J (r×n) is stored pair-interleaved: rows 2π and 2π+1 form pair π, and pair π holds
 ;; (J[2π][j], J[2π+1][j]) at byte offset P + π·16n + 16j. An odd r has a zero row as padding.
@@ -462,4 +464,82 @@
           (f64.load offset=8 (i32.add (local.get $cs) (i32.shl (local.get $k) (i32.const 4)))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $lk))))
+
+  ;; —— Gaussians: Philox-4x32-10 and the AS 241 quantile (EMULATOR.md §3–§4; philox.ts, detmath.ts) ——
+  ;; The four words of philox4x32 at counter (c0, c1, c2, c3) under key (k0, k1), into the globals.
+  (global $w0 (mut i32) (i32.const 0)) (global $w1 (mut i32) (i32.const 0))
+  (global $w2 (mut i32) (i32.const 0)) (global $w3 (mut i32) (i32.const 0))
+  (func $philox (param $c0 i32) (param $c1 i32) (param $c2 i32) (param $c3 i32) (param $k0 i32) (param $k1 i32)
+    (local $round i32) (local $p0 i64) (local $p1 i64)
+    (loop $l
+      (local.set $p0 (i64.mul (i64.const 0xd2511f53) (i64.extend_i32_u (local.get $c0))))
+      (local.set $p1 (i64.mul (i64.const 0xcd9e8d57) (i64.extend_i32_u (local.get $c2))))
+      (local.set $c0 (i32.xor (i32.xor (i32.wrap_i64 (i64.shr_u (local.get $p1) (i64.const 32))) (local.get $c1)) (local.get $k0)))
+      (local.set $c1 (i32.wrap_i64 (local.get $p1)))
+      (local.set $c2 (i32.xor (i32.xor (i32.wrap_i64 (i64.shr_u (local.get $p0) (i64.const 32))) (local.get $c3)) (local.get $k1)))
+      (local.set $c3 (i32.wrap_i64 (local.get $p0)))
+      (local.set $k0 (i32.add (local.get $k0) (i32.const 0x9e3779b9)))
+      (local.set $k1 (i32.add (local.get $k1) (i32.const 0xbb67ae85)))
+      (local.set $round (i32.add (local.get $round) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $round) (i32.const 10))))
+    (global.set $w0 (local.get $c0)) (global.set $w1 (local.get $c1))
+    (global.set $w2 (local.get $c2)) (global.set $w3 (local.get $c3)))
+
+  ;; logWordUniform(w) = logDet((w + ½)·2^−32) from the word's exponent (detmath.ts), and the AS 241
+  ;; quantile normInvWord(w): central region |q| ≤ 0.425, tails r = √(−log p) ≤ 5 and > 5.
+  (func $normInvWord (param $w i32) (result f64)
+    (local $u f64) (local $q f64) (local $r f64) (local $ws i32) (local $e i32) (local $m f64) (local $ee i32)
+    (local $f f64) (local $s f64) (local $s2 f64) (local $twoS f64) (local $lg f64) (local $v f64)
+    (local.set $u (f64.mul (f64.add (f64.convert_i32_u (local.get $w)) (f64.const 0.5)) (f64.const 0x1.0000000000000p-32)))
+    (local.set $q (f64.sub (local.get $u) (f64.const 0.5)))
+    (if (i32.and (f64.ge (local.get $q) (f64.const -0x1.b333333333333p-2)) (f64.le (local.get $q) (f64.const 0x1.b333333333333p-2)))
+      (then
+        (local.set $r (f64.sub (f64.const 0x1.71eb851eb851fp-3) (f64.mul (local.get $q) (local.get $q))))
+        (return (f64.div (f64.mul (local.get $q) (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.const 0x1.39a296f7d925ep11) (local.get $r)) (f64.const 0x1.052d26b2e45e4p15)) (local.get $r)) (f64.const 0x1.06c1c55b78f20p16)) (local.get $r)) (f64.const 0x1.66c3e869b752ap15)) (local.get $r)) (f64.const 0x1.ad1d8cd4ee71dp13)) (local.get $r)) (f64.const 0x1.ece5d2213c0ccp10)) (local.get $r)) (f64.const 0x1.0a4888b1a436ep7)) (local.get $r)) (f64.const 0x1.b18d91e9eef75p1))) (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.const 0x1.46a7eca984b69p12) (local.get $r)) (f64.const 0x1.c0e457cb1ae76p14)) (local.get $r)) (f64.const 0x1.3317caa64f4bep15)) (local.get $r)) (f64.const 0x1.4b772d5d65266p14)) (local.get $r)) (f64.const 0x1.512322e75c89fp12)) (local.get $r)) (f64.const 0x1.5797efdc8b3f7p9)) (local.get $r)) (f64.const 0x1.5281b386e1ab5p5)) (local.get $r)) (f64.const 0x1.0000000000000p0))))))
+    (local.set $ws (if (result i32) (f64.lt (local.get $q) (f64.const 0)) (then (local.get $w)) (else (i32.sub (i32.const -1) (local.get $w)))))
+    (local.set $e (if (result i32) (i32.eqz (local.get $ws)) (then (i32.const -1)) (else (i32.sub (i32.const 31) (i32.clz (local.get $ws))))))
+    ;; m = (w* + ½)·2^−e, exact, in [1, 2)
+    (local.set $m (f64.mul (f64.add (f64.convert_i32_u (local.get $ws)) (f64.const 0.5))
+      (f64.reinterpret_i64 (i64.shl (i64.extend_i32_u (i32.sub (i32.const 1023) (local.get $e))) (i64.const 52)))))
+    (local.set $ee (i32.sub (local.get $e) (i32.const 32)))
+    (if (f64.gt (local.get $m) (f64.const 0x1.6a09e667f3bcdp0))
+      (then (local.set $m (f64.mul (local.get $m) (f64.const 0.5))) (local.set $ee (i32.add (local.get $ee) (i32.const 1)))))
+    (local.set $f (f64.sub (local.get $m) (f64.const 1)))
+    (local.set $s (f64.div (local.get $f) (f64.add (f64.const 2) (local.get $f))))
+    (local.set $s2 (f64.mul (local.get $s) (local.get $s)))
+    (local.set $twoS (f64.mul (local.get $s) (f64.const 2)))
+    (local.set $lg (f64.add (f64.mul (f64.convert_i32_s (local.get $ee)) (f64.const 0x1.62e42fee00000p-1))
+      (f64.add (f64.mul (f64.convert_i32_s (local.get $ee)) (f64.const 0x1.a39ef35793c76p-33))
+        (f64.add (local.get $twoS) (f64.mul (local.get $twoS) (f64.mul (local.get $s2) (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.const 0x1.642c8590b2164p-5) (local.get $s2)) (f64.const 0x1.8618618618618p-5)) (local.get $s2)) (f64.const 0x1.af286bca1af28p-5)) (local.get $s2)) (f64.const 0x1.e1e1e1e1e1e1ep-5)) (local.get $s2)) (f64.const 0x1.1111111111111p-4)) (local.get $s2)) (f64.const 0x1.3b13b13b13b14p-4)) (local.get $s2)) (f64.const 0x1.745d1745d1746p-4)) (local.get $s2)) (f64.const 0x1.c71c71c71c71cp-4)) (local.get $s2)) (f64.const 0x1.2492492492492p-3)) (local.get $s2)) (f64.const 0x1.999999999999ap-3)) (local.get $s2)) (f64.const 0x1.5555555555555p-2))))))))
+    (local.set $r (f64.sqrt (f64.neg (local.get $lg))))
+    (if (f64.le (local.get $r) (f64.const 5))
+      (then
+        (local.set $r (f64.sub (local.get $r) (f64.const 0x1.999999999999ap0)))
+        (local.set $v (f64.div (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.const 0x1.9615ac0b7ace9p-11) (local.get $r)) (f64.const 0x1.744eb6c45ec67p-6)) (local.get $r)) (f64.const 0x1.ef2abb9b85c37p-3)) (local.get $r)) (f64.const 0x1.453cc085375b2p0)) (local.get $r)) (f64.const 0x1.d2ecb1a3d02c4p1)) (local.get $r)) (f64.const 0x1.713f71462256ap2)) (local.get $r)) (f64.const 0x1.2857748cab19bp2)) (local.get $r)) (f64.const 0x1.6c665fde9526ap0)) (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.const 0x1.20d3f686439e4p-30) (local.get $r)) (f64.const 0x1.1f18cbfdf2728p-11)) (local.get $r)) (f64.const 0x1.f207a7eab17bfp-7)) (local.get $r)) (f64.const 0x1.2f5123394f040p-3)) (local.get $r)) (f64.const 0x1.61292f23385c9p-1)) (local.get $r)) (f64.const 0x1.ad278e6526633p0)) (local.get $r)) (f64.const 0x1.06cefbb46a449p1)) (local.get $r)) (f64.const 0x1.0000000000000p0)))))
+      (else
+        (local.set $r (f64.sub (local.get $r) (f64.const 5)))
+        (local.set $v (f64.div (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.const 0x1.afb74d693bf93p-23) (local.get $r)) (f64.const 0x1.c6ec6cc59e02ap-16)) (local.get $r)) (f64.const 0x1.45c1908425345p-10)) (local.get $r)) (f64.const 0x1.b2b41193b4ee7p-6)) (local.get $r)) (f64.const 0x1.2fad9315255cfp-2)) (local.get $r)) (f64.const 0x1.c8ea6461fa445p0)) (local.get $r)) (f64.const 0x1.5daea6e875003p2)) (local.get $r)) (f64.const 0x1.aa1b1c13ee526p2)) (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.add (f64.mul (f64.const 0x1.269bff1f8c190p-49) (local.get $r)) (f64.const 0x1.31446f740b9e0p-23)) (local.get $r)) (f64.const 0x1.35c2c496374bfp-16)) (local.get $r)) (f64.const 0x1.9c8bc979dc5d7p-11)) (local.get $r)) (f64.const 0x1.e76f93215462ap-7)) (local.get $r)) (f64.const 0x1.186eb183443fbp-3)) (local.get $r)) (f64.const 0x1.331d34fc7d77fp-1)) (local.get $r)) (f64.const 0x1.0000000000000p0))))))
+    (if (result f64) (f64.lt (local.get $q) (f64.const 0)) (then (f64.neg (local.get $v))) (else (local.get $v))))
+
+  ;; out[0 … n) = Gaussians first … first+n−1 of the stream (key, c1, c2, c3), first a multiple of 4:
+  ;; Gaussian i = normInvWord(word i mod 4 of the Philox block at counter (floor(i/4), c1, c2, c3)).
+  (func (export "gauss") (param $out i32) (param $n i32) (param $k0 i32) (param $k1 i32)
+                         (param $c1 i32) (param $c2 i32) (param $c3 i32) (param $first i32)
+    (local $p i32) (local $i i32) (local $base i32)
+    (local.set $base (i32.shr_u (local.get $first) (i32.const 2)))
+    (block $e
+      (loop $l
+        (br_if $e (i32.ge_u (local.get $i) (local.get $n)))
+        (call $philox (i32.add (local.get $base) (local.get $p)) (local.get $c1) (local.get $c2) (local.get $c3) (local.get $k0) (local.get $k1))
+        (f64.store (local.get $out) (call $normInvWord (global.get $w0)))
+        (if (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $n))
+          (then (f64.store offset=8 (local.get $out) (call $normInvWord (global.get $w1)))))
+        (if (i32.lt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n))
+          (then (f64.store offset=16 (local.get $out) (call $normInvWord (global.get $w2)))))
+        (if (i32.lt_u (i32.add (local.get $i) (i32.const 3)) (local.get $n))
+          (then (f64.store offset=24 (local.get $out) (call $normInvWord (global.get $w3)))))
+        (local.set $out (i32.add (local.get $out) (i32.const 32)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $l))))
 )

@@ -1,6 +1,7 @@
 // A factor J held once, pair-interleaved, in memory the kernels run on (WASM memory when
 // WebAssembly SIMD is available, a plain buffer for the scalar reference otherwise), with the
 // vectors the drift, the Gram and the exact run's passes work on. Both paths compute the same bits.
+import { fillGaussians } from '../philox.ts';
 import * as scalar from './scalar.ts';
 import { instantiate, type WasmKernels } from './wasm.ts';
 
@@ -13,6 +14,8 @@ interface Ops {
   axpy(out: number, c: number, x: number, n: number): void;
   vadd(out: number, x: number, n: number): void;
   euler(x: number, ax: number, g: number, z: number, n: number, dt: number, sigma: number, noise: boolean, sat: boolean, fs: number): number;
+  /** Gaussians first … first+n−1 of stream (k0, k1, c1, c2, c3) into out (EMULATOR.md §4) */
+  gauss(out: number, n: number, k0: number, k1: number, c1: number, c2: number, c3: number, first: number): void;
 }
 
 function scalarOps(m: Float64Array): Ops {
@@ -24,6 +27,7 @@ function scalarOps(m: Float64Array): Ops {
     axpy: (out, c, x, n) => scalar.axpy(m, out, c, x, n),
     vadd: (out, x, n) => scalar.vadd(m, out, x, n),
     euler: (x, ax, g, z, n, dt, sigma, noise, sat, fs) => scalar.euler(m, x, ax, g, z, n, dt, sigma, noise, sat, fs),
+    gauss: (out, n, k0, k1, c1, c2, c3, first) => fillGaussians(m.subarray(out, out + n), n, k0, k1, c1, c2, c3, first),
   };
 }
 
@@ -36,6 +40,7 @@ function wasmOps(k: WasmKernels): Ops {
     axpy: (out, c, x, n) => k.axpy(8 * out, c, 8 * x, n),
     vadd: (out, x, n) => k.vadd(8 * out, 8 * x, n),
     euler: (x, ax, g, z, n, dt, sigma, noise, sat, fs) => k.euler(8 * x, 8 * ax, 8 * g, 8 * z, n, dt, sigma, noise ? 1 : 0, sat ? 1 : 0, fs),
+    gauss: (out, n, k0, k1, c1, c2, c3, first) => k.gauss(8 * out, n, k0, k1, c1, c2, c3, first),
   };
 }
 

@@ -15,6 +15,7 @@ export interface WasmKernels {
   qacc(Q: number, n: number, k1: number, v: number, t: number, beta: number): void;
   rot(Q: number, n: number, k: number, c: number, s: number): void;
   rotseq(Q: number, n: number, l: number, cnt: number, cs: number): void;
+  gauss(out: number, n: number, k0: number, k1: number, c1: number, c2: number, c3: number, first: number): void;
 }
 
 // The project's lib settings (no DOM) do not declare the WebAssembly globals; the three used here.
