@@ -318,6 +318,7 @@ const suite: BenchSuite = {
     const Ns = quick ? [1000, 10000] : [1000, 10000, 100000];
     const Rs = quick ? [10, 64] : [10, 64, 320, 640];
     for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
+    if (quick) rows.push(eulerRow(10000, 320, quick)); // issue 11's second target size
     rows.push(spectralRow(quick ? 3 : 7));
     rows.push(mnistRow());
     rows.push(...exactRows(10000, 64, quick ? 2 : 3));

@@ -3,6 +3,7 @@
 // (EMULATOR.md §9.1.1). λmax comes from a cheap upper bound U and, only when U does not already
 // clear the step, a power-iteration estimate (a lower bound of λmax); both are cached per
 // uploaded operator and use only + − × ÷ √ in a fixed order, so every implementation agrees.
+import { createHash } from 'node:crypto';
 import { DOMAIN, fillGaussians, seedKey } from './philox.ts';
 import type { DenseCoupling, FactoredCoupling, Coupling } from './couplings.ts';
 
@@ -32,6 +33,48 @@ interface Cached {
 }
 
 const cache = new WeakMap<Coupling, Cached>();
+
+/**
+ * λ̂ by content, process-wide: the same realised A uploaded again (a resumed session re-uploading
+ * its last system, a benchmark, several devices in one process) reuses the estimate instead of up
+ * to 64 drift products. The key is a SHA-256 of every input of the iteration, so a hit returns
+ * exactly the bits the iteration would compute. A few entries suffice (recency order).
+ */
+const byContent = new Map<string, { estimate: number; iterations: number }>();
+const BY_CONTENT_MAX = 8;
+
+function contentKey(op: Coupling): string {
+  const h = createHash('sha256');
+  const bytes = (v: Float64Array) => h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  if (op.kind === 'dense') {
+    h.update(`dense ${op.n};`);
+    bytes(op.a);
+  } else {
+    const { n, r, core, scale, lambda, store } = op;
+    h.update(`factored ${n} ${r} ${core.kind} ${core.kind === 'block' ? core.dz : 0};`);
+    bytes(Float64Array.of(scale, lambda));
+    bytes(store.m.subarray(0, store.np * 2 * n));
+    if (core.kind === 'diagonal') bytes(core.d);
+    else if (core.kind === 'block') bytes(core.blocks);
+    else if (core.kind === 'dense') bytes(core.h);
+  }
+  return h.digest('hex');
+}
+
+/** The power-iteration estimate of op, from the content cache when the same A was seen. */
+function estimateOf(op: Coupling): { estimate: number; iterations: number } {
+  const key = contentKey(op);
+  const hit = byContent.get(key);
+  if (hit) {
+    byContent.delete(key); // refresh recency
+    byContent.set(key, hit);
+    return hit;
+  }
+  const e = powerEstimate(op);
+  byContent.set(key, e);
+  if (byContent.size > BY_CONTENT_MAX) byContent.delete(byContent.keys().next().value!);
+  return e;
+}
 
 /** Gershgorin: max_i Σ_j ascending |A_ij| ≥ λmax(A). */
 function denseBound(op: DenseCoupling): number {
@@ -138,7 +181,7 @@ export function checkEulerStep(op: Coupling, dtTau: number): StepCheck {
     return { lambdaMax: c.bound, source: 'bound', iterations: c.iterations, stable: true, maxStableDtTau: STEP_LIMIT / c.bound };
   }
   if (c.estimate === null) {
-    const e = powerEstimate(op);
+    const e = estimateOf(op);
     c.estimate = e.estimate;
     c.iterations = e.iterations;
   }
@@ -147,10 +190,15 @@ export function checkEulerStep(op: Coupling, dtTau: number): StepCheck {
 }
 
 /** The upper bound U and (computing it if needed) the estimate λ̂ of op, for diagnostics and tests. */
+/** The power iteration itself, bypassing every cache (tests compare it with the cached value). */
+export function lambdaEstimateUncached(op: Coupling): { estimate: number; iterations: number } {
+  return powerEstimate(op);
+}
+
 export function lambdaMaxOf(op: Coupling): { bound: number; estimate: number; iterations: number } {
   const c = cached(op);
   if (c.estimate === null) {
-    const e = powerEstimate(op);
+    const e = estimateOf(op);
     c.estimate = e.estimate;
     c.iterations = e.iterations;
   }
