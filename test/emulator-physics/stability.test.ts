@@ -190,3 +190,37 @@ describe('λmax estimate accuracy (power iteration, tolerance 2⁻¹⁰, cap 64)
     );
   });
 });
+
+describe('λ̂ is not recomputed for an A seen before (EMULATOR.md §9.1.1, non-normative cache)', () => {
+  it('a second upload of the same factored A (a new device, as after a resume) reuses λ̂ bit for bit; a changed entry recomputes it', async () => {
+    const { lambdaEstimateUncached, estimatesRun } = await import('../../src/emulator/physics/stability.ts');
+    const n = 200, r = 20;
+    const u = rng(77);
+    const J = new Float64Array(r * n).map(() => u() - 0.5);
+    const core: CoreSpec = { kind: 'block', dz: 10, blocks: softmaxBlocks(2, 10, 5) };
+    const device = () => new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 3 });
+    const upload = (c: SpuCore, j: Float64Array) => c.setCurvatureFactored({ n, r, J: j, core, scale: 0.5, lambda: 0.01 });
+    const a = device();
+    upload(a, J);
+    const before = estimatesRun();
+    const first = a.lambdaMax();
+    expect(estimatesRun()).toBe(before + 1);
+    const b = device();
+    upload(b, J);
+    const again = b.lambdaMax();
+    expect(estimatesRun()).toBe(before + 1); // served from the cache
+    expect(again).toEqual(first);
+    // the cached value is exactly what the iteration computes
+    const fresh = lambdaEstimateUncached(new FactoredCoupling(n, r, J, core, 0.5, 0.01));
+    expect(fresh.estimate).toBe(first.estimate);
+    expect(fresh.iterations).toBe(first.iterations);
+    const J2 = Float64Array.from(J);
+    J2[7] = J2[7] * 2;
+    const c = device();
+    upload(c, J2);
+    const changed = c.lambdaMax();
+    expect(estimatesRun()).toBe(before + 2);
+    expect(changed.estimate).toBe(lambdaEstimateUncached(new FactoredCoupling(n, r, J2, core, 0.5, 0.01)).estimate);
+    expect(changed.estimate).not.toBe(first.estimate);
+  });
+});

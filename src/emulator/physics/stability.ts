@@ -42,6 +42,12 @@ const cache = new WeakMap<Coupling, Cached>();
  */
 const byContent = new Map<string, { estimate: number; iterations: number }>();
 const BY_CONTENT_MAX = 8;
+let estimatesComputed = 0;
+
+/** Power iterations run so far in this process (not served from a cache); for tests and diagnostics. */
+export function estimatesRun(): number {
+  return estimatesComputed;
+}
 
 function contentKey(op: Coupling): string {
   const h = createHash('sha256');
@@ -71,6 +77,7 @@ function estimateOf(op: Coupling): { estimate: number; iterations: number } {
     return hit;
   }
   const e = powerEstimate(op);
+  estimatesComputed++;
   byContent.set(key, e);
   if (byContent.size > BY_CONTENT_MAX) byContent.delete(byContent.keys().next().value!);
   return e;
@@ -189,12 +196,12 @@ export function checkEulerStep(op: Coupling, dtTau: number): StepCheck {
   return { lambdaMax: lam, source: 'estimate', iterations: c.iterations, stable: dtTau * lam < STEP_LIMIT, maxStableDtTau: STEP_LIMIT / lam };
 }
 
-/** The upper bound U and (computing it if needed) the estimate λ̂ of op, for diagnostics and tests. */
 /** The power iteration itself, bypassing every cache (tests compare it with the cached value). */
 export function lambdaEstimateUncached(op: Coupling): { estimate: number; iterations: number } {
   return powerEstimate(op);
 }
 
+/** The upper bound U and (computing it if needed) the estimate λ̂ of op, for diagnostics and tests. */
 export function lambdaMaxOf(op: Coupling): { bound: number; estimate: number; iterations: number } {
   const c = cached(op);
   if (c.estimate === null) {
