@@ -4,6 +4,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { BenchRow, BenchSuite } from './harness.ts';
 import { PROFILES, SpuCore } from '../src/emulator/physics/index.ts';
+import { FactoredCoupling } from '../src/emulator/physics/couplings.ts';
+import { spectralV1 } from './baselines/spectral-v1.ts';
 
 const DT = 0.1;
 
@@ -33,6 +35,13 @@ function streamSum(buf: Float64Array): number {
 let sink = 0;
 
 const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+/** CPU seconds of f (user + system): less sensitive than wall time to other processes on a shared machine. */
+const cpuSeconds = (f: () => void) => {
+  const t = process.cpuUsage();
+  f();
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) / 1e6;
+};
 const seconds = (f: () => void) => {
   const t = process.hrtime.bigint();
   f();
@@ -68,7 +77,7 @@ function eulerRow(n: number, r: number, quick: boolean): BenchRow {
     unit: 'steps/s',
     baseline: 1 / tBase,
     ratio: tRun / tBase,
-    note: 'ratio = step time / streaming-sum time over the same bytes (lower is better; target ≤ 2)',
+    note: 'ratio = step time / streaming-sum time over the same bytes (lower is better; target ≤ 1.2, issue 11)',
     GBps: bytes / tRun / 1e9,
     baselineGBps: bytes / tBase / 1e9,
   };
@@ -130,6 +139,7 @@ function stabilityRow(n: number, r: number, reps: number): BenchRow {
   const tc: number[] = [];
   let it = 0;
   for (let i = 0; i <= reps; i++) {
+    J[0] = J[0] + 2 ** -20; // a new system each time: λ̂ is cached by content across uploads
     c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz: 2, blocks }, scale: 1 / 64, lambda: 0.01 });
     tf.push(seconds(() => void c.run({ durationTau: 5 })));
     tc.push(seconds(() => void c.run({ durationTau: 5 })));
@@ -147,6 +157,110 @@ function stabilityRow(n: number, r: number, reps: number): BenchRow {
     baseline: tCached,
     ratio: tFirst / tCached,
     note: `baseline = the same run again (estimate cached); ${it} power iterations; ratio − 1 = the check's share`,
+  };
+}
+
+/**
+ * The exact integrator's set-up for one upload at the quickstart size (mlp:196-16-10, b = 16:
+ * N = 3,322, r = 160, softmax blocks d_z = 10): numerics version 2 (one p×p eigendecomposition)
+ * against the version-1 code (two eigendecompositions, strided r³ products), alternately.
+ */
+function spectralRow(reps: number): BenchRow {
+  const n = 3322, r = 160, dz = 10, s = 1 / 16, lambda = 0.1;
+  const J = new Float64Array(r * n);
+  let st = 0x51ed270b;
+  for (let i = 0; i < J.length; i++) {
+    st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
+    J[i] = (st / 4294967296 - 0.5) * 0.1;
+  }
+  const blocks = new Float64Array(r * dz);
+  for (let b = 0; b < r / dz; b++) {
+    const e = Array.from({ length: dz }, (_, i) => Math.exp(Math.sin(7 * b + i)));
+    const z = e.reduce((a, v) => a + v, 0);
+    const p = e.map((v) => v / z);
+    for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) blocks[b * dz * dz + i * dz + j] = (i === j ? p[i] : 0) - p[i] * p[j];
+  }
+  const C = new Float64Array(r * r);
+  for (let b0 = 0; b0 < r; b0 += dz)
+    for (let k = 0; k < dz; k++) for (let l = 0; l < dz; l++) C[(b0 + k) * r + b0 + l] = s * blocks[b0 * dz + k * dz + l];
+  const core = { kind: 'block' as const, dz, blocks };
+  const tNew: number[] = [];
+  const tOld: number[] = [];
+  const cNew: number[] = [];
+  const cOld: number[] = [];
+  let q = 0;
+  for (let i = 0; i <= reps; i++) {
+    let c = 0;
+    tNew.push(seconds(() => void (c = cpuSeconds(() => void (q = new FactoredCoupling(n, r, J, core, s, lambda).getSpectral().q)))));
+    cNew.push(c);
+    tOld.push(seconds(() => void (c = cpuSeconds(() => void spectralV1(J, n, r, C, lambda)))));
+    cOld.push(c);
+    if (i === 0) {
+      tNew.length = 0;
+      tOld.length = 0;
+      cNew.length = 0;
+      cOld.length = 0;
+    }
+  }
+  const a = median(tNew), b = median(tOld);
+  return {
+    case: `exact spectral set-up N=${n} r=${r} (softmax blocks)`,
+    value: a,
+    unit: 's/upload',
+    baseline: b,
+    ratio: b / a,
+    note: `baseline = numerics-v1 set-up (bench/baselines/spectral-v1.ts); ratio = v1/v2 (higher is better; target ≥ 8); q = ${q}`,
+    cpuSeconds: median(cNew),
+    baselineCpuSeconds: median(cOld),
+    cpuRatio: median(cOld) / median(cNew),
+  };
+}
+
+/**
+ * The device side of one TNGD iteration at the paper's MNIST setting (mlp:196-32-10, b = 64:
+ * N = 6,634, r = 640, softmax blocks d_z = 10; λ = 0.01, t = 50τ, exact): upload, the exact
+ * run's set-up and the run. Baseline: the numerics-v1 spectral set-up of the same upload.
+ */
+function mnistRow(): BenchRow {
+  const n = 6634, r = 640, dz = 10;
+  const J = new Float64Array(r * n);
+  let st = 0x2b7e1516;
+  for (let i = 0; i < J.length; i++) {
+    st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
+    J[i] = (st / 4294967296 - 0.5) * 0.1;
+  }
+  const blocks = new Float64Array(r * dz);
+  for (let b = 0; b < r / dz; b++) {
+    const e = Array.from({ length: dz }, (_, i) => Math.exp(Math.sin(3 * b + i)));
+    const z = e.reduce((a, v) => a + v, 0);
+    const p = e.map((v) => v / z);
+    for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) blocks[b * dz * dz + i * dz + j] = (i === j ? p[i] : 0) - p[i] * p[j];
+  }
+  const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 5 });
+  c.configure({ kappa0: 1e-3, integrator: { kind: 'exact' }, samplePeriodTau: 0.1, burnInTau: 0 });
+  const g = new Float64Array(n).fill(0.01);
+  const step = () => {
+    c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz, blocks }, scale: 1 / 64, lambda: 0.01 });
+    c.setGradient(g);
+    c.run({ durationTau: 50, start: 'gradient' });
+  };
+  let cpu = 0;
+  step(); // warm-up
+  const wall = seconds(() => void (cpu = cpuSeconds(step)));
+  const C = new Float64Array(r * r);
+  for (let b0 = 0; b0 < r; b0 += dz)
+    for (let k = 0; k < dz; k++) for (let l = 0; l < dz; l++) C[(b0 + k) * r + b0 + l] = blocks[b0 * dz + k * dz + l] / 64;
+  let cpuV1 = 0;
+  const wallV1 = seconds(() => void (cpuV1 = cpuSeconds(() => void spectralV1(J, n, r, C, 0.01))));
+  return {
+    case: `TNGD device step, MNIST setting N=${n} r=${r} (upload + exact set-up + run, t=50τ)`,
+    value: wall,
+    unit: 's/step',
+    baseline: wallV1,
+    ratio: wallV1 / wall,
+    note: 'baseline = the numerics-v1 spectral set-up alone for this upload; target ≤ 1.3 s per training iteration (device + host)',
+    cpuSeconds: cpu,
+    baselineCpuSeconds: cpuV1,
   };
 }
 
@@ -185,13 +299,16 @@ function memoryRow(quick: boolean): BenchRow {
     sample();
   }
   const jBytes = 8 * r * n;
+  // J lives in WebAssembly memory, which process.memoryUsage().arrayBuffers does not count: the
+  // figure is the growth of the resident set (J, the kernels' vectors, the upload's transient copy).
   return {
     case: `peak memory N=1e5 r=640${quick ? ' (Euler only)' : ' (Euler + exact)'}`,
-    value: (peakAb - before.arrayBuffers) / 2 ** 20,
-    unit: 'MiB arrayBuffers',
+    value: (peakRss - before.rss) / 2 ** 20,
+    unit: 'MiB rss growth',
     baseline: jBytes / 2 ** 20,
-    ratio: (peakAb - before.arrayBuffers) / jBytes,
-    note: 'baseline = bytes of J in f64 (held once); rss peak and timings alongside',
+    ratio: (peakRss - before.rss) / jBytes,
+    note: 'baseline = bytes of J in f64 (held once, in the kernels\' WASM memory); arrayBuffers growth alongside',
+    arrayBuffersMiB: (peakAb - before.arrayBuffers) / 2 ** 20,
     rssPeakMiB: peakRss / 2 ** 20,
     eulerStepSeconds: tStep,
     exactFirstRunSeconds: tSetup,
@@ -205,6 +322,9 @@ const suite: BenchSuite = {
     const Ns = quick ? [1000, 10000] : [1000, 10000, 100000];
     const Rs = quick ? [10, 64] : [10, 64, 320, 640];
     for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
+    if (quick) rows.push(eulerRow(10000, 320, quick)); // issue 11's second target size
+    rows.push(spectralRow(quick ? 3 : 7));
+    rows.push(mnistRow());
     rows.push(...exactRows(10000, 64, quick ? 2 : 3));
     rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
     if (!quick) rows.push(...exactRows(10000, 320, 2));

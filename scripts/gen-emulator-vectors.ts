@@ -194,7 +194,7 @@ for (const integ of ['euler', 'exact'] as const)
 const entries = scenarios.map((s) => ({ ...s, expected: replayScenario(s) }));
 write('digests.json', {
   description: 'Canonical emulator scenarios (EMULATOR.md §Golden digests). expected.sha256 = SHA-256 over, for each run in order, mean then final as f64 little-endian, then that run\'s streamed sample rows (if stream). Replay with any conforming implementation must give identical digests.',
-  numericsVersion: 1,
+  numericsVersion: 2,
   scenarios: entries,
 });
 for (const e of entries) console.log(e.name.padEnd(44), e.expected.sha256.slice(0, 16), JSON.stringify(e.expected.runs.map((r) => [r.sampleCount, r.saturationCount, r.clipCount])));

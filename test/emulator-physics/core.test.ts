@@ -1,7 +1,7 @@
 // Behaviour of the device model at its boundaries: validation that never corrupts a loaded
 // system, the delay pipeline, chunked/aborted runs, divergence, saturation, DAC/ADC, mismatch.
 import { describe, expect, it } from 'vitest';
-import { PROFILES, PhysicsError, SpuCore, dacQuantise, type Profile, type RunResult } from '../../src/emulator/physics/index.ts';
+import { PROFILES, PhysicsError, SpuCore, dacQuantise, type Profile, type CoreRunResult } from '../../src/emulator/physics/index.ts';
 import { inverse, matvec, randomSpd, rng, softmaxBlocks } from './helpers.ts';
 
 const A3 = randomSpd(3, 1, 0.5);
@@ -23,7 +23,7 @@ function code(f: () => unknown): string {
   return 'no error';
 }
 
-const same = (a: RunResult, b: RunResult) => {
+const same = (a: CoreRunResult, b: CoreRunResult) => {
   expect(Array.from(a.mean)).toEqual(Array.from(b.mean));
   expect(Array.from(a.final)).toEqual(Array.from(b.final));
 };

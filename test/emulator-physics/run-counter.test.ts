@@ -3,7 +3,7 @@
 // given the same system, state and configuration (and, for a delay, the same previous system).
 // This is what lets a host resume on a fresh device without replaying earlier runs.
 import { describe, expect, it } from 'vitest';
-import { PROFILES, PhysicsError, SpuCore, type Integrator, type Profile, type RunResult } from '../../src/emulator/physics/index.ts';
+import { PROFILES, PhysicsError, SpuCore, type Integrator, type Profile, type CoreRunResult } from '../../src/emulator/physics/index.ts';
 import { randomSpd, rng, softmaxBlocks } from './helpers.ts';
 
 const N = 6;
@@ -38,7 +38,7 @@ function history(c: SpuCore, form: 'dense' | 'factored'): void {
   }
 }
 
-const bytes = (r: RunResult): string => Buffer.concat([Buffer.from(r.mean.buffer), Buffer.from(r.final.buffer)]).toString('hex');
+const bytes = (r: CoreRunResult): string => Buffer.concat([Buffer.from(r.mean.buffer), Buffer.from(r.final.buffer)]).toString('hex');
 
 const CASES = [
   { label: 'Euler, ideal, dense', profile: PROFILES.ideal, integrator: { kind: 'euler', dtTau: 0.05 } as Integrator, form: 'dense' as const },
@@ -58,7 +58,7 @@ describe('setRunIndex(k) = a device that started k runs', () => {
       a.setState(x0);
       const ra = a.run({ durationTau: 2, start: 'carry' });
 
-      const resumed = (k: number): RunResult => {
+      const resumed = (k: number): CoreRunResult => {
         const b = device(c.profile, c.integrator);
         load(b, c.form, 9);
         b.setRunIndex(k);

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PROFILES, PhysicsError, SpuCore, type CoreSpec, type RunConfig } from '../../src/emulator/physics/index.ts';
-import { DenseOperator, FactoredOperator } from '../../src/emulator/physics/operators.ts';
+import { DenseCoupling, FactoredCoupling } from '../../src/emulator/physics/couplings.ts';
 import { symmetricEigen } from '../../src/emulator/physics/linalg.ts';
 import { STEP_LIMIT, checkEulerStep, lambdaMaxOf } from '../../src/emulator/physics/stability.ts';
 import { inverse, matvec, randomSpd, rng, softmaxBlocks } from './helpers.ts';
@@ -58,7 +58,7 @@ describe('Euler step limit, dense 2×2', () => {
   });
 
   it('the bound decides when it clears the step (no iteration), the estimate otherwise: λ̂ within 1e−3 relative of λmax, never above it by more than rounding', () => {
-    const op = new DenseOperator(2, A);
+    const op = new DenseCoupling(2, A);
     const cheap = checkEulerStep(op, 0.3); // 0.3·5 = 1.5 < 1.875
     expect(cheap).toMatchObject({ stable: true, source: 'bound', lambdaMax: 5, iterations: 0 });
     const near = checkEulerStep(op, 0.4); // 0.4·5 = 2 ≥ 1.875 → estimate; 0.4·4.414 = 1.77 → stable
@@ -155,7 +155,7 @@ describe('λmax estimate accuracy (power iteration, tolerance 2⁻¹⁰, cap 64)
   it('dense SPD n = 40 and a GGN-like factored A (n = 300, r = 40, softmax blocks): λ̂ ≤ λmax and within 1 %; the bound ≥ λmax', () => {
     const n = 40;
     const A = randomSpd(n, 7, 0.1);
-    const d = lambdaMaxOf(new DenseOperator(n, A));
+    const d = lambdaMaxOf(new DenseCoupling(n, A));
     const ld = maxEig(A, n);
     expect(d.estimate).toBeLessThanOrEqual(ld * (1 + 1e-12));
     expect(d.estimate).toBeGreaterThan(0.99 * ld);
@@ -167,7 +167,7 @@ describe('λmax estimate accuracy (power iteration, tolerance 2⁻¹⁰, cap 64)
     const J = new Float64Array(r * N);
     for (let k = 0; k < r; k++) for (let j = 0; j < N; j++) J[k * N + j] = (u() - 0.5) * (1 + 3 * Math.exp(-k / 5));
     const blocks = softmaxBlocks(r / dz, dz, 12);
-    const op = new FactoredOperator(N, r, J, { kind: 'block', dz, blocks }, 1 / 4, 0.1);
+    const op = new FactoredCoupling(N, r, J, { kind: 'block', dz, blocks }, 1 / 4, 0.1);
     const f = lambdaMaxOf(op);
     const spec = op.getSpectral();
     const lf = Math.max(0.1, ...spec.a);
@@ -182,11 +182,45 @@ describe('λmax estimate accuracy (power iteration, tolerance 2⁻¹⁰, cap 64)
       fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0.01, max: 0.999, noNaN: true }), (n, seed, frac) => {
         const A = randomSpd(n, seed, 0.05);
         const l = maxEig(A, n);
-        const ok = checkEulerStep(new DenseOperator(n, A), (frac * STEP_LIMIT) / l);
-        const bad = checkEulerStep(new DenseOperator(n, A), 2 / l);
+        const ok = checkEulerStep(new DenseCoupling(n, A), (frac * STEP_LIMIT) / l);
+        const bad = checkEulerStep(new DenseCoupling(n, A), 2 / l);
         return ok.stable && !bad.stable;
       }),
       { numRuns: 150, seed: 20261128 },
     );
+  });
+});
+
+describe('λ̂ is not recomputed for an A seen before (EMULATOR.md §9.1.1, non-normative cache)', () => {
+  it('a second upload of the same factored A (a new device, as after a resume) reuses λ̂ bit for bit; a changed entry recomputes it', async () => {
+    const { lambdaEstimateUncached, estimatesRun } = await import('../../src/emulator/physics/stability.ts');
+    const n = 200, r = 20;
+    const u = rng(77);
+    const J = new Float64Array(r * n).map(() => u() - 0.5);
+    const core: CoreSpec = { kind: 'block', dz: 10, blocks: softmaxBlocks(2, 10, 5) };
+    const device = () => new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 3 });
+    const upload = (c: SpuCore, j: Float64Array) => c.setCurvatureFactored({ n, r, J: j, core, scale: 0.5, lambda: 0.01 });
+    const a = device();
+    upload(a, J);
+    const before = estimatesRun();
+    const first = a.lambdaMax();
+    expect(estimatesRun()).toBe(before + 1);
+    const b = device();
+    upload(b, J);
+    const again = b.lambdaMax();
+    expect(estimatesRun()).toBe(before + 1); // served from the cache
+    expect(again).toEqual(first);
+    // the cached value is exactly what the iteration computes
+    const fresh = lambdaEstimateUncached(new FactoredCoupling(n, r, J, core, 0.5, 0.01));
+    expect(fresh.estimate).toBe(first.estimate);
+    expect(fresh.iterations).toBe(first.iterations);
+    const J2 = Float64Array.from(J);
+    J2[7] = J2[7] * 2;
+    const c = device();
+    upload(c, J2);
+    const changed = c.lambdaMax();
+    expect(estimatesRun()).toBe(before + 2);
+    expect(changed.estimate).toBe(lambdaEstimateUncached(new FactoredCoupling(n, r, J2, core, 0.5, 0.01)).estimate);
+    expect(changed.estimate).not.toBe(first.estimate);
   });
 });

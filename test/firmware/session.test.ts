@@ -29,7 +29,7 @@ describe('handshake', () => {
     expect(HelloReplySchema.safeParse(a).success).toBe(true);
     expect(a.major).toBe(PROTOCOL_VERSION.major);
     expect(a.schemaFingerprint).toBe(SCHEMA_FINGERPRINT);
-    expect(a.identity).toEqual({ vendor: 'tngd', model: 'spu-emulator', serial: 'BENCH-7', firmware: '0.1.0' });
+    expect(a.identity).toEqual({ vendor: 'tngd', model: 'spu-emulator', serial: 'BENCH-7', firmware: '0.2.0' });
     expect(a.capabilities).toMatchObject({ maxCells: 100, maxRank: 7, maxFrameBytes: 2048, dtypes: ['f64', 'f32', 'i16'], dacBits: 0, adcBits: 0, fullScale: 8 });
     expect(a.capabilities.features).toContain('emulator');
     const b = await h.hello();

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/index.ts';
 import type { DeviceState, FrameDecoder, FrameHeader, LinkMessage, Message, OpName, ReplyBody, RequestBody } from '../../protocol/index.ts';
 import { PhysicsError, SpuCore } from '../physics/index.ts';
-import type { RunConfig, RunHandle } from '../physics/index.ts';
+import type { RunConfig, CoreRunHandle } from '../physics/index.ts';
 import { ErrorQueue } from './error-queue.ts';
 import { deviceProfile } from './options.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -65,7 +65,7 @@ export interface StoredResult {
 export interface ActiveRun {
   runId: number;
   requestId: number;
-  handle: RunHandle;
+  handle: CoreRunHandle;
   startedMs: number;
   chunkSteps: number;
   /** sample-event bytes emitted during the current chunk (bounds the overshoot past congestion) */

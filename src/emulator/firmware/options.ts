@@ -14,7 +14,7 @@ export { OVERRIDE_BITS_MAX, OVERRIDE_BITS_MIN };
 export type ProfileName = keyof typeof PROFILES;
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 
-export const FIRMWARE_VERSION = '0.1.0';
+export const FIRMWARE_VERSION = '0.2.0';
 
 export interface Identity {
   vendor: string;

@@ -2,7 +2,7 @@
 // eigenbasis of A, mapped back without forming N×N (factored) — EMULATOR.md §Exact integrator.
 import { DOMAIN, fillGaussians } from './philox.ts';
 import { modeLaw, type ModeLaw, type SegmentPlan } from './ou.ts';
-import type { DenseOperator, FactoredOperator } from './operators.ts';
+import type { DenseCoupling, FactoredCoupling } from './couplings.ts';
 
 export interface ExactScratch {
   /** ≥ 2·maxCells */
@@ -29,7 +29,7 @@ const law: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
  * outFinal may alias x0.
  */
 export function exactDense(
-  op: DenseOperator, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
+  op: DenseCoupling, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
   addr: NoiseAddress, s: ExactScratch, outFinal: Float64Array, outMean: Float64Array | null,
 ): void {
   const n = op.n;
@@ -73,13 +73,16 @@ export function exactDense(
 }
 
 export interface FactoredScratch extends ExactScratch {
-  /** ≥ 6·maxRank */
+  /** ≥ 2·maxRank */
   jr: Float64Array;
 }
 
-/** Factored A = λI + U diag(μ) Uᵀ, U = JᵀR; complement of span(U) has eigenvalue λ. */
+/**
+ * Factored A = λI + U diag(μ) Uᵀ, U = JᵀR; complement of span(U) has eigenvalue λ. The passes over
+ * J run in the factor's kernel store (one J·(x₀, g, w1, w2) pass, one or two Jᵀ·ρ passes).
+ */
 export function exactFactored(
-  op: FactoredOperator, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
+  op: FactoredCoupling, g: Float64Array, x0: Float64Array, kappa: number, plan: SegmentPlan,
   addr: NoiseAddress, s: FactoredScratch, outFinal: Float64Array, outMean: Float64Array | null,
 ): void {
   const { n, r, lambda } = op;
@@ -87,12 +90,13 @@ export function exactFactored(
   const q = sp.q;
   const R = sp.basis;
   const wantMean = outMean !== null && plan.m > 0;
-  const w1 = s.w1;
-  const w2 = s.w2;
+  const st = op.store;
+  const w1 = st.vw1;
+  const w2 = st.vw2;
   const z = s.z;
   if (kappa > 0) {
-    fillGaussians(w1, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement1);
-    if (wantMean) fillGaussians(w2, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement2);
+    st.ops.gauss(st.quad + 2 * n, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement1, 0);
+    if (wantMean) st.ops.gauss(st.quad + 3 * n, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement2, 0);
     else w2.fill(0, 0, n);
     fillGaussians(z, 2 * q, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactModes);
   } else {
@@ -100,25 +104,12 @@ export function exactFactored(
     w2.fill(0, 0, n);
     z.fill(0, 0, 2 * q);
   }
-  // J·v for v ∈ {x0, g, w1, w2}, one pass over J.
-  const jr = s.jr;
-  const jx = jr.subarray(0, r), jg = jr.subarray(r, 2 * r), j1 = jr.subarray(2 * r, 3 * r), j2 = jr.subarray(3 * r, 4 * r);
-  const rows = op.rows;
-  for (let k = 0; k < r; k++) {
-    let ax = 0, ag = 0, a1 = 0, a2 = 0;
-    const jk = rows[k];
-    for (let j = 0; j < n; j++) {
-      const v = jk[j];
-      ax = ax + v * x0[j];
-      ag = ag + v * g[j];
-      a1 = a1 + v * w1[j];
-      a2 = a2 + v * w2[j];
-    }
-    jx[k] = ax;
-    jg[k] = ag;
-    j1[k] = a1;
-    j2[k] = a2;
-  }
+  // J·v for v ∈ {x0, g, w1, w2}, one pass over J (x0 copied first: outFinal may alias it).
+  st.vx.set(x0.subarray(0, n));
+  st.holdG(g);
+  st.ops.jx4(st.P, st.np, n, st.quad, st.j4);
+  const m = st.m;
+  const o = st.j4, ps = 2 * st.np;
   const perp: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
   modeLaw(lambda, kappa, plan, perp);
   const M = plan.m;
@@ -129,26 +120,27 @@ export function exactFactored(
     let xu = 0, gu = 0, u1 = 0, u2 = 0;
     for (let k = 0; k < r; k++) {
       const rk = R[k * q + j];
-      xu = xu + rk * jx[k];
-      gu = gu + rk * jg[k];
-      u1 = u1 + rk * j1[k];
-      u2 = u2 + rk * j2[k];
+      xu = xu + rk * m[o + k];
+      gu = gu + rk * m[o + ps + k];
+      u1 = u1 + rk * m[o + 2 * ps + k];
+      u2 = u2 + rk * m[o + 3 * ps + k];
     }
     const a = sp.a[j];
     modeLaw(a, kappa, plan, law);
-    const m = gu / a;
-    const u0 = xu - m;
+    const mj = gu / a;
+    const u0 = xu - mj;
     const uT = law.cT * u0 + law.L11 * z[2 * j];
     const gl = gu / lambda;
-    cF[j] = ((m - gl) + uT) - (perp.cT * (xu - gl) + perp.L11 * u1);
+    cF[j] = ((mj - gl) + uT) - (perp.cT * (xu - gl) + perp.L11 * u1);
     if (wantMean) {
       const S = (law.cS * u0 + law.L21 * z[2 * j]) + law.L22 * z[2 * j + 1];
       const Sp = (perp.cS * (xu - gl) + perp.L21 * u1) + perp.L22 * u2;
-      cM[j] = (m - gl) + (S - Sp) / M;
+      cM[j] = (mj - gl) + (S - Sp) / M;
     }
   }
   // ρ = R·c (length r), then Jᵀρ added to the full-space complement term.
-  const rF = jr.subarray(4 * r, 5 * r), rM = jr.subarray(5 * r, 6 * r);
+  const jr = s.jr;
+  const rF = jr.subarray(0, r), rM = jr.subarray(r, 2 * r);
   for (let k = 0; k < r; k++) {
     let af = 0, am = 0;
     for (let j = 0; j < q; j++) {
@@ -158,24 +150,20 @@ export function exactFactored(
     rF[k] = af;
     rM[k] = am;
   }
-  // Complement terms first (need x0 before outFinal may overwrite it).
+  const xs = st.vx;
   for (let i = 0; i < n; i++) {
     const gl = g[i] / lambda;
-    const d = x0[i] - gl;
+    const d = xs[i] - gl;
     if (wantMean) outMean![i] = gl + ((perp.cS * d + perp.L21 * w1[i]) + perp.L22 * w2[i]) / M;
     outFinal[i] = gl + (perp.cT * d + perp.L11 * w1[i]);
   }
-  const accF = w1; // reuse: w1 no longer needed
-  const accM = w2;
-  accF.fill(0, 0, n);
-  if (wantMean) accM.fill(0, 0, n);
-  for (let k = 0; k < r; k++) {
-    const fk = rF[k];
-    const mk = rM[k];
-    const jk = rows[k];
-    for (let i = 0; i < n; i++) accF[i] = accF[i] + jk[i] * fk;
-    if (wantMean) for (let i = 0; i < n; i++) accM[i] = accM[i] + jk[i] * mk;
+  const acc = st.vout;
+  st.vw.set(rF);
+  st.jtwSlot();
+  for (let i = 0; i < n; i++) outFinal[i] = outFinal[i] + acc[i];
+  if (wantMean) {
+    st.vw.set(rM);
+    st.jtwSlot();
+    for (let i = 0; i < n; i++) outMean![i] = outMean![i] + acc[i];
   }
-  for (let i = 0; i < n; i++) outFinal[i] = outFinal[i] + accF[i];
-  if (wantMean) for (let i = 0; i < n; i++) outMean![i] = outMean![i] + accM[i];
 }

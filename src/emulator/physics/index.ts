@@ -1,10 +1,11 @@
 // Public surface of the SPU physics core (bit-exact emulator numerics).
-export { SpuCore, RunHandle } from './core.ts';
+export { SpuCore } from './core.ts';
+export { CoreRunHandle } from './run-handle.ts';
 export type {
-  SpuCoreOptions, FactoredCurvature, UploadOptions, UploadReport, Integrator, RunConfig, StartMode,
-  SampleBlock, RunOptions, RunFlag, RunResult,
-} from './core.ts';
-export type { CoreSpec } from './operators.ts';
+  SpuCoreOptions, FactoredCurvature, UploadOptions, CoreUploadReport, Integrator, RunConfig, StartMode,
+  CoreSampleBlock, RunOptions, RunFlag, CoreRunResult,
+} from './types.ts';
+export type { CoreSpec } from './couplings.ts';
 export { PhysicsError } from './errors.ts';
 export type { PhysicsErrorCode } from './errors.ts';
 export { PROFILES, dacQuantise } from './profile.ts';

@@ -1,5 +1,7 @@
 // Small deterministic dense kernels: symmetric eigendecomposition (Householder + implicit QR) and a Cholesky PD test.
 // Loop orders are part of the bit-exact contract (firmware-spec/EMULATOR.md §Linear algebra).
+import * as scalar from './kernels/scalar.ts';
+import { instantiate } from './kernels/wasm.ts';
 
 export interface SymEigen {
   /** eigenvalues, in the (unsorted) order the QR iteration leaves them */
@@ -21,18 +23,65 @@ export function hypotDet(x: number, y: number): number {
 
 const EPS = 2.220446049250313e-16;
 
+interface EigenOps {
+  symv(A: number, n: number, k1: number, v: number, p: number): void;
+  rank2(A: number, n: number, k1: number, v: number, w: number): void;
+  qacc(Q: number, n: number, k1: number, v: number, t: number, beta: number): void;
+  rotseq(Q: number, n: number, l: number, cnt: number, cs: number): void;
+}
+
+/** Work memory of one decomposition (offsets in doubles) and its kernels, SIMD or scalar. */
+function eigenWork(n: number, forceScalar: boolean) {
+  const A = 0, Q = n * n, v = 2 * n * n, p = v + n, t = p + n, cs = t + n;
+  const doubles = cs + 2 * n + 2;
+  const inst = forceScalar ? { memory: new ArrayBuffer(8 * doubles), kernels: null } : workMemory(8 * doubles);
+  const m = new Float64Array(inst.memory, 0, doubles);
+  const k = inst.kernels;
+  const ops: EigenOps = k
+    ? {
+        symv: (a, nn, k1, vv, pp) => k.symv(8 * a, nn, k1, 8 * vv, 8 * pp),
+        rank2: (a, nn, k1, vv, ww) => k.rank2(8 * a, nn, k1, 8 * vv, 8 * ww),
+        qacc: (q, nn, k1, vv, tt, b) => k.qacc(8 * q, nn, k1, 8 * vv, 8 * tt, b),
+        rotseq: (q, nn, l, cnt, c) => k.rotseq(8 * q, nn, l, cnt, 8 * c),
+      }
+    : {
+        symv: (a, nn, k1, vv, pp) => scalar.symv(m, a, nn, k1, vv, pp),
+        rank2: (a, nn, k1, vv, ww) => scalar.rank2(m, a, nn, k1, vv, ww),
+        qacc: (q, nn, k1, vv, tt, b) => scalar.qacc(m, q, nn, k1, vv, tt, b),
+        rotseq: (q, nn, l, cnt, c) => scalar.rotseq(m, q, nn, l, cnt, c),
+      };
+  return { m, ops, A, Q, v, p, t, cs };
+}
+
+/** One reusable kernel memory for decompositions (they run one at a time), grown by replacing it. */
+let work: ReturnType<typeof instantiate> | null = null;
+let workBytes = 0;
+function workMemory(bytes: number): ReturnType<typeof instantiate> {
+  if (!work || workBytes < bytes) {
+    work = instantiate(bytes);
+    workBytes = work.memory.byteLength;
+  }
+  return work;
+}
+
 /**
  * Symmetric eigendecomposition (n×n row-major, not modified): Householder reduction to
  * tridiagonal form with accumulated reflectors, then implicit QR steps with Wilkinson shifts and
  * Givens rotations (Golub & Van Loan §8.3). O(10 n³); the order of every operation is fixed
  * (EMULATOR.md §9.2), so the result is bit-reproducible.
  */
-export function symmetricEigen(a0: Float64Array, n: number): SymEigen {
-  const A = Float64Array.from(a0.subarray(0, n * n));
-  const Q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) Q[i * n + i] = 1;
-  const v = new Float64Array(n);
-  const p = new Float64Array(n);
+export function symmetricEigen(a0: Float64Array, n: number, opts: { scalarKernels?: boolean } = {}): SymEigen {
+  // Work memory (kernels/wasm.ts): A, then Qᵀ (row j = column j of Q, so reflectors and rotations
+  // stream contiguous rows), then v, p, t. Every entry sees the operations of §9.2 in order.
+  const w = eigenWork(n, opts.scalarKernels === true);
+  const { m: mem, ops } = w;
+  const A = mem.subarray(w.A, w.A + n * n);
+  A.set(a0.subarray(0, n * n));
+  const Qt = mem.subarray(w.Q, w.Q + n * n);
+  Qt.fill(0); // the work memory is reused
+  for (let i = 0; i < n; i++) Qt[i * n + i] = 1;
+  const v = mem.subarray(w.v, w.v + n);
+  const p = mem.subarray(w.p, w.p + n);
   for (let k = 0; k + 2 < n; k++) {
     let tail = 0;
     for (let i = k + 2; i < n; i++) tail = tail + A[i * n + k] * A[i * n + k];
@@ -45,29 +94,22 @@ export function symmetricEigen(a0: Float64Array, n: number): SymEigen {
     let vtv = 0;
     for (let i = k + 1; i < n; i++) vtv = vtv + v[i] * v[i];
     const beta = 2 / vtv;
+    ops.symv(w.A, n, k + 1, w.v, w.p); // p_i = Σ_j A_ij·v_j
     let pv = 0;
     for (let i = k + 1; i < n; i++) {
-      let acc = 0;
-      for (let j = k + 1; j < n; j++) acc = acc + A[i * n + j] * v[j];
-      p[i] = beta * acc;
+      p[i] = beta * p[i];
       pv = pv + p[i] * v[i];
     }
     const K = (beta / 2) * pv;
     for (let i = k + 1; i < n; i++) p[i] = p[i] - K * v[i]; // w
-    for (let i = k + 1; i < n; i++)
-      for (let j = k + 1; j < n; j++) A[i * n + j] = (A[i * n + j] - v[i] * p[j]) - p[i] * v[j];
+    ops.rank2(w.A, n, k + 1, w.v, w.p);
     A[(k + 1) * n + k] = alpha;
     A[k * n + k + 1] = alpha;
     for (let i = k + 2; i < n; i++) {
       A[i * n + k] = 0;
       A[k * n + i] = 0;
     }
-    for (let r = 0; r < n; r++) {
-      let acc = 0;
-      for (let j = k + 1; j < n; j++) acc = acc + Q[r * n + j] * v[j];
-      const t = beta * acc;
-      for (let j = k + 1; j < n; j++) Q[r * n + j] = Q[r * n + j] - t * v[j];
-    }
+    ops.qacc(w.Q, n, k + 1, w.v, w.t, beta); // Q ← Q(I − β v vᵀ)
   }
   const d = new Float64Array(n);
   const e = new Float64Array(n); // e[i] couples i and i+1
@@ -109,14 +151,13 @@ export function symmetricEigen(a0: Float64Array, n: number): SymEigen {
         e[k + 1] = c * de;
         x = e[k];
       }
-      for (let i = 0; i < n; i++) {
-        const qk = Q[i * n + k];
-        const qk1 = Q[i * n + k + 1];
-        Q[i * n + k] = c * qk + s * qk1;
-        Q[i * n + k + 1] = c * qk1 - s * qk;
-      }
+      mem[w.cs + 2 * (k - l)] = c;
+      mem[w.cs + 2 * (k - l) + 1] = s;
     }
+    ops.rotseq(w.Q, n, l, m - l, w.cs); // the sweep's rotations on Qᵀ rows l … m, in order
   }
+  const Q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Q[i * n + j] = Qt[j * n + i];
   return { values: d, vectors: Q };
 }
 

@@ -2,7 +2,8 @@
 // replay: a list of uploads/configure/run operations whose result bytes are hashed (SHA-256 of
 // mean then final, each as f64 little-endian, run after run, then streamed samples if any).
 import { createHash } from 'node:crypto';
-import { SpuCore, type RunConfig, type StartMode } from './core.ts';
+import { SpuCore } from './core.ts';
+import type { RunConfig, StartMode } from './types.ts';
 import type { Profile } from './profile.ts';
 
 type CoreJson =

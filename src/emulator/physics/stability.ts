@@ -3,8 +3,9 @@
 // (EMULATOR.md §9.1.1). λmax comes from a cheap upper bound U and, only when U does not already
 // clear the step, a power-iteration estimate (a lower bound of λmax); both are cached per
 // uploaded operator and use only + − × ÷ √ in a fixed order, so every implementation agrees.
+import { createHash } from 'node:crypto';
 import { DOMAIN, fillGaussians, seedKey } from './philox.ts';
-import type { DenseOperator, FactoredOperator, Operator } from './operators.ts';
+import type { DenseCoupling, FactoredCoupling, Coupling } from './couplings.ts';
 
 /** Refuse when δt·λ ≥ STEP_LIMIT = 2·(1 − 1/16): below it the top mode still contracts by ≥ 1/8 per step. */
 export const STEP_LIMIT = 1.875;
@@ -31,10 +32,59 @@ interface Cached {
   iterations: number;
 }
 
-const cache = new WeakMap<Operator, Cached>();
+const cache = new WeakMap<Coupling, Cached>();
+
+/**
+ * λ̂ by content, process-wide: the same realised A uploaded again (a resumed session re-uploading
+ * its last system, a benchmark, several devices in one process) reuses the estimate instead of up
+ * to 64 drift products. The key is a SHA-256 of every input of the iteration, so a hit returns
+ * exactly the bits the iteration would compute. A few entries suffice (recency order).
+ */
+const byContent = new Map<string, { estimate: number; iterations: number }>();
+const BY_CONTENT_MAX = 8;
+let estimatesComputed = 0;
+
+/** Power iterations run so far in this process (not served from a cache); for tests and diagnostics. */
+export function estimatesRun(): number {
+  return estimatesComputed;
+}
+
+function contentKey(op: Coupling): string {
+  const h = createHash('sha256');
+  const bytes = (v: Float64Array) => h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  if (op.kind === 'dense') {
+    h.update(`dense ${op.n};`);
+    bytes(op.a);
+  } else {
+    const { n, r, core, scale, lambda, store } = op;
+    h.update(`factored ${n} ${r} ${core.kind} ${core.kind === 'block' ? core.dz : 0};`);
+    bytes(Float64Array.of(scale, lambda));
+    bytes(store.m.subarray(0, store.np * 2 * n));
+    if (core.kind === 'diagonal') bytes(core.d);
+    else if (core.kind === 'block') bytes(core.blocks);
+    else if (core.kind === 'dense') bytes(core.h);
+  }
+  return h.digest('hex');
+}
+
+/** The power-iteration estimate of op, from the content cache when the same A was seen. */
+function estimateOf(op: Coupling): { estimate: number; iterations: number } {
+  const key = contentKey(op);
+  const hit = byContent.get(key);
+  if (hit) {
+    byContent.delete(key); // refresh recency
+    byContent.set(key, hit);
+    return hit;
+  }
+  const e = powerEstimate(op);
+  estimatesComputed++;
+  byContent.set(key, e);
+  if (byContent.size > BY_CONTENT_MAX) byContent.delete(byContent.keys().next().value!);
+  return e;
+}
 
 /** Gershgorin: max_i Σ_j ascending |A_ij| ≥ λmax(A). */
-function denseBound(op: DenseOperator): number {
+function denseBound(op: DenseCoupling): number {
   const { n, a } = op;
   let m = 0;
   for (let i = 0; i < n; i++) {
@@ -52,15 +102,9 @@ function denseBound(op: DenseOperator): number {
  * f_b = Σ_{k∈b} ascending Σ_j ascending J_kj·J_kj = trace(J_b J_bᵀ) ≥ λmax(J_b J_bᵀ); by Weyl,
  * λmax(Σ_b J_bᵀ(sH_b)J_b) ≤ Σ_b c_b·f_b.
  */
-function factoredBound(op: FactoredOperator): number {
-  const { n, r, rows, core, scale } = op;
-  const rowSq = new Float64Array(r);
-  for (let k = 0; k < r; k++) {
-    const jk = rows[k];
-    let acc = 0;
-    for (let j = 0; j < n; j++) acc = acc + jk[j] * jk[j];
-    rowSq[k] = acc;
-  }
+function factoredBound(op: FactoredCoupling): number {
+  const { r, core, scale } = op;
+  const rowSq = op.store.rowSquares();
   const dz = core.kind === 'block' ? core.dz : core.kind === 'dense' ? r : 1;
   let total = 0;
   for (let b0 = 0; b0 < r; b0 += dz) {
@@ -85,7 +129,7 @@ function factoredBound(op: FactoredOperator): number {
 }
 
 /** The power iteration of EMULATOR.md §9.1.1 on B = A (dense) or B = A − λI (factored). */
-function powerEstimate(op: Operator): { estimate: number; iterations: number } {
+function powerEstimate(op: Coupling): { estimate: number; iterations: number } {
   const n = op.n;
   const v = new Float64Array(n);
   const w = new Float64Array(n);
@@ -125,7 +169,7 @@ function powerEstimate(op: Operator): { estimate: number; iterations: number } {
   return { estimate: offset + mu, iterations: k };
 }
 
-function cached(op: Operator): Cached {
+function cached(op: Coupling): Cached {
   let c = cache.get(op);
   if (!c) {
     c = { bound: op.kind === 'dense' ? denseBound(op) : factoredBound(op), estimate: null, iterations: 0 };
@@ -138,13 +182,13 @@ function cached(op: Operator): Cached {
  * Verdict for an Euler step dtTau on op: stable when dtTau·U < STEP_LIMIT, else when
  * dtTau·λ̂ < STEP_LIMIT with λ̂ the (cached) power-iteration estimate.
  */
-export function checkEulerStep(op: Operator, dtTau: number): StepCheck {
+export function checkEulerStep(op: Coupling, dtTau: number): StepCheck {
   const c = cached(op);
   if (dtTau * c.bound < STEP_LIMIT) {
     return { lambdaMax: c.bound, source: 'bound', iterations: c.iterations, stable: true, maxStableDtTau: STEP_LIMIT / c.bound };
   }
   if (c.estimate === null) {
-    const e = powerEstimate(op);
+    const e = estimateOf(op);
     c.estimate = e.estimate;
     c.iterations = e.iterations;
   }
@@ -152,11 +196,16 @@ export function checkEulerStep(op: Operator, dtTau: number): StepCheck {
   return { lambdaMax: lam, source: 'estimate', iterations: c.iterations, stable: dtTau * lam < STEP_LIMIT, maxStableDtTau: STEP_LIMIT / lam };
 }
 
+/** The power iteration itself, bypassing every cache (tests compare it with the cached value). */
+export function lambdaEstimateUncached(op: Coupling): { estimate: number; iterations: number } {
+  return powerEstimate(op);
+}
+
 /** The upper bound U and (computing it if needed) the estimate λ̂ of op, for diagnostics and tests. */
-export function lambdaMaxOf(op: Operator): { bound: number; estimate: number; iterations: number } {
+export function lambdaMaxOf(op: Coupling): { bound: number; estimate: number; iterations: number } {
   const c = cached(op);
   if (c.estimate === null) {
-    const e = powerEstimate(op);
+    const e = estimateOf(op);
     c.estimate = e.estimate;
     c.iterations = e.iterations;
   }

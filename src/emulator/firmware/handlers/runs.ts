@@ -3,7 +3,7 @@
 import { CRC_BYTES, DeviceFaultError, ErrorCode, HEADER_BYTES, OPERATIONS, StateError, ValueRangeError, maxInnerBytes, tensorFromFloat64 } from '../../../protocol/index.ts';
 import type { RequestBody } from '../../../protocol/index.ts';
 import { PhysicsError } from '../../physics/index.ts';
-import type { RunResult, SampleBlock } from '../../physics/index.ts';
+import type { CoreRunResult, CoreSampleBlock } from '../../physics/index.ts';
 import { next32 } from '../firmware-state.ts';
 import type { ActiveRun, FirmwareState, RunFlag } from '../firmware-state.ts';
 import type { HandlerTable } from './handler.ts';
@@ -87,7 +87,7 @@ function sampleRoom(dev: FirmwareState): number {
   return maxInnerBytes(dev.hostMaxFrame) - HEADER_BYTES - CRC_BYTES - 160;
 }
 
-function onSamples(dev: FirmwareState, runId: number, requestId: number, blk: SampleBlock): void {
+function onSamples(dev: FirmwareState, runId: number, requestId: number, blk: CoreSampleBlock): void {
   const n = blk.n;
   const cellsPer = Math.max(1, Math.min(n, Math.floor(sampleRoom(dev) / (8 * blk.count))));
   for (let c0 = 0; c0 < n; c0 += cellsPer) {
@@ -154,7 +154,7 @@ function finishRun(dev: FirmwareState, r: ActiveRun, extra: RunFlag[] = [], abor
   if (dev.run !== r) return;
   dev.run = null;
   dev.state = 'READY';
-  const res: RunResult | null = extra.includes('diverged') ? null : aborted ? r.handle.abort() : r.handle.result();
+  const res: CoreRunResult | null = extra.includes('diverged') ? null : aborted ? r.handle.abort() : r.handle.result();
   const flags: RunFlag[] = [...extra];
   if (res) for (const f of res.flags) flags.push(f === 'adc-clipped' ? 'clipped' : f);
   if (aborted && !flags.includes('aborted')) flags.push('aborted');

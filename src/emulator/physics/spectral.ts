@@ -1,0 +1,146 @@
+// Spectral data of a factored A = s·JᵀHJ + λI for the exact integrator (EMULATOR.md §9.2), with
+// one eigendecomposition: the core C = s·H is factored C = L Lᵀ by (pivoted) Cholesky block by
+// block, so A − λI = BᵀB with B = LᵀJ; the q×q matrix T = LᵀKL (K = JJᵀ the Gram) = W diag(μ) Wᵀ
+// gives U = Jᵀ L W diag(μ^−½) = Jᵀ R with orthonormal columns and A = λI + U diag(μ) Uᵀ.
+import { PhysicsError } from './errors.ts';
+import { symmetricEigen } from './linalg.ts';
+import type { CoreSpec } from './couplings.ts';
+
+/** Spectral form A = Σ_j a_j u_j u_jᵀ (+ λ on the orthogonal complement for factored A). */
+export interface Spectral {
+  /** number of explicit modes q */
+  q: number;
+  /** eigenvalues of A on the explicit modes (all > 0) */
+  a: Float64Array;
+  /**
+   * Dense: the n×n eigenvector matrix Q (column j = mode j). Factored: the r×q matrix R with
+   * U = Jᵀ R (U never formed).
+   */
+  basis: Float64Array;
+}
+
+/** Relative cut 2⁻⁴⁰ for Cholesky pivots and for the modes kept. */
+const CUT = 9.094947017729282e-13;
+
+/** C = L Lᵀ, L r×p with column c nonzero only on rows lo[c] … lo[c]+len[c]−1 (its core block). */
+export interface CoreFactor {
+  p: number;
+  /** r×p row-major */
+  L: Float64Array;
+  lo: Int32Array;
+  len: Int32Array;
+}
+
+/**
+ * Pivoted Cholesky of one symmetric b×b block S (row-major, overwritten with its Schur
+ * complements): pivot = the not-yet-pivoted index with the largest diagonal, > tol
+ * (tol = 2⁻⁴⁰·max diagonal; ties to the lowest index); column: L_p = √S_pp, L_k = S_kp/√S_pp for
+ * not-pivoted k ≠ p (+0 on pivoted rows); then S_ij = S_ij − L_i·L_j over not-pivoted i, j
+ * (i outer, both ascending). Calls emit(column) for each pivot, in pivot order.
+ */
+function pivotedBlock(S: Float64Array, b: number, emit: (col: Float64Array) => void): void {
+  let dmax = 0;
+  for (let i = 0; i < b; i++) if (S[i * b + i] > dmax) dmax = S[i * b + i];
+  const tol = CUT * dmax;
+  const done = new Uint8Array(b);
+  const col = new Float64Array(b);
+  for (;;) {
+    let p = -1;
+    let best = tol;
+    for (let i = 0; i < b; i++) {
+      if (!done[i] && S[i * b + i] > best) {
+        best = S[i * b + i];
+        p = i;
+      }
+    }
+    if (p < 0) return;
+    const piv = Math.sqrt(best);
+    for (let i = 0; i < b; i++) col[i] = done[i] || i === p ? 0 : S[i * b + p] / piv;
+    col[p] = piv;
+    done[p] = 1;
+    for (let i = 0; i < b; i++) {
+      if (done[i]) continue;
+      for (let j = 0; j < b; j++) if (!done[j]) S[i * b + j] = S[i * b + j] - col[i] * col[j];
+    }
+    emit(col);
+  }
+}
+
+/** The block factor of C = s·H (identity, diagonal: 1×1 blocks; block: d_z; dense: one r×r). */
+export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
+  const dz = core.kind === 'block' ? core.dz : core.kind === 'dense' ? r : 1;
+  const cols: { lo: number; v: Float64Array }[] = [];
+  const S = new Float64Array(dz * dz);
+  for (let b0 = 0; b0 < r; b0 += dz) {
+    for (let k = 0; k < dz; k++)
+      for (let l = 0; l < dz; l++) {
+        let c: number;
+        if (core.kind === 'identity') c = s;
+        else if (core.kind === 'diagonal') c = s * core.d[b0 + k];
+        else if (core.kind === 'block') c = s * core.blocks[b0 * dz + k * dz + l];
+        else c = s * core.h[k * r + l];
+        S[k * dz + l] = c;
+      }
+    pivotedBlock(S, dz, (col) => cols.push({ lo: b0, v: Float64Array.from(col) }));
+  }
+  const p = cols.length;
+  const L = new Float64Array(r * p);
+  const lo = new Int32Array(p);
+  const len = new Int32Array(p).fill(dz);
+  for (let c = 0; c < p; c++) {
+    lo[c] = cols[c].lo;
+    for (let i = 0; i < dz; i++) L[(lo[c] + i) * p + c] = cols[c].v[i];
+  }
+  return { p, L, lo, len };
+}
+
+/** Spectral data of s·JᵀHJ + λI from the Gram K (r×r) — EMULATOR.md §9.2, factored. */
+export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: number, lambda: number): Spectral {
+  const { p, L, lo, len } = factorCore(core, r, s);
+  // M = K·L (r×p): M_ac = Σ_l ascending over column c's block K_al·L_lc.
+  const M = new Float64Array(r * p);
+  for (let a = 0; a < r; a++)
+    for (let c = 0; c < p; c++) {
+      let acc = 0;
+      for (let l = lo[c]; l < lo[c] + len[c]; l++) acc = acc + K[a * r + l] * L[l * p + c];
+      M[a * p + c] = acc;
+    }
+  // T = Lᵀ M (p×p): T_cd = Σ_a ascending over column c's block L_ac·M_ad (c ≤ d, mirrored).
+  const T = new Float64Array(p * p);
+  for (let c = 0; c < p; c++)
+    for (let d = c; d < p; d++) {
+      let acc = 0;
+      for (let a = lo[c]; a < lo[c] + len[c]; a++) acc = acc + L[a * p + c] * M[a * p + d];
+      T[c * p + d] = acc;
+      T[d * p + c] = acc;
+    }
+  const et = p > 0 ? symmetricEigen(T, p) : { values: new Float64Array(0), vectors: new Float64Array(0) };
+  let mmax = 0;
+  for (let j = 0; j < p; j++) if (et.values[j] > mmax) mmax = et.values[j];
+  const keep: number[] = [];
+  for (let j = 0; j < p; j++) if (et.values[j] > mmax * CUT) keep.push(j);
+  const q = keep.length;
+  // R = L·W_keep·diag(μ^−½): R_aj = (Σ_c ascending over columns whose block holds a L_ac·W_c,keep[j]) / √μ.
+  const R = new Float64Array(r * q);
+  const inv = new Float64Array(q);
+  for (let j = 0; j < q; j++) inv[j] = 1 / Math.sqrt(et.values[keep[j]]);
+  const W = et.vectors;
+  let c0 = 0; // columns are in block order: those of row a's block are c0 … c1−1
+  for (let a = 0; a < r; a++) {
+    while (c0 < p && lo[c0] + len[c0] <= a) c0++;
+    let c1 = c0;
+    while (c1 < p && lo[c1] <= a) c1++;
+    for (let j = 0; j < q; j++) {
+      const wj = keep[j];
+      let acc = 0;
+      for (let c = c0; c < c1; c++) acc = acc + L[a * p + c] * W[c * p + wj];
+      R[a * q + j] = acc * inv[j];
+    }
+  }
+  const aEig = new Float64Array(q);
+  for (let j = 0; j < q; j++) {
+    aEig[j] = lambda + et.values[keep[j]];
+    if (!(aEig[j] > 0)) throw new PhysicsError('not-positive-definite', `factored A has eigenvalue ${aEig[j]}`);
+  }
+  return { q, a: aEig, basis: R };
+}
