@@ -8,9 +8,9 @@
 // base-weight gradients (pretraining) and/or adapter gradients (fine-tuning); either may be null,
 // and work only the requested ones need is skipped.
 //
-// Padding: positions t ≥ length[s] are masked as keys (they never influence a real position).
-// Their own outputs are computed (as BERT does) but are read by no loss, so the reverse pass only
-// visits real positions: a seed on a padded row is ignored.
+// Padding: positions t ≥ length[s] are masked as keys, so they never influence a real position,
+// and no loss reads them; they are not computed at all (their final states are 0) and the reverse
+// pass only visits real positions: a seed on a padded row is ignored.
 import { Rng } from '../../data/rng.ts';
 import { baseLayout, checkEncoderConfig, loraLayout, type BaseLayout, type EncoderConfig, type LoraConfig, type LoraLayout } from './config.ts';
 
@@ -227,26 +227,31 @@ export class TransformerEncoder {
         const xo = (s * L + t) * d;
         for (let j = 0; j < d; j++) x0[xo + j] = P[this.base.tok + id * d + j] + P[this.base.pos + t * d + j];
       }
+    // only real rows are computed: a padded position influences no real one (keys are masked)
+    // and no loss reads it, so its states stay 0
+    const rows = new Int32Array(b * L);
+    let R = 0;
+    for (let s = 0; s < b; s++) for (let t = 0; t < lengths[s]; t++) rows[R++] = s * L + t;
     const T = b * L;
     for (let l = 0; l < this.config.layers; l++) {
       const o = this.base.layers[l];
       const c = this.caches[l];
       const next = l + 1 < this.config.layers ? this.caches[l + 1].xin : this.xL;
-      layerNorm(c.xin, T, d, P, o.ln1g, o.ln1b, c.ln1x, c.ln1r, c.h1);
-      linear(this.wqEff[l], 0, P, o.bq, c.h1, T, d, d, c.q);
-      linear(P, o.wk, P, o.bk, c.h1, T, d, d, c.k);
-      linear(this.wvEff[l], 0, P, o.bv, c.h1, T, d, d, c.v);
+      layerNorm(c.xin, rows, R, d, P, o.ln1g, o.ln1b, c.ln1x, c.ln1r, c.h1);
+      linear(this.wqEff[l], 0, P, o.bq, c.h1, rows, R, d, d, c.q);
+      linear(P, o.wk, P, o.bk, c.h1, rows, R, d, d, c.k);
+      linear(this.wvEff[l], 0, P, o.bv, c.h1, rows, R, d, d, c.v);
       if (this.lora && lora) {
         const lo = this.lora.layers[l];
-        linear(lora, lo.aq, null, 0, c.h1, T, d, rho, c.uq);
-        linear(lora, lo.av, null, 0, c.h1, T, d, rho, c.uv);
+        linear(lora, lo.aq, null, 0, c.h1, rows, R, d, rho, c.uq);
+        linear(lora, lo.av, null, 0, c.h1, rows, R, d, rho, c.uv);
       }
-      // attention with the key padding mask
+      // attention with the key padding mask (queries: real positions only)
       for (let s = 0; s < b; s++) {
         const n = lengths[s];
         for (let h = 0; h < H; h++) {
           const ho = h * dh;
-          for (let t = 0; t < L; t++) {
+          for (let t = 0; t < n; t++) {
             const qo = (s * L + t) * d + ho;
             const po = ((s * H + h) * L + t) * L;
             let mx = -Infinity;
@@ -275,15 +280,19 @@ export class TransformerEncoder {
           }
         }
       }
-      linear(P, o.wo, P, o.bo, c.ctx, T, d, d, c.xmid);
-      for (let i = 0; i < T * d; i++) c.xmid[i] += c.xin[i];
-      layerNorm(c.xmid, T, d, P, o.ln2g, o.ln2b, c.ln2x, c.ln2r, c.h2);
-      linear(P, o.w1, P, o.b1, c.h2, T, d, F, c.u);
-      for (let i = 0; i < T * F; i++) c.g[i] = gelu(c.u[i]);
-      linear(P, o.w2, P, o.b2, c.g, T, F, d, next);
-      for (let i = 0; i < T * d; i++) next[i] += c.xmid[i];
+      linear(P, o.wo, P, o.bo, c.ctx, rows, R, d, d, c.xmid);
+      addRows(c.xmid, c.xin, rows, R, d);
+      layerNorm(c.xmid, rows, R, d, P, o.ln2g, o.ln2b, c.ln2x, c.ln2r, c.h2);
+      linear(P, o.w1, P, o.b1, c.h2, rows, R, d, F, c.u);
+      for (let i = 0; i < R; i++) {
+        const ro = rows[i] * F;
+        for (let j = 0; j < F; j++) c.g[ro + j] = gelu(c.u[ro + j]);
+      }
+      linear(P, o.w2, P, o.b2, c.g, rows, R, F, d, next);
+      addRows(next, c.xmid, rows, R, d);
     }
-    layerNorm(this.xL, T, d, P, this.base.lnfg, this.base.lnfb, this.lnfx, this.lnfr, this.hf);
+    this.hf.fill(0, 0, T * d);
+    layerNorm(this.xL, rows, R, d, P, this.base.lnfg, this.base.lnfb, this.lnfx, this.lnfr, this.hf);
     return this.hf.subarray(0, T * d);
   }
 
@@ -398,9 +407,10 @@ export class TransformerEncoder {
   }
 }
 
-/** Y[t] = W X[t] (+ bias) for T rows; W is nOut × nIn at wOff. */
-function linear(W: Float64Array, wOff: number, B: Float64Array | null, bOff: number, X: Float64Array, T: number, nIn: number, nOut: number, Y: Float64Array): void {
-  for (let t = 0; t < T; t++) {
+/** Y[t] = W X[t] (+ bias) for the rows t = rows[0 … R−1]; W is nOut × nIn at wOff. */
+function linear(W: Float64Array, wOff: number, B: Float64Array | null, bOff: number, X: Float64Array, rows: Int32Array, R: number, nIn: number, nOut: number, Y: Float64Array): void {
+  for (let i = 0; i < R; i++) {
+    const t = rows[i];
     const xo = t * nIn;
     const yo = t * nOut;
     for (let o = 0; o < nOut; o++) {
@@ -459,9 +469,18 @@ function adapterBack(dY: Float64Array, U: Float64Array, X: Float64Array, row0: n
   }
 }
 
-/** Y = γ ⊙ (x − μ)/σ + β per row; keeps x̂ and 1/σ. */
-function layerNorm(X: Float64Array, T: number, d: number, P: Float64Array, gOff: number, bOff: number, xhat: Float64Array, rstd: Float64Array, Y: Float64Array): void {
-  for (let t = 0; t < T; t++) {
+/** Y += X on the given rows (d wide). */
+function addRows(Y: Float64Array, X: Float64Array, rows: Int32Array, R: number, d: number): void {
+  for (let i = 0; i < R; i++) {
+    const o = rows[i] * d;
+    for (let j = 0; j < d; j++) Y[o + j] += X[o + j];
+  }
+}
+
+/** Y = γ ⊙ (x − μ)/σ + β on the given rows; keeps x̂ and 1/σ. */
+function layerNorm(X: Float64Array, rows: Int32Array, R: number, d: number, P: Float64Array, gOff: number, bOff: number, xhat: Float64Array, rstd: Float64Array, Y: Float64Array): void {
+  for (let i = 0; i < R; i++) {
+    const t = rows[i];
     const o = t * d;
     let m = 0;
     for (let j = 0; j < d; j++) m += X[o + j];

@@ -44,11 +44,12 @@ export function spanProbs(z: Float64Array, lengths: Int32Array, b: number, L: nu
   return p;
 }
 
-export function buildSpanGgnFactors(model: SpanLoraModel, theta: Float64Array, batch: EncoderBatch, rowsPerBlock: number): CurvatureFactors {
+/** `outputs` (b × 2L at θ, e.g. the oracle's) saves a forward pass when given. */
+export function buildSpanGgnFactors(model: SpanLoraModel, theta: Float64Array, batch: EncoderBatch, rowsPerBlock: number, outputs?: Float64Array): CurvatureFactors {
   const L = model.maxLen;
   const { b } = batch;
   const k = rowsPerBlock;
-  const z = model.forward(theta, batch);
+  const z = outputs ?? model.forward(theta, batch);
   const p = spanProbs(z, batch.lengths, b, L);
   const rows = topRows(p, b, L, k);
   // rows come per sample as [start block (k) | end block (k)], i.e. 2k rows per sample
@@ -93,7 +94,7 @@ export function makeSpanBatchOracle(model: SpanLoraModel, params: Float64Array, 
     curvature(kind: CurvatureKind): CurvatureFactors {
       let f = cache.get(kind);
       if (!f) {
-        if (kind === 'ggn') f = buildSpanGgnFactors(model, theta, bt, rowsPerBlock);
+        if (kind === 'ggn') f = buildSpanGgnFactors(model, theta, bt, rowsPerBlock, outputs);
         else if (kind === 'ef') f = buildSpanEfFactors(model, theta, bt, ys);
         else throw new RangeError(`unknown curvature kind '${String(kind)}' (expected 'ggn' or 'ef')`);
         cache.set(kind, f);
