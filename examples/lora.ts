@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
   const sizes = q ? { train: 200, validation: 40, test: 40 } : { train: 2000, validation: 200, test: 300 };
   const grids = {
     adam: o.adamGrid ?? (q ? [1e-2] : [3e-3, 1e-2, 3e-2]),
-    ngd: o.ngdGrid ?? (q ? [1] : [0.3, 1, 3]),
+    ngd: o.ngdGrid ?? (q ? [0.3] : [0.3, 1, 3]),
     tngdAdam: o.tngdAdamGrid ?? (q ? [3e-3] : [1e-3, 3e-3, 1e-2]),
   };
   const seeds = seedList(q ? Math.min(o.seeds, 2) : o.seeds);

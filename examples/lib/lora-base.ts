@@ -75,6 +75,8 @@ export async function pretrainBase(recipe: PretrainRecipe, opts: { every?: numbe
       },
     };
     await adam.step(base, oracle);
+    // let timers and I/O run between steps (a test runner's heartbeat, Ctrl-C)
+    await new Promise((res) => setImmediate(res));
     if (step % every === 0 || step === recipe.steps) {
       const e = mlmEval(enc, base, vocab);
       history.push({ step, ...e });
