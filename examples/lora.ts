@@ -7,6 +7,8 @@
 // readout averages samples every 0.02τ either way. η is tuned per arm on the validation split (tuning seed 1000, disjoint from the reported
 // seeds), then every arm runs seeds 1..n with the same batches per seed; train loss, test loss,
 // EM and F1 against iterations and compute time.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { makeQaSplits, type QaSet } from '../src/host-loop/data/qa/task.ts';
 import { squadScores } from '../src/host-loop/data/qa/squad-metrics.ts';
@@ -89,7 +91,12 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
     .option('--adam-grid <list>', 'Adam learning rates', numberList('--adam-grid'))
     .option('--ngd-grid <list>', 'TNGD and NGD-Woodbury learning rates', numberList('--ngd-grid'))
     .option('--tngd-adam-grid <list>', 'TNGD-Adam learning rates', numberList('--tngd-adam-grid'))
-    .option('--device <url>', 'device for the TNGD arms (the emulator takes each run seed)', 'emu:?profile=ideal');
+    .option('--device <url>', 'device for the TNGD arms (the emulator takes each run seed)', 'emu:?profile=ideal')
+    // Splitting one study over processes: --tuning reuses the η of an earlier tuning.json, --only
+    // runs some arms (their runs go to runs.json), --merge reports the runs.json of several folders.
+    .option('--tuning <file>', 'take the tuned η from this tuning.json instead of tuning again')
+    .option('--only <labels>', "run only these arms (comma-separated labels, e.g. 'Adam,NGD-Woodbury')")
+    .option('--merge <dirs>', 'do not train: report the runs.json of these comma-separated output folders');
   const o = parseStudyArgs<{
     base: string;
     rank: number;
@@ -105,6 +112,9 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
     ngdGrid?: number[];
     tngdAdamGrid?: number[];
     device: string;
+    tuning?: string;
+    only?: string;
+    merge?: string;
   }>(cmd, argv);
   if (o.integrator !== 'exact' && o.integrator !== 'euler') throw new InvalidArgumentError(`--integrator must be 'exact' or 'euler', got '${o.integrator}'`);
   const q = o.quick;
@@ -137,9 +147,16 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
 
   // ---- tuning: validation F1 after tune-iters (ties: lower validation loss); a failed run scores −1 ----
   const tuneSettings: LoraRunSettings = { ...settings, iters: tuneIters, evalEvery: tuneIters };
-  const tuning: { label: string; grid: { lr: number; f1: number; em: number; loss: number; failure?: string }[]; best: number; atEdge: boolean }[] = [];
+  type Tuning = { label: string; grid: { lr: number; f1: number; em: number; loss: number; failure?: string }[]; best: number; atEdge: boolean }[];
+  let tuning: Tuning = [];
   const chosen = new Map<string, number>();
-  for (const f of families) {
+  if (o.tuning) {
+    tuning = (JSON.parse(readFileSync(o.tuning, 'utf8')) as { tuning: Tuning }).tuning;
+    for (const t of tuning) chosen.set(t.label, t.best);
+    const missing = families.filter((f) => !chosen.has(f.arm.label)).map((f) => f.arm.label);
+    if (missing.length) throw new InvalidArgumentError(`--tuning ${o.tuning} has no η for ${missing.join(', ')}`);
+  }
+  for (const f of o.tuning ? [] : families) {
     const points: (typeof tuning)[number]['grid'] = [];
     for (const lr of f.grid) {
       const run = await runLora(model, { label: f.arm.label, optimizer: f.arm.optimizer, options: { ...f.arm.base, lr } }, tuningSeed, tuneSettings, data.train, data.validation);
@@ -162,8 +179,12 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
   });
 
   // ---- reported runs ----
+  const only = o.only?.split(',').map((x) => x.trim());
+  const unknown = (only ?? []).filter((l) => !families.some((f) => f.arm.label === l));
+  if (unknown.length) throw new InvalidArgumentError(`--only: unknown arm ${unknown.join(', ')} (arms: ${families.map((f) => f.arm.label).join(', ')})`);
   const runs: LoraRun[] = [];
-  for (const f of families)
+  if (o.merge) for (const dir of o.merge.split(',')) runs.push(...(JSON.parse(readFileSync(join(dir.trim(), 'runs.json'), 'utf8')) as LoraRun[]));
+  for (const f of o.merge ? [] : families.filter((x) => !only || only.includes(x.arm.label)))
     for (const seed of seeds) {
       const run = await runLora(model, { label: f.arm.label, optimizer: f.arm.optimizer, options: { ...f.arm.base, lr: chosen.get(f.arm.label)! } }, seed, settings, data.train, data.test);
       runs.push(run);
@@ -173,12 +194,15 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
       );
     }
 
+  if (!o.merge) out.json('runs.json', runs);
+  runs.sort((a, b) => families.findIndex((f) => f.arm.label === a.label) - families.findIndex((f) => f.arm.label === b.label) || a.seed - b.seed);
+
   // ---- baselines and summaries ----
   const untuned = evaluateQa(model, model.init(1), data.test, settings.maxAnswerLen, vocab);
   const shortcuts = shortcutBaselines(data.train, data.test, vocab);
-  const labels = families.map((f) => f.arm.label);
+  const labels = families.map((f) => f.arm.label).filter((l) => runs.some((r) => r.label === l));
   const per = (label: string, pick: (r: LoraRun) => number) => runs.filter((r) => r.label === label).map(pick);
-  const ok = (label: string) => runs.filter((r) => r.label === label).every((r) => !r.diverged);
+  const ok = (label: string) => runs.some((r) => r.label === label) && runs.filter((r) => r.label === label).every((r) => !r.diverged);
   const groups = labels.map((label) => {
     const rs = runs.filter((r) => r.label === label);
     const good = rs.filter((r) => !r.diverged && r.final);
