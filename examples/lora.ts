@@ -96,6 +96,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
     // runs some arms (their runs go to runs.json), --merge reports the runs.json of several folders.
     .option('--tuning <file>', 'take the tuned η from this tuning.json instead of tuning again')
     .option('--only <labels>', "run only these arms (comma-separated labels, e.g. 'Adam,NGD-Woodbury')")
+    .option('--seed-list <list>', 'run these seeds instead of 1..n (comma-separated)', numberList('--seed-list', true))
     .option('--merge <dirs>', 'do not train: report the runs.json of these comma-separated output folders');
   const o = parseStudyArgs<{
     base: string;
@@ -115,6 +116,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
     tuning?: string;
     only?: string;
     merge?: string;
+    seedList?: number[];
   }>(cmd, argv);
   if (o.integrator !== 'exact' && o.integrator !== 'euler') throw new InvalidArgumentError(`--integrator must be 'exact' or 'euler', got '${o.integrator}'`);
   const q = o.quick;
@@ -127,7 +129,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
     ngd: o.ngdGrid ?? (q ? [0.3] : [0.3, 1, 3]),
     tngdAdam: o.tngdAdamGrid ?? (q ? [3e-3] : [1e-3, 3e-3, 1e-2]),
   };
-  const seeds = seedList(q ? Math.min(o.seeds, 2) : o.seeds);
+  const seeds = o.seedList ?? seedList(q ? Math.min(o.seeds, 2) : o.seeds);
   const tuningSeed = 1000;
   const out = new StudyOutput('lora', o.out, argv, { ...o, iters, tuneIters, evalEvery, sizes, grids, seeds, tuningSeed });
 
@@ -188,6 +190,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
     for (const seed of seeds) {
       const run = await runLora(model, { label: f.arm.label, optimizer: f.arm.optimizer, options: { ...f.arm.base, lr: chosen.get(f.arm.label)! } }, seed, settings, data.train, data.test);
       runs.push(run);
+      out.json('runs.json', runs); // after every run, so a stopped process keeps what it finished
       console.log(
         `[lora] ${f.arm.label} seed ${seed}: train loss (last 10) ${tailLoss(run).toFixed(4)}` +
           (run.final ? `, test EM ${(run.final.em * 100).toFixed(1)}, F1 ${(run.final.f1 * 100).toFixed(1)}` : ` — ${run.failure}`),
@@ -195,6 +198,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
     }
 
   if (!o.merge) out.json('runs.json', runs);
+  const seedsRun = [...new Set(runs.map((x) => x.seed))].sort((a, b) => a - b);
   runs.sort((a, b) => families.findIndex((f) => f.arm.label === a.label) - families.findIndex((f) => f.arm.label === b.label) || a.seed - b.seed);
 
   // ---- baselines and summaries ----
@@ -276,7 +280,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
   });
 
   const window = Math.min(10, iters);
-  const chart = (title: string, xLabel: string, yLabel: string, series: Series[], logY = false) => lineChartSvg({ title: `${title} (mean ± sd, ${seeds.length} seeds)`, xLabel, yLabel, series, logY });
+  const chart = (title: string, xLabel: string, yLabel: string, series: Series[], logY = false) => lineChartSvg({ title: `${title} (mean ± sd, ${seedsRun.length} seeds)`, xLabel, yLabel, series, logY });
   const trainLoss = (r: LoraRun['records'][number]) => r.trainLoss;
   const em = (r: LoraRun['records'][number]) => (r.eval ? r.eval.em * 100 : undefined);
   const f1 = (r: LoraRun['records'][number]) => (r.eval ? r.eval.f1 * 100 : undefined);
@@ -311,7 +315,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; runs: Lo
   out.text(
     'summary.md',
     [
-      `# LoRA fine-tuning for extractive QA: base ${base.length} frozen weights, N = ${model.numParams} trainable (adapters ${model.numAdapterParams} + head ${model.numParams - model.numAdapterParams}), b = ${o.batch}, r = ${r}, ${iters} iterations, seeds ${seeds.join(', ')}`,
+      `# LoRA fine-tuning for extractive QA: base ${base.length} frozen weights, N = ${model.numParams} trainable (adapters ${model.numAdapterParams} + head ${model.numParams - model.numAdapterParams}), b = ${o.batch}, r = ${r}, ${iters} iterations, seeds ${seedsRun.join(', ')}`,
       '',
       'Mean [95% t-interval] over seeds:',
       '',

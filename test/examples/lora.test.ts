@@ -95,4 +95,16 @@ describe('example lora --quick', { timeout: 400_000 }, () => {
     for (const t of tuning.tuning) expect(t.grid.map((g) => g.lr)).toContain(t.best);
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('Paired differences');
   });
+
+  it('splits over processes: --tuning reuses η, --only runs a subset, --merge reports the parts', async () => {
+    const tuning = join(root, 'lora', 'tuning.json');
+    await expect(loraMain(['--quick', '--tuning', tuning, '--only', 'Bogus', '--out', join(root, 'bad')])).rejects.toThrow(/unknown arm Bogus/);
+    await loraMain(['--quick', '--tuning', tuning, '--only', 'Adam', '--out', join(root, 'part')]);
+    await loraMain(['--quick', '--tuning', tuning, '--merge', join(root, 'part'), '--out', join(root, 'merged')]);
+    const { json } = checkStudyOutput(join(root, 'merged'), 'lora');
+    const r = json['results.json'] as { groups: { label: string; seeds: number[] }[]; chosenLr: Record<string, number> };
+    expect(r.groups.map((g) => [g.label, g.seeds])).toEqual([['Adam', [1, 2]]]);
+    const t = JSON.parse(readFileSync(tuning, 'utf8')) as { tuning: { label: string; best: number }[] };
+    expect(r.chosenLr.Adam).toBe(t.tuning.find((x) => x.label === 'Adam')!.best);
+  });
 });
