@@ -165,7 +165,7 @@ export function exampleMessages(): Message[] {
 /** What a reader could otherwise mistake in a vector (PROTOCOL.md §14). */
 const NOTES: Partial<Record<MessageKind, string>> = {
   HelloReply:
-    'illustrative capabilities, not the emulated device defaults (EMULATED-DEVICE.md §1): serial, dacBits/adcBits 16 (a prototype profile), kappa0Max 0.5 and linkBytesPerSecond 1152000 are chosen to exercise the encoding',
+    'illustrative capabilities, not the emulated device defaults (EMULATED-DEVICE.md §1): serial, dacBits/adcBits 16 (a prototype profile), kappa0Max 0.5, maxFrameBytes 4096 (the emulated device advertises 65535) and linkBytesPerSecond 1152000 are chosen to exercise the encoding',
   SampleBlockEvent: "the last block of a run: flags EVENT only; every earlier block of the run has EVENT|MORE (0x14) (§7.8)",
   StatusReply: 'illustrative counters and state, not a particular device session',
 };

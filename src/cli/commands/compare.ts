@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { canonicalJson, compare, sanitize, splitDeviceSecret, terminalProgress, TrainUsageError, type CompareConfig, type CompareRunSpec } from '../../host-loop/train/index.ts';
+import { sortedKeyJson, compare, sanitize, splitDeviceSecret, terminalProgress, TrainUsageError, type CompareConfig, type CompareRunSpec } from '../../host-loop/train/index.ts';
 import { getPreset, listPresets } from '../../host-loop/train/presets.ts';
 import {
   EXIT,
@@ -74,7 +74,7 @@ export function buildCompare(flags: Record<string, unknown>): { config: CompareC
   // Every result-changing setting is in the name or its hash, so two comparisons never share a folder.
   const hashed = { base: { ...base, ...(base.device !== undefined ? { device: splitDeviceSecret(base.device).url } : {}) }, runs, seeds };
   for (const k of ['evalEvery', 'checkpointEvery', 'keepCheckpoints'] as const) delete hashed.base[k];
-  const hash = createHash('sha256').update(canonicalJson(hashed)).digest('hex').slice(0, 8);
+  const hash = createHash('sha256').update(sortedKeyJson(hashed)).digest('hex').slice(0, 8);
   const out =
     typeof flags.out === 'string'
       ? resolve(flags.out)

@@ -222,7 +222,7 @@ export function runReportOptions(optimizer?: string): ReportOptions {
       if (e instanceof DataFileError) return `data: ${e.message}`;
       if (e instanceof LinkError && e.code === 'BAD_URL') return `--device: ${e.message}`;
       if (e instanceof LinkLostError) return `${e.message}; continue with: ${e.resumeCommand}`;
-      if (category === 'device' && !(e instanceof DeviceTooSmallError)) return `device: ${e.message}`;
+      if ((category === 'device' || category === 'link') && !(e instanceof DeviceTooSmallError)) return `device: ${e.message}`;
       return e.message;
     },
   };

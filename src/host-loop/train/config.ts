@@ -198,17 +198,17 @@ const RESULT_NEUTRAL = ['evalEvery', 'checkpointEvery', 'keepCheckpoints'] as co
 export function configHash(cfg: TrainConfig): string {
   const c: Record<string, unknown> = { ...cfg, device: splitDeviceSecret(cfg.device).url };
   for (const k of RESULT_NEUTRAL) delete c[k];
-  return createHash('sha256').update(canonicalJson(c)).digest('hex').slice(0, 8);
+  return createHash('sha256').update(sortedKeyJson(c)).digest('hex').slice(0, 8);
 }
 
-/** JSON with object keys sorted, so equal configs hash equally whatever order they were built in. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+/** JSON with object keys sorted, so equal configs hash equally whatever order they were built in (floats allowed, unlike the protocol's canonicalJson). */
+export function sortedKeyJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(sortedKeyJson).join(',')}]`;
   if (v && typeof v === 'object')
     return `{${Object.keys(v)
       .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${sortedKeyJson((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   return JSON.stringify(v);
 }

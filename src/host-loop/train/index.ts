@@ -10,7 +10,7 @@ export {
   totalIterations,
   defaultRunName,
   configHash,
-  canonicalJson,
+  sortedKeyJson,
   splitDeviceSecret,
   sanitize,
   withOptimizerDefaults,

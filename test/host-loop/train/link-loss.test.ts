@@ -154,7 +154,7 @@ describe('link loss during training', () => {
     await closing;
     expect(err).toBeInstanceOf(LinkLostError);
     const e = err as LinkLostError;
-    expect(e.category).toBe('device');
+    expect(e.category).toBe('link');
     expect(e.checkpointIteration).toBe(e.iteration - 1);
     expect(e.checkpointIteration).toBeGreaterThan(0);
     expect(e.resumeCommand).toBe(`tngd train --resume ${out}`);
