@@ -7,6 +7,7 @@ import { register as registerCompare } from './commands/compare.ts';
 import { register as registerEmulate } from './commands/emulate.ts';
 import { register as registerInfo } from './commands/info.ts';
 import { register as registerConformance } from './commands/conformance.ts';
+import { register as registerServe } from './commands/serve.ts';
 
 // Each subcommand lives in src/cli/commands/<name>.ts and exports `register(program)`.
 // Exit codes: 0 ok, 1 runtime failure, 2 bad usage (commander's default for usage errors).
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerEmulate(program);
   registerInfo(program);
   registerConformance(program);
+  registerServe(program);
   return program;
 }
 

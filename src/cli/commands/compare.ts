@@ -17,6 +17,8 @@ import {
   runConfigFromFlags,
   usageExitCodes,
 } from './train.ts';
+import { addServeOptions, serveSettingsFromFlags, startLiveSession, type LiveSession } from '../live-session.ts';
+import { lineProgress } from '../../host-loop/run/progress-line.ts';
 
 function parseList(flag: string, s: string): string[] {
   const items = s.split(',').map((x) => x.trim());
@@ -90,6 +92,7 @@ export function register(program: Command): void {
     .option('--resume', 'reuse finished runs in --out and continue interrupted ones from their checkpoints');
   addRunOptions(cmd);
   addHyperparameterOptions(cmd);
+  addServeOptions(cmd);
   usageExitCodes(cmd);
   cmd.addHelpText(
     'after',
@@ -104,15 +107,21 @@ export function register(program: Command): void {
 
 async function runCompare(flags: Record<string, unknown>): Promise<number> {
   const { signal, dispose } = installInterruptHandlers();
+  let live: LiveSession | null = null;
   try {
     const { config, out } = buildCompare(flags);
+    const serveProblems: string[] = [];
+    const serve = serveSettingsFromFlags(flags, serveProblems);
+    if (serveProblems.length) throw new TrainUsageError(serveProblems);
+    live = await startLiveSession(out, `tngd compare: ${config.runs.map((r) => r.optimizer).join(' vs ')}`, serve, (l) => process.stderr.write(`${l}\n`));
     const t0 = performance.now();
     const res = await compare(config, {
       out,
       resume: flags.resume === true,
       signal,
-      progress: flags.progress === false || flags.json ? null : terminalProgress(),
+      progress: flags.progress === false || flags.json ? null : (terminalProgress() ?? lineProgress()),
       log: (l) => process.stderr.write(`${l}\n`),
+      observer: live.recorder,
     });
     const wall = (performance.now() - t0) / 1e3;
     if (flags.json) {
@@ -131,6 +140,7 @@ async function runCompare(flags: Record<string, unknown>): Promise<number> {
   } catch (e) {
     return reportError('compare', e);
   } finally {
+    await live?.close();
     dispose();
   }
 }

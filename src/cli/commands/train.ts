@@ -24,9 +24,13 @@ import {
   parseTrainConfig,
   terminalProgress,
   train,
+  locateCheckpoint,
   type TrainConfigInput,
   type TrainConfigOverrides,
 } from '../../host-loop/train/index.ts';
+
+import { addServeOptions, serveSettingsFromFlags, startLiveSession, type LiveSession } from '../live-session.ts';
+import { lineProgress } from '../../host-loop/run/progress-line.ts';
 
 // ---------- shared with `tngd compare` ----------
 
@@ -351,6 +355,7 @@ export function register(program: Command): void {
     .option('--resume <path>', 'continue from a checkpoint file, a run folder or its checkpoints folder');
   addRunOptions(cmd);
   addHyperparameterOptions(cmd);
+  addServeOptions(cmd);
   usageExitCodes(cmd);
   cmd.addHelpText(
     'after',
@@ -365,15 +370,21 @@ export function register(program: Command): void {
 async function runTrain(flags: Record<string, unknown>): Promise<number> {
   let optimizer = typeof flags.optimizer === 'string' ? flags.optimizer : DEFAULT_OPTIMIZER;
   const { signal, dispose } = installInterruptHandlers();
+  let live: LiveSession | null = null;
   try {
     const built = buildTrainInput(flags);
     optimizer = built.optimizer;
     const resume = typeof flags.resume === 'string' ? flags.resume : undefined;
     let out = typeof flags.out === 'string' ? resolve(flags.out) : undefined;
     if (!resume && out === undefined) out = resolve('results', defaultRunName(parseTrainConfig(built.input)));
+    const serveProblems: string[] = [];
+    const serve = serveSettingsFromFlags(flags, serveProblems);
+    if (serveProblems.length) throw new TrainUsageError(serveProblems);
+    const liveRoot = out ?? locateCheckpoint(resume!).out;
+    live = await startLiveSession(liveRoot, `tngd train: ${optimizer}`, serve, (l) => process.stderr.write(`${l}\n`));
     if ((flags.device !== undefined || flags.profile !== undefined) && !resume && !needsDevice(optimizer))
       process.stderr.write(`note: ${optimizer} is a digital optimizer; --device/--profile are not used\n`);
-    const progress = flags.progress === false || flags.json ? null : terminalProgress();
+    const progress = flags.progress === false || flags.json ? null : (terminalProgress() ?? lineProgress());
     const result = await train(resume ? undefined : built.input, {
       out,
       resume,
@@ -381,6 +392,7 @@ async function runTrain(flags: Record<string, unknown>): Promise<number> {
       signal,
       progress,
       log: (l) => process.stderr.write(`${l}\n`),
+      observer: live.recorder,
     });
     optimizer = result.config.optimizer;
     if (flags.json) {
@@ -418,6 +430,7 @@ async function runTrain(flags: Record<string, unknown>): Promise<number> {
   } catch (e) {
     return reportError('train', e, optimizer);
   } finally {
+    await live?.close();
     dispose();
   }
 }

@@ -10,6 +10,7 @@ import { loadRunData } from './data-cache.ts';
 import { TrainUsageError } from './errors.ts';
 import { locateCheckpoint, train, type TrainResult } from './loop.ts';
 import type { ProgressSink } from './progress.ts';
+import type { RunObserver } from '../run/observer.ts';
 
 export interface CompareRunSpec {
   optimizer: string;
@@ -32,6 +33,8 @@ export interface CompareOptions {
   progress?: ProgressSink | null;
   log?: (line: string) => void;
   title?: string;
+  /** told of each run (live page, periodic report) */
+  observer?: RunObserver;
 }
 
 export interface CompareRunResult {
@@ -107,9 +110,10 @@ export async function compare(cfg: CompareConfig, opts: CompareOptions): Promise
       progressLabel: `${label} (seed ${config.seed})`,
       report: false,
       data,
+      observer: opts.observer,
     });
     if (res.interrupted) interrupted = true;
-    records.push({ optimizer: label, seed: config.seed, metrics: res.records });
+    records.push({ optimizer: label, seed: config.seed, metrics: res.records, dir });
     runs.push({ optimizer: label, seed: config.seed, out: dir, diverged: res.diverged, reused, iterations: res.iterations });
     if (interrupted) break;
   }
