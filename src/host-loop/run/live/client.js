@@ -55,6 +55,34 @@
     return min === max ? [min / 1.5, max * 1.5] : [min / 1.08, max * 1.08];
   }
 
+  /** Round ticks on a linear range (1-2-2.5-5 steps), as svg.ts's niceTicks. */
+  function niceTicks(lo, hi, count) {
+    if (!(hi > lo)) return [lo];
+    const raw = (hi - lo) / Math.max(1, count), mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || 10 * mag;
+    const out = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+    return out;
+  }
+  /**
+   * Log-axis ticks as svg.ts's logTicks: linear round steps inside a decade, 1-2-5 over a few,
+   * powers of ten over many — never the range's own ends (uPlot's default would label 1.39).
+   */
+  function logSplits(u, axisIdx, min, max) {
+    if (!(min > 0) || !(max > min)) return [min];
+    const decades = Math.log10(max / min);
+    if (decades < 1) return niceTicks(min, max, 4).filter((t) => t > 0);
+    const mults = decades <= 2.5 ? [1, 2, 5] : [1], stride = Math.max(1, Math.ceil(decades / 6)), out = [];
+    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+      if (mults.length === 1 && e % stride !== 0) continue;
+      for (const m of mults) {
+        const t = Number((m * Math.pow(10, e)).toPrecision(12));
+        if (t >= min * (1 - 1e-9) && t <= max * (1 + 1e-9)) out.push(t);
+      }
+    }
+    return out;
+  }
+
   function axisValues(pct) {
     return (u, vals) => vals.map((v) => (v === null ? '' : pct ? fmt(v * 100, 3) + '%' : fmt(v, 3)));
   }
@@ -82,11 +110,13 @@
         y: { distr: o.logY ? 3 : 1, log: 10, ...(o.logY ? { range: padLog } : {}) },
       },
       axes: [
-        { label: o.xLabel + (o.logX ? ' (log)' : ''), values: axisValues(false), size: 40 },
-        { label: o.yLabel + (o.logY ? ' (log)' : ''), values: axisValues(o.pct), size: 60 },
+        { label: o.xLabel + (o.logX ? ' (log)' : ''), values: axisValues(false), size: 40, ...(o.logX ? { splits: logSplits } : {}) },
+        { label: o.yLabel + (o.logY ? ' (log)' : ''), values: axisValues(o.pct), size: 60, ...(o.logY ? { splits: logSplits } : {}) },
       ],
       series: [{ label: o.xLabel }].concat(
-        o.series.map((s) => ({ label: s.label, stroke: s.color, dash: s.dash, width: s.width || 1.5, spanGaps: true, points: { show: false }, alpha: s.alpha })),
+        // sparse series (test metrics every K iterations) show their points: one evaluation is still visible
+        o.series.map((s, i) => ({ label: s.label, stroke: s.color, dash: s.dash, width: s.width || 1.5, spanGaps: true, alpha: s.alpha,
+          points: { show: o.data[i + 1].filter((v) => v !== null).length * 8 < o.data[0].length || o.data[i + 1].filter((v) => v !== null).length < 3, size: 6, fill: s.color } })),
       ),
     };
     const u = new uPlot(opts, o.data, host);

@@ -91,6 +91,7 @@ export function buildLivePage(o: PageOptions): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(o.title)}</title>
 ${head}
 <style>${CSS}</style>
