@@ -138,6 +138,10 @@ export class LiveRecorder implements RunObserver {
     let lastCostMs = 0;
     let tracedIter = 0;
     let chosen: number[] | undefined;
+    // Streaming also costs the device side (and, in process, the emulator's encoding): charge a
+    // traced iteration's device seconds above the usual (mean of untraced ones) to the budget too.
+    let usualDevice = NaN;
+    let untraced = 0;
     const traces: StateTraceSink = {
       wantRun: () => {
         const t = now();
@@ -166,6 +170,15 @@ export class LiveRecorder implements RunObserver {
       traces: run.device ? traces : undefined,
       iteration: (rec: IterationMetrics) => {
         iter = rec.iter;
+        const dev = typeof rec.deviceSeconds === 'number' ? rec.deviceSeconds : NaN;
+        if (rec.iter === tracedIter) {
+          const extra = Number.isFinite(usualDevice) && Number.isFinite(dev) ? Math.max(0, dev - usualDevice) : 0;
+          lastCostMs += extra * 1e3;
+          state.costSeconds += extra;
+        } else if (Number.isFinite(dev)) {
+          untraced++;
+          usualDevice = untraced === 1 ? dev : usualDevice + (dev - usualDevice) / Math.min(untraced, 20);
+        }
         if (device && now() - lastLinkMs >= (o.linkEveryMs ?? 1000)) writeDevice();
         if (reportEvery > 0 && now() - this.lastReportMs >= reportEvery) this.writeReport();
       },
@@ -173,6 +186,7 @@ export class LiveRecorder implements RunObserver {
         if (closed) return;
         closed = true;
         writeDevice();
+        if (run.device) writeFileAtomic(join(run.out, STATE_FILE), Buffer.from(JSON.stringify(state) + '\n'));
       },
     };
   }

@@ -75,7 +75,7 @@ export const StateRecordSchema = z.object({
   version: z.literal(1),
   /** traced runs so far (only the last few are kept in `traces`) */
   traced: count,
-  /** host seconds the traces cost in total (budget: a few % of the run) */
+  /** seconds the traces cost in total: host work plus traced runs' device time above the usual (budget: 5% of the run) */
   costSeconds: finite.min(0),
   traces: z.array(StateTraceRecordSchema),
 });
