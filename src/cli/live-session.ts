@@ -13,7 +13,8 @@ export function addServeOptions(cmd: Command): Command {
     .option('--serve [port]', `serve a live page of the run on http://127.0.0.1:PORT/ while it trains (default port ${DEFAULT_SERVE_PORT}; 0 = any free port)`)
     .option('--serve-host <addr>', 'with --serve: address to bind (loopback unless --allow-remote)')
     .option('--allow-remote', 'with --serve: allow a non-loopback --serve-host (needs --serve-secret)')
-    .option('--serve-secret <secret>', 'with --serve: secret the page asks for (?token=…; default $TNGD_SECRET)');
+    .option('--serve-secret <secret>', 'with --serve: secret the page asks for (?token=…; default $TNGD_SECRET)')
+    .option('--sample-state', 'record x(t) traces for the page even with the exact integrator and κ₀ > 0, where streaming changes the noise draws (not bit-identical)');
 }
 
 export interface ServeSettings {
@@ -52,8 +53,8 @@ export interface LiveSession {
 }
 
 /** Starts recording (always) and, with settings, serving `root` (a run folder or a comparison's). */
-export async function startLiveSession(root: string, title: string, serve: ServeSettings | null, say: (line: string) => void): Promise<LiveSession> {
-  const recorder = new LiveRecorder({ root, title });
+export async function startLiveSession(root: string, title: string, serve: ServeSettings | null, say: (line: string) => void, sampleState = false): Promise<LiveSession> {
+  const recorder = new LiveRecorder({ root, title, traceAnyRun: sampleState });
   let server: LiveServer | null = null;
   if (serve) {
     let url: string;

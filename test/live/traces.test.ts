@@ -61,6 +61,19 @@ describe('state traces', () => {
     }
   });
 
+  it('exact integrator with κ₀ > 0: not traced by default (it would change the noise draws), and state.json says why; traced on request', async () => {
+    const cfg = { ...base, iters: 3, optimizer: 'tngd', optimizerOptions: { lr: 0.1, damping: 0.1, kappa0: 1e-3, tTau: 2 } };
+    const plain = await train(cfg, { out: join(dir, 'ex-plain'), report: false });
+    const watched = await train(cfg, { out: join(dir, 'ex-watched'), report: false, observer: everyRun(join(dir, 'ex-watched')) });
+    expect(sameBytes(plain.params, watched.params)).toBe(true);
+    const state = StateRecordSchema.parse(JSON.parse(readFileSync(join(dir, 'ex-watched', 'state.json'), 'utf8')));
+    expect(state.traced).toBe(0);
+    expect(state.note).toMatch(/exact integrator and κ₀ > 0/);
+    const anyRun = new LiveRecorder({ root: join(dir, 'ex-any'), title: 't', traceEveryMs: 0, traceShare: 1, reportEveryMs: 0, traceAnyRun: true });
+    await train(cfg, { out: join(dir, 'ex-any'), report: false, observer: anyRun });
+    expect(StateRecordSchema.parse(JSON.parse(readFileSync(join(dir, 'ex-any', 'state.json'), 'utf8'))).traced).toBe(3);
+  });
+
   it('picks the cells with the largest |g| (a dark pixel’s weight has g = 0)', () => {
     expect(activeCells(Float64Array.from([0, -3, 0.5, 2, 0, 1]), 3)).toEqual([1, 3, 5]);
     expect(activeCells(new Float64Array(5), 2)).toEqual([0, 1]);

@@ -113,7 +113,7 @@ async function runCompare(flags: Record<string, unknown>): Promise<number> {
     const serveProblems: string[] = [];
     const serve = serveSettingsFromFlags(flags, serveProblems);
     if (serveProblems.length) throw new TrainUsageError(serveProblems);
-    live = await startLiveSession(out, `tngd compare: ${config.runs.map((r) => r.optimizer).join(' vs ')}`, serve, (l) => process.stderr.write(`${l}\n`));
+    live = await startLiveSession(out, `tngd compare: ${config.runs.map((r) => r.optimizer).join(' vs ')}`, serve, (l) => process.stderr.write(`${l}\n`), flags.sampleState === true);
     const t0 = performance.now();
     const res = await compare(config, {
       out,

@@ -381,7 +381,7 @@ async function runTrain(flags: Record<string, unknown>): Promise<number> {
     const serve = serveSettingsFromFlags(flags, serveProblems);
     if (serveProblems.length) throw new TrainUsageError(serveProblems);
     const liveRoot = out ?? locateCheckpoint(resume!).out;
-    live = await startLiveSession(liveRoot, `tngd train: ${optimizer}`, serve, (l) => process.stderr.write(`${l}\n`));
+    live = await startLiveSession(liveRoot, `tngd train: ${optimizer}`, serve, (l) => process.stderr.write(`${l}\n`), flags.sampleState === true);
     if ((flags.device !== undefined || flags.profile !== undefined) && !resume && !needsDevice(optimizer))
       process.stderr.write(`note: ${optimizer} is a digital optimizer; --device/--profile are not used\n`);
     const progress = flags.progress === false || flags.json ? null : (terminalProgress() ?? lineProgress());

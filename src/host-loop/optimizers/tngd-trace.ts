@@ -5,8 +5,9 @@
 //
 // Streaming every sample of every run would cost more than the run (N cells × t/Δ samples per
 // run through the link); the sink decides which runs stream (a time budget), and only the chosen
-// cells are kept. Streaming does not change a run's results (the emulator's readout is the same
-// with or without events, EMULATED-DEVICE.md §3.4), so training stays bit-identical.
+// cells are kept. With the Euler integrator, or without noise, streaming does not change a run's
+// results; the exact integrator with κ₀ > 0 draws a streamed run's noise per sample instead of
+// jointly (EMULATOR.md §9.4): statistically the same, not the same bits. The sink is told which.
 import type { RunHandle } from '../../driver/run-handle.ts';
 import type { CurvatureFactors } from '../types.ts';
 import { WoodburySolver } from '../linalg/woodbury.ts';
@@ -32,8 +33,11 @@ export interface StateTrace {
 
 /** Where traces go; it decides which runs are traced so that the cost stays bounded. */
 export interface StateTraceSink {
-  /** asked before each run: stream this one? */
-  wantRun(): boolean;
+  /**
+   * Asked before each run: stream this one? `neutral`: streaming leaves the run's results
+   * bit-identical (Euler, or κ₀ = 0); otherwise it changes the noise draws.
+   */
+  wantRun(neutral: boolean): boolean;
   /** the cells to keep, given the run's gradient (keep the same ones every run, so runs compare) */
   cellsFor(g: Float64Array): number[];
   record(trace: StateTrace): void;

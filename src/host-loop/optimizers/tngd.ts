@@ -230,7 +230,7 @@ export class TngdDirection implements DirectionSource {
     const o = this.opts;
     this.hasRun = true;
     const trace =
-      this.traceSink && this.driver.capabilities.features.includes('sample-stream') && this.traceSink.wantRun()
+      this.traceSink && this.driver.capabilities.features.includes('sample-stream') && this.traceSink.wantRun(o.integrator === 'euler' || o.kappa0 === 0)
         ? beginTrace(this.traceSink, { factors: f, g, lambda: o.damping, kappa0: o.kappa0, samplePeriodTau: this.samplePeriod })
         : null;
     const h = this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}), ...(trace ? { streamSamples: true } : {}) });

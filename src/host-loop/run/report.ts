@@ -50,12 +50,18 @@ export function buildPlots(runs: RunRecord[]): ReportPlot[] {
   return out;
 }
 
-export function buildReportHtml(title: string, runs: RunRecord[], plots: ReportPlot[] = buildPlots(runs), notes: string[] = []): string {
+function summaryTableHtml(runs: RunRecord[]): string {
   const rows = summarizeRuns(runs).map(summaryCells);
-  const table =
+  return (
     `<table><thead><tr>${SUMMARY_HEADERS.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>` +
     rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`).join('') +
-    '</tbody></table>';
+    '</tbody></table>'
+  );
+}
+
+/** The SVG-only page (no script): summary table, notes and figures. */
+export function buildReportHtml(title: string, runs: RunRecord[], plots: ReportPlot[] = buildPlots(runs), notes: string[] = []): string {
+  const table = summaryTableHtml(runs);
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -90,6 +96,7 @@ export function writeReport(dir: string, title: string, runs: RunRecord[], notes
   });
   const html = join(dir, 'report.html');
   const summary = { headers: SUMMARY_HEADERS, rows: summarizeRuns(runs).map(summaryCells), note: SUMMARY_NOTE };
-  writeFileAtomic(html, Buffer.from(buildLivePage({ mode: 'static', title, snapshot: snapshotOfRuns(title, notes, runs, dir, summary) })));
+  const fallback = { summary: summaryTableHtml(runs), figures: plots.map((p) => `<figure>${p.svg}</figure>`).join('\n') };
+  writeFileAtomic(html, Buffer.from(buildLivePage({ mode: 'static', title, snapshot: snapshotOfRuns(title, notes, runs, dir, summary), fallback })));
   return { html, svgs };
 }

@@ -147,7 +147,8 @@ describe('report', () => {
     const out = writeReport(tmp, 'Compare <all>', runs, ['3 seeds']);
     const html = readFileSync(out.html, 'utf8');
     // the run page with its data and code inline: nothing external
-    expect(html).not.toMatch(/<script[^>]* src=|<link[^>]* href=|https?:\/\/(?!github\.com\/leeoniya)/);
+    expect(html).not.toMatch(/<script[^>]* src=|<link[^>]* href="(?!data:)|https?:\/\/(?!github\.com\/leeoniya|www\.w3\.org\/2000\/svg)/);
+    expect((html.match(/<svg /g) ?? []).length).toBe(5); // the figures, for readers without scripts
     const boot = JSON.parse(/<script type="application\/json" id="tngd-boot">([^<]*)<\/script>/.exec(html)![1]) as { mode: string; snapshot: { runs: { optimizer: string; seed: number; metrics: unknown[] }[]; summary: { rows: string[][] }; notes: string[] } };
     expect(boot.mode).toBe('static');
     expect(boot.snapshot.runs.map((r) => `${r.optimizer}/${r.seed}`).sort()).toEqual(runs.map((r) => `${r.optimizer}/${r.seed}`).sort());

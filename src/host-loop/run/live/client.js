@@ -240,7 +240,9 @@
     }
     const run = runs.find((r) => r.key === sel.value);
     if (!run) {
-      box.replaceChildren(el('p', { class: 'muted' }, 'No sampled device runs yet (TNGD runs on a device with the sample-stream feature record a few cells’ x(t) every few seconds).'));
+      const notes = S.runs.filter((r) => r.state && r.state.note).map((r) => runName(r) + ': ' + r.state.note);
+      box.replaceChildren(el('p', { class: 'muted' }, 'No sampled device runs yet (TNGD runs on a device with the sample-stream feature record a few cells’ x(t) every few seconds).'),
+        ...notes.map((n) => el('p', { class: 'muted' }, n)));
       for (const id of Object.keys(charts)) if (id.startsWith('state-')) { charts[id].destroy(); delete charts[id]; }
       return;
     }

@@ -75,6 +75,8 @@ export interface PageOptions {
   mode: 'live' | 'static';
   snapshot?: LiveSnapshot;
   title: string;
+  /** static HTML shown before (and without) scripts: summary table, notes, SVG figures */
+  fallback?: { summary?: string; figures?: string };
 }
 
 export function buildLivePage(o: PageOptions): string {
@@ -98,10 +100,10 @@ ${head}
 </head><body>
 <h1 id="title">${escapeHtml(o.title)}</h1>
 <span id="status" class="status">loading…</span>
-<div id="notes"></div>
+<div id="notes">${(o.snapshot?.notes ?? []).map((n) => `<p>${escapeHtml(n)}</p>`).join('')}</div>
 <h2>Runs</h2>
 <div id="summary"></div>
-<div id="seed-summary"></div>
+<div id="seed-summary">${o.fallback?.summary ?? ''}</div>
 <h2>Training curves</h2>
 <label>x axis <select id="x-mode"><option value="iter">iteration</option><option value="wall">wall time</option><option value="compute">compute time (host + device)</option></select></label>
 <div class="grid"><div class="chart" id="chart-train-loss"></div><div class="chart" id="chart-test-loss"></div><div class="chart" id="chart-train-acc"></div><div class="chart" id="chart-test-acc"></div></div>
@@ -112,6 +114,7 @@ ${head}
 <p class="muted">A few cells’ sampled trajectory x(t) in the latest sampled runs, their running time-average, and the target A⁻¹g solved on the host from the same factors, with the ±2σ spread the noise κ₀ should give (stationary covariance κ₀A⁻¹).</p>
 <label>run <select id="state-run"></select></label> <span id="state-note" class="muted"></span>
 <div id="state-charts" class="grid"></div>
+${o.fallback?.figures ? `<h2>Figures</h2>\n<details id="figures"><summary>the SVG figures saved beside this report</summary><div class="grid">${o.fallback.figures}</div></details>` : ''}
 <script type="application/json" id="tngd-boot">${scriptJson(boot)}</script>
 ${scripts}
 </body></html>

@@ -28,6 +28,12 @@ export interface LiveRecorderOptions {
   traceEveryMs?: number;
   /** traces kept in state.json; default 6 */
   keepTraces?: number;
+  /**
+   * Trace runs even where streaming changes their noise draws (exact integrator, κ₀ > 0): the
+   * training is then statistically the same but not bit-identical to one without traces.
+   * Default false: such runs are not traced and state.json says why.
+   */
+  traceAnyRun?: boolean;
   /** cells traced, chosen at the first traced run from its gradient; default the four largest |gᵢ| */
   cells?: (g: Float64Array) => number[];
 }
@@ -133,7 +139,10 @@ export class LiveRecorder implements RunObserver {
     // ---- state traces: a time budget keeps them off the training's critical path ----
     const share = o.traceShare ?? 0.05;
     const every = o.traceEveryMs ?? 2000;
-    const state: StateRecord = { version: 1, traced: 0, costSeconds: 0, traces: [] };
+    const state: StateRecord = { version: 1, traced: 0, costSeconds: 0, traces: [], note: null };
+    const NOT_NEUTRAL =
+      'not sampled: with the exact integrator and κ₀ > 0, streaming samples changes the noise draws (EMULATOR.md §9.4) and so the training; ' +
+      'use --integrator euler, or --sample-state to sample anyway (statistically equivalent, not bit-identical)';
     let lastTraceMs = -Infinity;
     let lastCostMs = 0;
     let tracedIter = 0;
@@ -143,7 +152,14 @@ export class LiveRecorder implements RunObserver {
     let usualDevice = NaN;
     let untraced = 0;
     const traces: StateTraceSink = {
-      wantRun: () => {
+      wantRun: (neutral) => {
+        if (!neutral && !o.traceAnyRun) {
+          if (state.note === null) {
+            state.note = NOT_NEUTRAL;
+            writeFileAtomic(join(run.out, STATE_FILE), Buffer.from(JSON.stringify(state) + '\n'));
+          }
+          return false;
+        }
         const t = now();
         if (t - lastTraceMs < Math.max(every, lastCostMs / share)) return false;
         lastTraceMs = t;

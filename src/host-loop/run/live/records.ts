@@ -78,6 +78,8 @@ export const StateRecordSchema = z.object({
   /** seconds the traces cost in total: host work plus traced runs' device time above the usual (budget: 5% of the run) */
   costSeconds: finite.min(0),
   traces: z.array(StateTraceRecordSchema),
+  /** why runs are not being traced, if they are not */
+  note: z.string().nullable(),
 });
 export type StateRecord = z.infer<typeof StateRecordSchema>;
 
