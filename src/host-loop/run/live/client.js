@@ -71,7 +71,7 @@
   function logSplits(u, axisIdx, min, max) {
     if (!(min > 0) || !(max > min)) return [min];
     const decades = Math.log10(max / min);
-    if (decades < 1) return niceTicks(min, max, 4).filter((t) => t > 0);
+    if (decades < 1) return niceTicks(min, max, 6).filter((t) => t > 0);
     const mults = decades <= 2.5 ? [1, 2, 5] : [1], stride = Math.max(1, Math.ceil(decades / 6)), out = [];
     for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
       if (mults.length === 1 && e % stride !== 0) continue;
@@ -111,7 +111,8 @@
       },
       axes: [
         { label: o.xLabel + (o.logX ? ' (log)' : ''), values: axisValues(false), size: 40, ...(o.logX ? { splits: logSplits } : {}) },
-        { label: o.yLabel + (o.logY ? ' (log)' : ''), values: axisValues(o.pct), size: 60, ...(o.logY ? { splits: logSplits } : {}) },
+        // our log splits are already few and round: let uPlot keep them closer than its 30 px default
+        { label: o.yLabel + (o.logY ? ' (log)' : ''), values: axisValues(o.pct), size: 60, ...(o.logY ? { splits: logSplits, space: 16 } : {}) },
       ],
       series: [{ label: o.xLabel }].concat(
         // sparse series (test metrics every K iterations) show their points: one evaluation is still visible

@@ -79,7 +79,7 @@ export const StateRecordSchema = z.object({
   costSeconds: finite.min(0),
   traces: z.array(StateTraceRecordSchema),
   /** why runs are not being traced, if they are not */
-  note: z.string().nullable(),
+  note: z.string().nullable().default(null),
 });
 export type StateRecord = z.infer<typeof StateRecordSchema>;
 
