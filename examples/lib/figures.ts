@@ -27,6 +27,8 @@ export function curveFigure(file: string, title: string, runs: RunRecord[], x: '
       yLabel: Y_LABEL[y],
       series,
       logY,
+      // time axes span decades between optimizers: linear would pin the fast ones at x = 0
+      logX: x === 'wallSeconds',
     }),
   };
 }

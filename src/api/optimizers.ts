@@ -21,3 +21,5 @@ export type { Activation, ConvSpec } from '../host-loop/models/spec.ts';
 export type { Targets, LossKind } from '../host-loop/models/losses.ts';
 export { FactorWorkspace } from '../host-loop/curvature/factors.ts';
 export type { CgResult } from '../host-loop/linalg/cg.ts';
+export type { StateTraceSink } from '../host-loop/optimizers/tngd-trace.ts';
+export type { StateTrace } from '../host-loop/optimizers/tngd-trace.ts';

@@ -14,3 +14,6 @@ export type { CheckpointErrorCode, StoredCheckpoint, MetricsFile, MeanSd } from 
 export type { ReconnectPolicy } from '../host-loop/train/loop.ts';
 export type { RunDeviceOptions } from '../host-loop/train/device.ts';
 export type { Dataset } from '../host-loop/data/dataset.ts';
+export type { RunObserver } from '../host-loop/run/observer.ts';
+export type { RunWatch } from '../host-loop/run/observer.ts';
+export type { RunOpening } from '../host-loop/run/observer.ts';

@@ -7,6 +7,7 @@ import { register as registerCompare } from './commands/compare.ts';
 import { register as registerEmulate } from './commands/emulate.ts';
 import { register as registerInfo } from './commands/info.ts';
 import { register as registerConformance } from './commands/conformance.ts';
+import { register as registerServe } from './commands/serve.ts';
 import { usageExit } from './support.ts';
 
 // Each subcommand lives in src/cli/commands/<name>.ts, exports `register(program)` (built on
@@ -15,7 +16,7 @@ import { usageExit } from './support.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
 
-const COMMANDS: ((program: Command) => unknown)[] = [registerTrain, registerCompare, registerEmulate, registerInfo, registerConformance];
+const COMMANDS: ((program: Command) => unknown)[] = [registerTrain, registerCompare, registerEmulate, registerInfo, registerConformance, registerServe];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { sortedKeyJson, compare, sanitize, splitDeviceSecret, terminalProgress, TrainUsageError, type CompareConfig, type CompareRunSpec } from '../../host-loop/train/index.ts';
 import { getPreset, listPresets } from '../../host-loop/train/presets.ts';
+import { lineProgress } from '../../host-loop/run/progress-line.ts';
+import { addServeOptions, serveSettingsFromFlags, startLiveSession, type LiveSession } from '../live-session.ts';
 import {
   EXIT,
   addHyperparameterOptions,
@@ -109,6 +111,7 @@ export function register(program: Command): void {
       addRunOptions(cmd);
       addHyperparameterOptions(cmd);
       addSecretOptions(cmd, 'tcp devices');
+      addServeOptions(cmd);
       cmd.addHelpText(
         'after',
         '\nHyperparameter flags apply to every listed optimizer that takes them; --set NAME.key=value targets one,\n' +
@@ -123,9 +126,14 @@ export function register(program: Command): void {
 
 async function runCompare(flags: CompareFlags): Promise<number> {
   const { signal, dispose } = installInterruptHandlers();
+  let live: LiveSession | null = null;
   try {
     const { config, out } = buildCompare(flags);
     const secret = resolveSecret(flags);
+    const serveProblems: string[] = [];
+    const serve = serveSettingsFromFlags(flags, serveProblems);
+    if (serveProblems.length) throw new TrainUsageError(serveProblems);
+    live = await startLiveSession(out, `tngd compare: ${config.runs.map((r) => r.optimizer).join(' vs ')}`, serve, (l) => process.stderr.write(`${l}\n`), flags.sampleState === true);
     const t0 = performance.now();
     const res = await compare(config, {
       out,
@@ -134,8 +142,9 @@ async function runCompare(flags: CompareFlags): Promise<number> {
       ...(secret !== undefined ? { secret } : {}),
       resumeHint: 'the same tngd compare command plus --resume',
       signal,
-      progress: flags.progress === false || flags.json ? null : terminalProgress(),
+      progress: flags.progress === false || flags.json ? null : (terminalProgress() ?? lineProgress()),
       log: (l) => process.stderr.write(`${l}\n`),
+      observer: live.recorder,
     });
     const wall = (performance.now() - t0) / 1e3;
     if (flags.json) {
@@ -152,6 +161,7 @@ async function runCompare(flags: CompareFlags): Promise<number> {
     }
     return EXIT.ok;
   } finally {
+    await live?.close();
     dispose();
   }
 }

@@ -4,6 +4,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { formatSummaryTable } from '../../host-loop/run/table.ts';
+import { lineProgress } from '../../host-loop/run/progress-line.ts';
+import { addServeOptions, serveSettingsFromFlags, startLiveSession, type LiveSession } from '../live-session.ts';
 import {
   needsDevice,
   TrainUsageError,
@@ -11,6 +13,7 @@ import {
   parseTrainConfig,
   terminalProgress,
   train,
+  locateCheckpoint,
   type TrainConfigInput,
   type TrainConfigOverrides,
 } from '../../host-loop/train/index.ts';
@@ -77,6 +80,7 @@ export function register(program: Command): void {
       addRunOptions(cmd);
       addHyperparameterOptions(cmd);
       addSecretOptions(cmd, 'tcp devices');
+      addServeOptions(cmd);
       cmd.addHelpText(
         'after',
         '\nExit codes: 0 done, 1 run-time failure (data files, checkpoint, device, divergence), 2 bad usage, 130 interrupted.\n' +
@@ -91,6 +95,7 @@ export function register(program: Command): void {
 
 async function runTrain(flags: TrainFlags): Promise<number> {
   const { signal, dispose } = installInterruptHandlers();
+  let live: LiveSession | null = null;
   try {
     const built = buildTrainInput(flags);
     const optimizer = built.optimizer;
@@ -99,9 +104,14 @@ async function runTrain(flags: TrainFlags): Promise<number> {
     if (resume && flags.overwrite) throw new TrainUsageError(['--resume and --overwrite: give one, not both']);
     let out = typeof flags.out === 'string' ? resolve(flags.out) : undefined;
     if (!resume && out === undefined) out = resolve('results', defaultRunName(parseTrainConfig(built.input)));
+    const serveProblems: string[] = [];
+    const serve = serveSettingsFromFlags(flags, serveProblems);
+    if (serveProblems.length) throw new TrainUsageError(serveProblems);
+    const liveRoot = out ?? locateCheckpoint(resume!).out;
+    live = await startLiveSession(liveRoot, `tngd train: ${optimizer}`, serve, (l) => process.stderr.write(`${l}\n`), flags.sampleState === true);
     if ((flags.device !== undefined || flags.profile !== undefined) && !resume && !needsDevice(optimizer))
       process.stderr.write(`note: ${optimizer} is a digital optimizer; --device/--profile are not used\n`);
-    const progress = flags.progress === false || flags.json ? null : terminalProgress();
+    const progress = flags.progress === false || flags.json ? null : (terminalProgress() ?? lineProgress());
     const result = await train(resume ? undefined : built.input, {
       out,
       resume,
@@ -111,6 +121,7 @@ async function runTrain(flags: TrainFlags): Promise<number> {
       signal,
       progress,
       log: (l) => process.stderr.write(`${l}\n`),
+      observer: live.recorder,
     });
     if (flags.json) {
       process.stdout.write(
@@ -145,6 +156,7 @@ async function runTrain(flags: TrainFlags): Promise<number> {
     }
     return EXIT.ok;
   } finally {
+    await live?.close();
     dispose();
   }
 }

@@ -7,6 +7,7 @@ import { OptimizerOptionsError } from './errors.ts';
 import { getOptimizerSpec, registerOptimizer, type OptimizerContext } from './registry.ts';
 import { TngdDirection, tngdAdamOptionsSchema, tngdOptionsSchema, type TngdOptions } from './tngd.ts';
 import { createUpdateRule } from './update-rules.ts';
+import type { StateTraceSink } from './tngd-trace.ts';
 
 function driverOf(name: string, ctx: OptimizerContext): SpuDriver {
   const d = ctx.driver as SpuDriver | undefined;
@@ -17,7 +18,9 @@ function driverOf(name: string, ctx: OptimizerContext): SpuDriver {
 
 function create(name: string, o: TngdOptions, ctx: OptimizerContext): DirectionOptimizer {
   const seed = typeof ctx.seed === 'number' ? ctx.seed : undefined;
-  return new DirectionOptimizer(name, new TngdDirection(driverOf(name, ctx), o, seed), createUpdateRule(o.inner, o));
+  // optional: { stateTraces: StateTraceSink } records a few cells' x(t) of some runs (live page)
+  const traces = (ctx.stateTraces as StateTraceSink | undefined) ?? null;
+  return new DirectionOptimizer(name, new TngdDirection(driverOf(name, ctx), o, seed, traces), createUpdateRule(o.inner, o));
 }
 
 if (!getOptimizerSpec('tngd')) {

@@ -22,6 +22,7 @@ import { OptimizerStateError } from './errors.ts';
 import { ngdBaseShape } from './ngd.ts';
 import { foldCore, psdCore } from './tngd-fold.ts';
 import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
+import { beginTrace, type StateTraceSink } from './tngd-trace.ts';
 
 const num = (name: string) => z.number({ error: `${name} must be a number` }).finite(`${name} must be finite`);
 
@@ -132,6 +133,8 @@ export class TngdDirection implements DirectionSource {
   private pending: Float64Array | null = null;
   /** accounting of a run settled between steps (for a checkpoint), reported with the next step */
   private settled: Settled | null = null;
+  /** its split into rail saturations and ADC clips (not checkpointed: the sum is) */
+  private settledSplit: { rail: number; adc: number } | null = null;
   private readonly samplePeriod: number;
   private readonly fold: boolean;
   /** stability bound of the run in flight (see checkBounded); null = unknown (e.g. after resume) */
@@ -144,6 +147,8 @@ export class TngdDirection implements DirectionSource {
     readonly opts: TngdOptions,
     /** emulator noise seed sent with Configure (undefined: leave the device's seed) */
     private readonly seed?: number,
+    /** records a few cells' x(t) of some runs (live page); null: never stream samples */
+    private readonly traceSink: StateTraceSink | null = null,
   ) {
     this.samplePeriod = opts.samplePeriod ?? opts.dt;
     this.fold = opts.core === 'folded' || (opts.core === 'auto' && (opts.dtype === 'f32' || opts.dtype === 'i16'));
@@ -185,7 +190,7 @@ export class TngdDirection implements DirectionSource {
    * the tensor bytes sent (payload, without framing: deterministic, unlike link byte counts that
    * include heartbeats and request ids).
    */
-  private upload(f: CurvatureFactors, g: Float64Array): { sent: Promise<number>; encodeSeconds: number } {
+  private upload(f: CurvatureFactors, g: Float64Array): { sent: Promise<{ bytes: number; dacClips: number }>; encodeSeconds: number } {
     const t0 = hr();
     const dtype = this.opts.dtype;
     const a = this.driver
@@ -194,7 +199,7 @@ export class TngdDirection implements DirectionSource {
         throw this.curvatureRefused(e) ?? e;
       });
     const b = this.driver.uploadGradient(g, { dtype });
-    return { sent: Promise.all([a, b]).then(([ra, rb]) => ra.bytes + rb.bytes), encodeSeconds: secs(t0, hr()) };
+    return { sent: Promise.all([a, b]).then(([ra, rb]) => ({ bytes: ra.bytes + rb.bytes, dacClips: ra.saturated + rb.saturated })), encodeSeconds: secs(t0, hr()) };
   }
 
   /** f64 payload of the vectors a run's results carried. */
@@ -224,10 +229,15 @@ export class TngdDirection implements DirectionSource {
     this.prevGradNorm = gNorm;
   }
 
-  private startRun(): Promise<RunResult> {
+  private startRun(f: CurvatureFactors, g: Float64Array): Promise<RunResult> {
     const o = this.opts;
     this.hasRun = true;
-    const h = this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}) });
+    const trace =
+      this.traceSink && this.driver.capabilities.features.includes('sample-stream') && this.traceSink.wantRun(o.integrator === 'euler' || o.kappa0 === 0)
+        ? beginTrace(this.traceSink, { factors: f, g, lambda: o.damping, kappa0: o.kappa0, samplePeriodTau: this.samplePeriod })
+        : null;
+    const h = this.driver.run({ durationTau: o.tTau, start: o.start, ...(o.delay > 0 ? { delayTau: o.delay } : {}), ...(trace ? { streamSamples: true } : {}) });
+    trace?.follow(h);
     // Check the run's flags before its results are fetched: a failed run has no vectors.
     return h.ended.then(
       (reply) => {
@@ -320,15 +330,19 @@ export class TngdDirection implements DirectionSource {
     let deviceTau = 0;
     let deviceSeconds = 0;
     let saturations = 0;
+    // per run: state clamped at the rails, ADC readings clipped, DAC (i16 upload) entries clamped
+    let railSaturations = 0;
+    let adcClips = 0;
+    let dacClips = 0;
     let bytesOut = 0;
     let bytesIn = 0;
     if (!o.pipelined) {
       const up = this.upload(f, batch.grad);
       host += up.encodeSeconds;
       const tw = performance.now();
-      bytesOut = await up.sent;
+      ({ bytes: bytesOut, dacClips } = await up.sent);
       this.setBound(batch.grad);
-      const res = await this.startRun();
+      const res = await this.startRun(f, batch.grad);
       bytesIn = TngdDirection.bytesRead(res);
       deviceSeconds = (performance.now() - tw) / 1e3;
       const tr = hr();
@@ -336,6 +350,8 @@ export class TngdDirection implements DirectionSource {
       host += secs(tr, hr());
       deviceTau = res.analogTimeTau;
       saturations = res.saturationCount + res.clipCount;
+      railSaturations = res.saturationCount;
+      adcClips = res.clipCount;
     } else {
       // Encode the next system while the previous run is still going; the driver queues the
       // transfer behind it.
@@ -349,12 +365,14 @@ export class TngdDirection implements DirectionSource {
         this.readout(res, this.pending);
         deviceTau = res.analogTimeTau;
         saturations = res.saturationCount + res.clipCount;
+        railSaturations = res.saturationCount;
+        adcClips = res.clipCount;
         bytesIn = TngdDirection.bytesRead(res);
       }
-      bytesOut = await up.sent;
+      ({ bytes: bytesOut, dacClips } = await up.sent);
       deviceSeconds = (performance.now() - tw) / 1e3;
       this.setBound(batch.grad);
-      this.inflight = this.startRun();
+      this.inflight = this.startRun(f, batch.grad);
       // Awaited at the next step; until then a failure must not count as unhandled.
       this.inflight.catch(() => {});
       out.set(this.pending ?? batch.grad);
@@ -365,10 +383,13 @@ export class TngdDirection implements DirectionSource {
       deviceTau += this.settled.deviceTau;
       bytesIn += this.settled.bytesIn;
       saturations += this.settled.saturations;
+      railSaturations += this.settledSplit?.rail ?? 0;
+      adcClips += this.settledSplit?.adc ?? 0;
+      this.settledSplit = null;
       this.settled = null;
     }
     if (theta) this.theta = theta;
-    return { hostSeconds: host, deviceTau, deviceSeconds, bytesOut, bytesIn, saturations } as DirectionStats;
+    return { hostSeconds: host, deviceTau, deviceSeconds, bytesOut, bytesIn, saturations, railSaturations, adcClips, dacClips } as DirectionStats;
   }
 
   /** Waits for a pipelined run in flight and keeps its readout for the next step. */
@@ -379,6 +400,7 @@ export class TngdDirection implements DirectionSource {
     this.pending = new Float64Array(res.n);
     this.readout(res, this.pending);
     this.settled = { deviceTau: res.analogTimeTau, bytesIn: TngdDirection.bytesRead(res), saturations: res.saturationCount + res.clipCount };
+    this.settledSplit = { rail: res.saturationCount, adc: res.clipCount };
   }
 
   saveState(): unknown {

@@ -8,6 +8,8 @@ export interface RunRecord {
   optimizer: string;
   seed: number;
   metrics: IterationMetrics[];
+  /** its run folder, when it has one (the report then shows its device.json and state.json) */
+  dir?: string;
 }
 
 export type MetricKey = 'trainLoss' | 'testLoss' | 'testAccuracy' | 'trainAccuracy';

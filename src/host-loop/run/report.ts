@@ -6,6 +6,10 @@ import { seriesFor, summarizeRuns } from './aggregate.ts';
 import type { MetricKey, RunRecord } from './aggregate.ts';
 import { escapeXml, lineChartSvg } from './svg.ts';
 import { SUMMARY_HEADERS, summaryCells } from './table.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { buildLivePage, snapshotOfRuns } from './live/page.ts';
+
+const SUMMARY_NOTE = 'train loss: mean of each seed’s last 10 iterations; ± is the sample sd over seeds.';
 
 export interface ReportPlot {
   file: string;
@@ -37,18 +41,27 @@ export function buildPlots(runs: RunRecord[]): ReportPlot[] {
         yLabel: p.yLabel,
         series,
         logY: p.logY && series.every((s) => s.points.every((q) => !(q.y <= 0))),
+        // Optimizers differ by decades in time per step (Adam 0.1 s, TNGD 30 s for a run): on a
+        // linear axis the fast ones collapse onto x = 0.
+        logX: p.x === 'wallSeconds',
       }),
     });
   }
   return out;
 }
 
-export function buildReportHtml(title: string, runs: RunRecord[], plots: ReportPlot[] = buildPlots(runs), notes: string[] = []): string {
+function summaryTableHtml(runs: RunRecord[]): string {
   const rows = summarizeRuns(runs).map(summaryCells);
-  const table =
+  return (
     `<table><thead><tr>${SUMMARY_HEADERS.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>` +
     rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`).join('') +
-    '</tbody></table>';
+    '</tbody></table>'
+  );
+}
+
+/** The SVG-only page (no script): summary table, notes and figures. */
+export function buildReportHtml(title: string, runs: RunRecord[], plots: ReportPlot[] = buildPlots(runs), notes: string[] = []): string {
+  const table = summaryTableHtml(runs);
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -61,14 +74,18 @@ export function buildReportHtml(title: string, runs: RunRecord[], plots: ReportP
     ...notes.map((n) => `<p>${escapeXml(n)}</p>`),
     '<h2>Summary</h2>',
     table,
-    '<p>train loss: mean of each seed’s last 10 iterations; ± is the sample sd over seeds.</p>',
+    `<p>${escapeXml(SUMMARY_NOTE)}</p>`,
     '<h2>Plots</h2>',
     `<div class="plots">${plots.map((p) => `<figure>${p.svg}</figure>`).join('\n')}</div>`,
     '</body></html>',
   ].join('\n');
 }
 
-/** Writes report.html and each SVG into `dir`; returns their paths. */
+/**
+ * Writes each SVG (for papers and studies) and report.html into `dir`; returns their paths. The
+ * report is the live run page with the data embedded: one self-contained file, interactive
+ * charts, and the device and state panels of runs whose folders (RunRecord.dir) hold them.
+ */
 export function writeReport(dir: string, title: string, runs: RunRecord[], notes: string[] = []): { html: string; svgs: string[] } {
   mkdirSync(dir, { recursive: true });
   const plots = buildPlots(runs);
@@ -78,6 +95,8 @@ export function writeReport(dir: string, title: string, runs: RunRecord[], notes
     return path;
   });
   const html = join(dir, 'report.html');
-  writeFileSync(html, buildReportHtml(title, runs, plots, notes));
+  const summary = { headers: SUMMARY_HEADERS, rows: summarizeRuns(runs).map(summaryCells), note: SUMMARY_NOTE };
+  const fallback = { summary: summaryTableHtml(runs), figures: plots.map((p) => `<figure>${p.svg}</figure>`).join('\n') };
+  writeFileAtomic(html, Buffer.from(buildLivePage({ mode: 'static', title, snapshot: snapshotOfRuns(title, notes, runs, dir, summary), fallback })));
   return { html, svgs };
 }

@@ -10,6 +10,7 @@ import { loadRunData } from './data-cache.ts';
 import { LinkLostError, RunFolderInUseError, TrainUsageError } from './errors.ts';
 import { locateCheckpoint, train, type TrainResult } from './loop.ts';
 import type { ProgressSink } from './progress.ts';
+import type { RunObserver } from '../run/observer.ts';
 
 export interface CompareRunSpec {
   optimizer: string;
@@ -41,6 +42,8 @@ export interface CompareOptions {
   progress?: ProgressSink | null;
   log?: (line: string) => void;
   title?: string;
+  /** told of each run (live page, periodic report) */
+  observer?: RunObserver;
 }
 
 export interface CompareRunResult {
@@ -123,6 +126,7 @@ export async function compare(cfg: CompareConfig, opts: CompareOptions): Promise
         progressLabel: `${label} (seed ${config.seed})`,
         report: false,
         data,
+        observer: opts.observer,
       });
     } catch (e) {
       // The resume command of a comparison is the comparison's, not the run's.
@@ -130,7 +134,7 @@ export async function compare(cfg: CompareConfig, opts: CompareOptions): Promise
       throw e;
     }
     if (res.interrupted) interrupted = true;
-    records.push({ optimizer: label, seed: config.seed, metrics: res.records });
+    records.push({ optimizer: label, seed: config.seed, metrics: res.records, dir });
     runs.push({ optimizer: label, seed: config.seed, out: dir, diverged: res.diverged, reused, iterations: res.iterations });
     if (interrupted) break;
   }

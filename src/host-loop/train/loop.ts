@@ -41,6 +41,8 @@ import { LinkLostError, RunFolderInUseError, TrainRunError, TrainUsageError } fr
 import { LinkDown, recoveringStep, resumeCommandFor, type ReconnectPolicy } from './link-recovery.ts';
 import { clearRunFolder, runFolderEntries } from './run-folder.ts';
 import type { ProgressSink } from './progress.ts';
+import type { RunObserver } from '../run/observer.ts';
+import type { SpuDriver } from '../../driver/driver.ts';
 
 export interface TrainOptions {
   /** run folder (created); required unless resuming, where it defaults to the checkpoint's run folder */
@@ -71,6 +73,8 @@ export interface TrainOptions {
   report?: boolean;
   /** pre-loaded data (compare shares it between runs) */
   data?: TrainTest;
+  /** told of the run, each metrics line and the end (live page, periodic report) */
+  observer?: RunObserver;
 }
 
 export interface TrainResult {
@@ -181,7 +185,15 @@ interface RunInputs {
 async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInputs): Promise<TrainResult> {
   const { trainSet, testSet, model, resumed, device, log } = inp;
   const out = resolve(opts.out ?? resumed!.out);
-  const optimizer: Optimizer = createOptimizer(cfg.optimizer, cfg.optimizerOptions, device?.context ?? {});
+  const watch = opts.observer?.openRun({
+    out,
+    label: opts.label ?? cfg.optimizer,
+    seed: cfg.seed,
+    optimizer: cfg.optimizer,
+    totalIterations: totalIterations(cfg, Math.floor(trainSet.n / cfg.batch)),
+    device: device ? { driver: device.context.driver as SpuDriver, url: cfg.device, label: device.label } : null,
+  });
+  const optimizer: Optimizer = createOptimizer(cfg.optimizer, cfg.optimizerOptions, { ...(device?.context ?? {}), ...(watch?.traces ? { stateTraces: watch.traces } : {}) });
   const backed = device ? deviceBackedSourceOf(optimizer) : null;
 
   let params: Float64Array;
@@ -324,6 +336,7 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
       }
       rec.wallSeconds = wallOffset + secs(started, hr());
       metrics.write(rec);
+      watch?.iteration(rec);
       opts.progress?.update(iter, batch.loss, lastAcc);
       state.iteration = iter;
       if (diverged) {
@@ -345,6 +358,7 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
   } finally {
     opts.progress?.stop();
     metrics.close();
+    watch?.close({ interrupted, diverged });
     // A run that never completed an iteration leaves nothing behind (nothing to resume either).
     if (failedBeforeStart) {
       if (createdOut) rmSync(out, { recursive: true, force: true });
@@ -354,7 +368,7 @@ async function runWithDevice(cfg: TrainConfig, opts: TrainOptions, inp: RunInput
 
   // ---- report ----
   const records = readMetrics(metricsPath).records;
-  const run: RunRecord = { optimizer: label, seed: cfg.seed, metrics: records };
+  const run: RunRecord = { optimizer: label, seed: cfg.seed, metrics: records, dir: out };
   let reportPath: string | null = null;
   if (opts.report ?? true) {
     const notes = [

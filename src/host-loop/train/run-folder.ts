@@ -3,7 +3,8 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /** The files a run writes into its folder (what --overwrite removes). */
-const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoints', 'report.html'];
+// device.json and state.json are the live page's records (run/live/recorder.ts).
+const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoints', 'report.html', 'device.json', 'state.json'];
 
 export function runFolderEntries(out: string): string[] {
   return existsSync(out) && statSync(out).isDirectory() ? readdirSync(out) : existsSync(out) ? [basename(out)] : [];

@@ -146,11 +146,18 @@ describe('report', () => {
     tmp = mkdtempSync(join(tmpdir(), 'tngd-report-'));
     const out = writeReport(tmp, 'Compare <all>', runs, ['3 seeds']);
     const html = readFileSync(out.html, 'utf8');
-    checkBalanced(html);
-    expect(html).not.toMatch(/<script|src=|href=/); // nothing external
-    expect((html.match(/<svg /g) ?? []).length).toBe(5);
-    expect(html).toContain('tngd &lt;fast&gt; &amp; &quot;good&quot;');
+    // the run page with its data and code inline: nothing external
+    expect(html).not.toMatch(/<script[^>]* src=|<link[^>]* href="(?!data:)|https?:\/\/(?!github\.com\/leeoniya|www\.w3\.org\/2000\/svg)/);
+    expect((html.match(/<svg /g) ?? []).length).toBe(5); // the figures, for readers without scripts
+    const boot = JSON.parse(/<script type="application\/json" id="tngd-boot">([^<]*)<\/script>/.exec(html)![1]) as { mode: string; snapshot: { runs: { optimizer: string; seed: number; metrics: unknown[] }[]; summary: { rows: string[][] }; notes: string[] } };
+    expect(boot.mode).toBe('static');
+    expect(boot.snapshot.runs.map((r) => `${r.optimizer}/${r.seed}`).sort()).toEqual(runs.map((r) => `${r.optimizer}/${r.seed}`).sort());
+    expect(boot.snapshot.runs.every((r, i) => r.metrics.length === runs.find((x) => x.optimizer === boot.snapshot.runs[i].optimizer && x.seed === r.seed)!.metrics.length)).toBe(true);
+    expect(boot.snapshot.summary.rows.map((r) => r[0])).toContain('tngd <fast> & "good"');
+    expect(boot.snapshot.notes).toEqual(['3 seeds']);
+    expect(html).toContain('<title>Compare &lt;all&gt;</title>');
     expect(out.svgs).toHaveLength(5);
+    for (const p of out.svgs) checkBalanced(readFileSync(p, 'utf8'));
   });
 
   it('omits plots without data (no test metrics)', () => {
