@@ -37,6 +37,9 @@ describe('the packed package, installed into a scratch project', () => {
     expect(files).toContain('LICENSE');
     expect(files).toContain('dist/api/index.d.ts');
     expect(files).toContain('bin/tngd.js');
+    // assets the code loads at run time: without the kernels the emulator runs the scalar reference
+    expect(files).toContain('dist/emulator/physics/kernels/kernels.wasm');
+    expect(files).toContain('dist/host-loop/run/live/client.js');
     expect(files).toContain('firmware-spec/vectors/emulator/digests.json');
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('bench/'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);

@@ -11,6 +11,11 @@
 // counter (noise is keyed by run index; a fresh emulator is set to it by Configure, PROTOCOL.md
 // §7.3.1) and, with a delay, the parameters at which the last system was built (rebuilt and run
 // once on resume, because a delayed run first evolves under the previous system).
+//
+// Over ~400 lines on purpose: the step, the pipelined step, checkpointing and the device-error
+// translation share one device session and its carried state; split, each piece would need the
+// others' private state (options live in tngd-registry.ts, core folding in tngd-fold.ts, state
+// traces in tngd-trace.ts).
 import { z } from 'zod';
 import { HostLoopError } from '../errors.ts';
 import type { SpuDriver } from '../../driver/driver.ts';
