@@ -79,3 +79,11 @@ export async function startLiveSession(root: string, title: string, serve: Serve
     },
   };
 }
+
+/** --serve flags → a live session for `root` (a usage error for bad flags); progress lines go to stderr. */
+export function liveSessionFromFlags(flags: Record<string, unknown>, root: string, title: string): Promise<LiveSession> {
+  const problems: string[] = [];
+  const serve = serveSettingsFromFlags(flags, problems);
+  if (problems.length) throw new TrainUsageError(problems);
+  return startLiveSession(root, title, serve, (l) => process.stderr.write(`${l}\n`), flags.sampleState === true);
+}

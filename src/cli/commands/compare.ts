@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { sortedKeyJson, compare, sanitize, splitDeviceSecret, terminalProgress, TrainUsageError, type CompareConfig, type CompareRunSpec } from '../../host-loop/train/index.ts';
 import { getPreset, listPresets } from '../../host-loop/train/presets.ts';
 import { lineProgress } from '../../host-loop/run/progress-line.ts';
-import { addServeOptions, serveSettingsFromFlags, startLiveSession, type LiveSession } from '../live-session.ts';
+import { addServeOptions, liveSessionFromFlags, type LiveSession } from '../live-session.ts';
 import {
   EXIT,
   addHyperparameterOptions,
@@ -130,10 +130,7 @@ async function runCompare(flags: CompareFlags): Promise<number> {
   try {
     const { config, out } = buildCompare(flags);
     const secret = resolveSecret(flags);
-    const serveProblems: string[] = [];
-    const serve = serveSettingsFromFlags(flags, serveProblems);
-    if (serveProblems.length) throw new TrainUsageError(serveProblems);
-    live = await startLiveSession(out, `tngd compare: ${config.runs.map((r) => r.optimizer).join(' vs ')}`, serve, (l) => process.stderr.write(`${l}\n`), flags.sampleState === true);
+    live = await liveSessionFromFlags(flags, out, `tngd compare: ${config.runs.map((r) => r.optimizer).join(' vs ')}`);
     const t0 = performance.now();
     const res = await compare(config, {
       out,

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { formatSummaryTable } from '../../host-loop/run/table.ts';
 import { lineProgress } from '../../host-loop/run/progress-line.ts';
-import { addServeOptions, serveSettingsFromFlags, startLiveSession, type LiveSession } from '../live-session.ts';
+import { addServeOptions, liveSessionFromFlags, type LiveSession } from '../live-session.ts';
 import {
   needsDevice,
   TrainUsageError,
@@ -104,11 +104,7 @@ async function runTrain(flags: TrainFlags): Promise<number> {
     if (resume && flags.overwrite) throw new TrainUsageError(['--resume and --overwrite: give one, not both']);
     let out = typeof flags.out === 'string' ? resolve(flags.out) : undefined;
     if (!resume && out === undefined) out = resolve('results', defaultRunName(parseTrainConfig(built.input)));
-    const serveProblems: string[] = [];
-    const serve = serveSettingsFromFlags(flags, serveProblems);
-    if (serveProblems.length) throw new TrainUsageError(serveProblems);
-    const liveRoot = out ?? locateCheckpoint(resume!).out;
-    live = await startLiveSession(liveRoot, `tngd train: ${optimizer}`, serve, (l) => process.stderr.write(`${l}\n`), flags.sampleState === true);
+    live = await liveSessionFromFlags(flags, out ?? locateCheckpoint(resume!).out, `tngd train: ${optimizer}`);
     if ((flags.device !== undefined || flags.profile !== undefined) && !resume && !needsDevice(optimizer))
       process.stderr.write(`note: ${optimizer} is a digital optimizer; --device/--profile are not used\n`);
     const progress = flags.progress === false || flags.json ? null : (terminalProgress() ?? lineProgress());
