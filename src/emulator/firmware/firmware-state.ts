@@ -139,7 +139,7 @@ export class FirmwareState {
     this.profile = opts.profile;
     this.core = this.newCore(this.profile, this.seed);
     this.errors = new ErrorQueue(opts.capabilities.errorQueueDepth);
-    this.staging = new Staging(opts.capabilities.maxOpenTransfers, opts.capabilities.bulkWindow);
+    this.staging = new Staging(opts.capabilities.maxOpenTransfers, opts.capabilities.bulkWindow, opts.maxRank);
   }
 
   uptime(): number {

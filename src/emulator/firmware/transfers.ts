@@ -2,6 +2,12 @@
 // whole-tensor CRC; a committed transfer is a tensor a later Curvature/Gradient/StateSet names by
 // {ref: transferId}, and is released when such a request succeeds (or by BulkAbort). Nothing here
 // touches the loaded system: that is what makes uploads atomic.
+//
+// Where the bytes go: a large f64 matrix that could be a factor J ([r, N], r within maxRank) is
+// received straight into kernel memory (physics/kernels/store.ts), so a Curvature that hands it to
+// the core is the device's only copy of J; anything else into a buffer of its own. Both are left
+// uninitialised: a transfer commits only when every chunk has been written.
+import { kernelArray, releaseKernelArray } from '../physics/kernels/store.ts';
 import { ErrorCode, ITEM_SIZE, ResourceError, StateError, ValueRangeError, crc32c, tensorByteLength } from '../../protocol/index.ts';
 import type { Dtype, RequestBody, WireTensor } from '../../protocol/index.ts';
 
@@ -14,6 +20,8 @@ export interface Transfer {
   crc32c: number;
   chunkBytes: number;
   data: Buffer;
+  /** data as f64 in kernel memory, when it was received there (see above) */
+  kernel: Float64Array | null;
   /** chunk index → received */
   got: Uint8Array;
   received: number;
@@ -22,6 +30,9 @@ export interface Transfer {
   committed: boolean;
 }
 
+/** Below this, a matrix is not worth a kernel memory of its own (the core copies it quickly). */
+const KERNEL_MIN_BYTES = 64 * 1024;
+
 export class Staging {
   private readonly transfers = new Map<number, Transfer>();
   private nextId = 1;
@@ -29,6 +40,8 @@ export class Staging {
   constructor(
     private readonly maxTransfers: number,
     private readonly window: number,
+    /** rows a factor J may have (the device's maxRank): larger matrices go to plain buffers */
+    private readonly maxRank = 0,
   ) {}
 
   get count(): number {
@@ -59,6 +72,9 @@ export class Staging {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const chunks = Math.ceil(req.totalBytes / chunkBytes);
+    const [rows, cols] = req.shape;
+    const kernel =
+      req.dtype === 'f64' && req.shape.length === 2 && rows <= this.maxRank && req.totalBytes >= KERNEL_MIN_BYTES ? kernelArray(cols, rows) : null;
     const t: Transfer = {
       id,
       dtype: req.dtype,
@@ -68,7 +84,8 @@ export class Staging {
       crc32c: req.crc32c,
       chunkBytes,
       // its own ArrayBuffer (8-aligned, never pooled): a committed f64 tensor is then viewed in place
-      data: Buffer.from(new ArrayBuffer(req.totalBytes)),
+      data: kernel ? Buffer.from(kernel.buffer, 0, req.totalBytes) : Buffer.allocUnsafeSlow(req.totalBytes),
+      kernel,
       got: new Uint8Array(chunks),
       received: 0,
       firstMissing: 0,
@@ -112,7 +129,7 @@ export class Staging {
     if (t.received !== t.totalBytes) throw new StateError(ErrorCode.TRANSFER_INCOMPLETE, `transfer ${id} has ${t.received} of ${t.totalBytes} bytes`, { missingFromSeq: t.firstMissing });
     const crc = crc32c(t.data);
     if (crc !== t.crc32c) {
-      this.transfers.delete(id);
+      this.discard(t);
       throw new ValueRangeError(ErrorCode.TENSOR_CRC_MISMATCH, `transfer ${id}: CRC-32C of the data is 0x${crc.toString(16).padStart(8, '0')}, BulkBegin announced 0x${t.crc32c.toString(16).padStart(8, '0')}; transfer discarded`);
     }
     t.committed = true;
@@ -120,10 +137,18 @@ export class Staging {
   }
 
   abort(id: number): boolean {
-    return this.transfers.delete(id);
+    const t = this.transfers.get(id);
+    if (t) this.discard(t);
+    return t !== undefined;
   }
 
-  /** The committed tensor named by a ref. */
+  /** Drops a transfer nobody has read: its kernel memory can serve the next one. */
+  private discard(t: Transfer): void {
+    this.transfers.delete(t.id);
+    if (t.kernel) releaseKernelArray(t.kernel);
+  }
+
+  /** The committed tensor named by a ref (its data stays the transfer's: see release). */
   tensor(id: number): WireTensor {
     const t = this.transfers.get(id);
     if (!t || !t.committed) throw new StateError(ErrorCode.NO_SUCH_TRANSFER, `no committed transfer ${id} (refs name committed BulkBegin/BulkCommit uploads)`);
@@ -132,6 +157,10 @@ export class Staging {
     return w;
   }
 
+  /**
+   * Forgets a transfer a request has consumed. Its memory now belongs to what the request loaded
+   * (the core may have adopted it, or keep views of it), so it is never recycled from here.
+   */
   release(id: number): void {
     this.transfers.delete(id);
   }
@@ -139,15 +168,16 @@ export class Staging {
   /** Drops every open (uncommitted) transfer, e.g. when a new session starts. */
   dropOpen(): number {
     let n = 0;
-    for (const [id, t] of this.transfers) if (!t.committed) {
-      this.transfers.delete(id);
-      n++;
-    }
+    for (const t of [...this.transfers.values()])
+      if (!t.committed) {
+        this.discard(t);
+        n++;
+      }
     return n;
   }
 
   clear(): void {
-    this.transfers.clear();
+    for (const t of [...this.transfers.values()]) this.discard(t);
   }
 }
 

@@ -4,15 +4,45 @@ import { ErrorCode, SchemaError, ValueRangeError, tensorAsFloat64, tensorElement
 import type { Capabilities, RequestBody, TensorOrRef, WireTensor } from '../../protocol/index.ts';
 import { PhysicsError } from '../physics/index.ts';
 import type { CoreSpec, FactoredCurvature } from '../physics/index.ts';
+import { adoptedBy } from '../physics/kernels/store.ts';
+import type { FactorStore } from '../physics/kernels/store.ts';
 import type { Staging } from './transfers.ts';
 
 export type CurvatureLoad =
   | { form: 'dense'; n: number; r: 0; a: Float64Array; lambda: number; bytes: number }
-  | { form: 'factored'; n: number; r: number; f: FactoredCurvature; bytes: number };
+  | {
+      form: 'factored';
+      n: number;
+      r: number;
+      f: FactoredCurvature;
+      bytes: number;
+      /** the core's store that adopted the staged J (f.J is then empty: read J with committedJ) */
+      heldBy?: FactorStore;
+    };
+
+/**
+ * After the core has loaded `load`: when it adopted the staged J's memory (rearranging it in
+ * place), the load keeps J through that store instead of through a view that no longer reads as J.
+ */
+export function settleAdoptedJ(load: CurvatureLoad): void {
+  if (load.form !== 'factored') return;
+  const store = adoptedBy(load.f.J);
+  if (!store) return;
+  load.heldBy = store;
+  load.f = { ...load.f, J: new Float64Array(0) };
+}
+
+/** The load with J as uploaded (row-major), to realise again on a new core. */
+export function committedJ(load: CurvatureLoad): CurvatureLoad {
+  if (load.form !== 'factored' || !load.heldBy) return load;
+  return { form: 'factored', n: load.n, r: load.r, bytes: load.bytes, f: { ...load.f, J: load.heldBy.rowMajor() } };
+}
 
 export class TensorResolver {
   /** transfer ids named by the request (released once it succeeds) */
   readonly refs: number[] = [];
+  /** transfers already handed out as views by values() */
+  private readonly viewed = new Set<number>();
 
   constructor(
     private readonly staging: Staging,
@@ -33,7 +63,9 @@ export class TensorResolver {
    * (inline tensors are copied: their bytes belong to the message, on the message link to the host).
    */
   values(t: TensorOrRef, what: string, shape: (number | null)[]): { v: Float64Array; shape: number[] } {
-    const staged = 'ref' in t;
+    // a transfer named twice in one request is viewed once: the core may take that view over
+    const staged = 'ref' in t && !this.viewed.has(t.ref);
+    if (staged) this.viewed.add(t.ref);
     const w = this.wire(t);
     if (!this.caps.dtypes.includes(w.dtype)) throw new ValueRangeError(ErrorCode.DTYPE_UNSUPPORTED, `${what}: dtype ${w.dtype} not supported (device takes ${this.caps.dtypes.join(', ')})`);
     if (w.shape.length !== shape.length || shape.some((d, i) => d !== null && d !== w.shape[i]))

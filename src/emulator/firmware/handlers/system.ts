@@ -8,7 +8,7 @@ import { next32 } from '../firmware-state.ts';
 import type { FirmwareState } from '../firmware-state.ts';
 import { checkCurvatureRules } from '../curvature-rules.ts';
 import { deviceProfile, profileOf } from '../options.ts';
-import { TensorResolver, curvatureLoad, vectorLoad } from '../uploads.ts';
+import { TensorResolver, committedJ, curvatureLoad, settleAdoptedJ, vectorLoad } from '../uploads.ts';
 import type { CurvatureLoad } from '../uploads.ts';
 import type { HandlerTable } from './handler.ts';
 
@@ -41,7 +41,9 @@ export const systemHandlers: Pick<HandlerTable, 'Configure' | 'Curvature' | 'Gra
       dev.coreBytes = { next: 0, live: 0 };
       const c = dev.committed;
       if (c.curvature) {
+        c.curvature = committedJ(c.curvature);
         c.notPd = realise(dev, c.curvature);
+        settleAdoptedJ(c.curvature);
         dev.coreBytes.next = c.curvature.bytes;
       }
       if (c.gradient) dev.core.setGradient(c.gradient);
@@ -64,6 +66,7 @@ export const systemHandlers: Pick<HandlerTable, 'Configure' | 'Curvature' | 'Gra
     // The uploaded copy and the core's realisation both live until the next upload.
     dev.checkMemory(2 * load.bytes, (c.curvature?.bytes ?? 0) + dev.coreBytes.next, 'curvature');
     const notPd = realise(dev, load);
+    settleAdoptedJ(load);
     for (const ref of res.refs) dev.staging.release(ref);
     if (c.curvature && c.curvature.n !== load.n) {
       // A new dimension invalidates the gradient and the state (§7.4).

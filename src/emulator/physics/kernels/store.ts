@@ -1,9 +1,105 @@
 // A factor J held once, pair-interleaved, in memory the kernels run on (WASM memory when
 // WebAssembly SIMD is available, a plain buffer for the scalar reference otherwise), with the
 // vectors the drift, the Gram and the exact run's passes work on. Both paths compute the same bits.
+//
+// Kernel memories are recycled: a store whose object has been collected gives its memory (and
+// kernel instance) back to a small pool, and the next store or staging area of a fitting size
+// takes it instead of a fresh WebAssembly.Memory, whose creation and first-touch page faults cost
+// more than the whole copy of J. A device's staging area can also receive a J straight into a
+// kernel memory (kernelArray); the store built on that J then adopts the memory and rearranges it
+// in place, so the staged bytes are the core's copy and an upload holds J once on the device.
 import { fillGaussians } from '../philox.ts';
 import * as scalar from './scalar.ts';
 import { instantiate, type WasmKernels } from './wasm.ts';
+
+/** A kernel memory: its buffer and, where WebAssembly SIMD runs, the kernel instance bound to it. */
+interface KernelMemory {
+  readonly memory: ArrayBuffer;
+  readonly kernels: WasmKernels | null;
+}
+
+/** Free memories kept for reuse: a few (a store in use, the next being staged), and not too much. */
+const POOL_MAX_COUNT = 3;
+const POOL_MAX_BYTES = 256 * 1024 * 1024;
+const pool: KernelMemory[] = [];
+let poolBytes = 0;
+
+function toPool(k: KernelMemory): void {
+  adopters.delete(k.memory);
+  if (pool.length >= POOL_MAX_COUNT || poolBytes + k.memory.byteLength > POOL_MAX_BYTES) return;
+  pool.push(k);
+  poolBytes += k.memory.byteLength;
+}
+
+/**
+ * A kernel memory of at least `bytes` (its contents arbitrary): a pooled one that is not more
+ * than twice the size, else a fresh one (a plain buffer when WASM memory cannot be that large).
+ */
+function acquire(bytes: number, forceScalar: boolean): KernelMemory {
+  let best = -1;
+  for (let i = 0; i < pool.length; i++) {
+    const b = pool[i].memory.byteLength;
+    if (b >= bytes && b <= 2 * bytes + 65536 && (best < 0 || b < pool[best].memory.byteLength)) best = i;
+  }
+  if (best >= 0) {
+    const [k] = pool.splice(best, 1);
+    poolBytes -= k.memory.byteLength;
+    return k;
+  }
+  if (forceScalar) return { memory: new ArrayBuffer(bytes), kernels: null };
+  try {
+    return instantiate(bytes);
+  } catch {
+    return { memory: new ArrayBuffer(bytes), kernels: null }; // beyond WASM memory: scalar
+  }
+}
+
+/** Memories whose store has been collected go back to the pool (nothing can reach them then). */
+const collected = new FinalizationRegistry<KernelMemory>(toPool);
+
+/** Staged kernel memories not yet adopted by a store (and their arrays' lengths), by buffer. */
+const staged = new WeakMap<ArrayBuffer, { k: KernelMemory; length: number }>();
+
+/** Doubles a store of r rows × n columns needs (J pair-interleaved, then its vectors). */
+function layout(n: number, r: number) {
+  const np = (r + 1) >> 1;
+  const quad = even(np * 2 * n);
+  const out = even(quad + 4 * n);
+  const y = even(out + n);
+  const w = y + 2 * np;
+  const j4 = w + 2 * np;
+  const gacc = even(j4 + 8 * np);
+  return { np, quad, out, y, w, j4, gacc, doubles: gacc + r * 2 * np + 2 };
+}
+
+/**
+ * A row-major r×n array in kernel memory of the size a store of J = that array needs, for a
+ * staging area to fill. A store built on it (with the array handed over) adopts the memory
+ * instead of copying; otherwise hand it back with releaseKernelArray when it is discarded.
+ */
+export function kernelArray(n: number, r: number): Float64Array {
+  const k = acquire(8 * layout(n, r).doubles, false);
+  staged.set(k.memory, { k, length: r * n });
+  return new Float64Array(k.memory, 0, r * n);
+}
+
+/**
+ * Returns a kernel array nobody will read again (an aborted or discarded transfer) to the pool.
+ * Arrays a store adopted, or that are not kernel arrays, are left alone.
+ */
+export function releaseKernelArray(a: Float64Array): void {
+  const s = staged.get(a.buffer as ArrayBuffer);
+  if (!s) return;
+  staged.delete(a.buffer as ArrayBuffer);
+  toPool(s.k);
+}
+
+/** The store that adopted the kernel array `a` (its memory now holds J pair-interleaved), if any. */
+export function adoptedBy(a: Float64Array): FactorStore | null {
+  return adopters.get(a.buffer as ArrayBuffer)?.deref() ?? null;
+}
+// weakly: the pool and the registry keep memories alive, and must not keep their stores alive too
+const adopters = new WeakMap<ArrayBuffer, WeakRef<FactorStore>>();
 
 /** Kernel calls with offsets and lengths in doubles. */
 interface Ops {
@@ -73,30 +169,46 @@ export class FactorStore {
   /** g currently in vg (arrays of loaded systems are immutable, so identity suffices) */
   private gHeld: Float64Array | null = null;
 
-  /** Copies the r×n row-major J into pair-interleaved storage. */
+  /**
+   * Holds the r×n row-major J pair-interleaved. J is copied, unless it is a kernel array
+   * (kernelArray) handed over whole: then the store adopts its memory and J is rearranged in place
+   * (the array is the store's from then on; read it back with rowMajor()).
+   */
   constructor(readonly n: number, readonly r: number, J: Float64Array, forceScalar = false) {
-    const np = (r + 1) >> 1;
+    const L = layout(n, r);
+    const np = L.np;
     this.np = np;
-    this.quad = even(np * 2 * n);
-    this.out = even(this.quad + 4 * n);
-    this.y = even(this.out + n);
-    this.w = this.y + 2 * np;
-    this.j4 = this.w + 2 * np;
-    this.gacc = even(this.j4 + 8 * np);
-    const doubles = this.gacc + r * 2 * np + 2;
-    let mem: { memory: ArrayBuffer; kernels: WasmKernels | null };
-    try {
-      mem = forceScalar ? { memory: new ArrayBuffer(8 * doubles), kernels: null } : instantiate(8 * doubles);
-    } catch {
-      mem = { memory: new ArrayBuffer(8 * doubles), kernels: null }; // beyond WASM memory: scalar
+    this.quad = L.quad;
+    this.out = L.out;
+    this.y = L.y;
+    this.w = L.w;
+    this.j4 = L.j4;
+    this.gacc = L.gacc;
+    const doubles = L.doubles;
+    // adopt only the whole kernel array: nobody else can hold a part of it that should stay J
+    const own = staged.get(J.buffer as ArrayBuffer);
+    const adopt = own !== undefined && J.byteOffset === 0 && J.length === own.length && J.length === r * n && own.k.memory.byteLength >= 8 * doubles;
+    const mem = adopt ? own.k : acquire(8 * doubles, forceScalar);
+    if (adopt) {
+      staged.delete(mem.memory);
+      adopters.set(mem.memory, new WeakRef(this));
     }
+    collected.register(this, mem);
     this.m = new Float64Array(mem.memory, 0, doubles);
-    this.ops = mem.kernels ? wasmOps(mem.kernels) : scalarOps(this.m);
+    this.ops = mem.kernels && !forceScalar ? wasmOps(mem.kernels) : scalarOps(this.m);
     const m = this.m;
-    for (let k = 0; k < r; k++) {
-      const src = k * n;
-      const dst = (k >> 1) * 2 * n + (k & 1);
-      for (let j = 0; j < n; j++) m[dst + 2 * j] = J[src + j];
+    // a reused memory holds old values: everything but J's rows starts at +0, as fresh memory does
+    m.fill(0, np * 2 * n, doubles);
+    if (adopt) interleaveInPlace(m, n, r);
+    else
+      for (let k = 0; k < r; k++) {
+        const src = k * n;
+        const dst = (k >> 1) * 2 * n + (k & 1);
+        for (let j = 0; j < n; j++) m[dst + 2 * j] = J[src + j];
+      }
+    if (r & 1) {
+      const pad = (r >> 1) * 2 * n + 1;
+      for (let j = 0; j < n; j++) m[pad + 2 * j] = 0;
     }
     this.vx = m.subarray(this.quad, this.quad + n);
     this.vg = m.subarray(this.quad + n, this.quad + 2 * n);
@@ -105,6 +217,18 @@ export class FactorStore {
     this.vout = m.subarray(this.out, this.out + n);
     this.vy = m.subarray(this.y, this.y + 2 * np);
     this.vw = m.subarray(this.w, this.w + 2 * np);
+  }
+
+  /** J as uploaded: r×n row-major (a copy). */
+  rowMajor(): Float64Array {
+    const { r, n, m } = this;
+    const J = new Float64Array(r * n);
+    for (let k = 0; k < r; k++) {
+      const src = (k >> 1) * 2 * n + (k & 1);
+      const dst = k * n;
+      for (let j = 0; j < n; j++) J[dst + j] = m[src + 2 * j];
+    }
+    return J;
   }
 
   /** J_kj. */
@@ -187,5 +311,22 @@ export class FactorStore {
       q[k] = acc;
     }
     return q;
+  }
+}
+
+/**
+ * Row-major J (rows 0 … r−1, each n long, from offset 0) → pair-interleaved, in place. Pair p's
+ * two rows occupy exactly the 2n doubles its interleaved form does, so each pair goes through a
+ * scratch copy of itself (2n doubles) and nothing else moves. The odd row of a last half pair is
+ * left for the caller to set.
+ */
+function interleaveInPlace(m: Float64Array, n: number, r: number): void {
+  const scratch = new Float64Array(2 * n);
+  for (let p = 0; 2 * p < r; p++) {
+    const base = 2 * p * n;
+    const rows = Math.min(2, r - 2 * p);
+    scratch.set(m.subarray(base, base + rows * n));
+    for (let j = 0; j < n; j++) m[base + 2 * j] = scratch[j];
+    if (rows === 2) for (let j = 0; j < n; j++) m[base + 2 * j + 1] = scratch[n + j];
   }
 }
