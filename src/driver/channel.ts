@@ -72,6 +72,8 @@ interface Pending {
   op: OpName | 'raw';
   sentAt: number;
   timer: NodeJS.Timeout;
+  timeoutMs: number;
+  extend?: () => Promise<boolean>;
   resolve: (f: DecodedFrame) => void;
   reject: (e: Error) => void;
   onEvent?: (ev: EventMessage) => void;
@@ -83,6 +85,14 @@ class AttemptTimeout extends Error {}
 class AttemptGarbled extends Error {}
 
 const RETIRED_MAX = 4096;
+
+/** `${op}Request` / `${op}Reply`, built once per operation rather than per request. */
+const kindNames = new Map<string, { request: RequestMessage['kind']; reply: string }>();
+function kindsOf(op: OpName): { request: RequestMessage['kind']; reply: string } {
+  let k = kindNames.get(op);
+  if (!k) kindNames.set(op, (k = { request: `${op}Request` as RequestMessage['kind'], reply: `${op}Reply` }));
+  return k;
+}
 
 export class Channel {
   readonly link: ByteLink;
@@ -176,7 +186,7 @@ export class Channel {
     const idempotent = opts.idempotent ?? IDEMPOTENT_OPS.has(op);
     const attempts = 1 + (idempotent ? Math.max(0, opts.retries ?? this.retries) : 0);
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    const msg = { kind: `${op}Request`, body } as RequestMessage;
+    const msg = { kind: kindsOf(op).request, body } as RequestMessage;
     for (let attempt = 1; ; attempt++) {
       const id = this.allocId();
       let out: Buffer | LinkMessage;
@@ -247,31 +257,39 @@ export class Channel {
   ): Promise<DecodedFrame> {
     if (this.downError) return Promise.reject(this.downError);
     return new Promise<DecodedFrame>((resolve, reject) => {
-      const expire = (): void => {
-        if (!this.pending.has(id)) return;
-        const giveUp = (): void => {
-          if (!this.pending.delete(id)) return;
-          this.retire(id);
-          reject(new AttemptTimeout());
-        };
-        if (!extend) return giveUp();
-        extend().then(
-          (more) => {
-            const q = this.pending.get(id);
-            if (!q) return;
-            if (more) q.timer = setTimeout(expire, timeoutMs);
-            else giveUp();
-          },
-          () => giveUp(),
-        );
-      };
-      const timer = setTimeout(expire, timeoutMs);
-      const p: Pending = { op, sentAt: performance.now(), timer, resolve, reject };
+      // one shared timer callback (the id rides along): nothing allocated per request for it
+      const timer = setTimeout(this.onTimer, timeoutMs, id);
+      const p: Pending = { op, sentAt: performance.now(), timer, timeoutMs, resolve, reject };
       if (onEvent) p.onEvent = onEvent;
+      if (extend) p.extend = extend;
       this.pending.set(id, p);
       if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', op, id, ...(out instanceof Uint8Array ? { bytes: out.length } : {}) }, 'frame');
       this.write(out);
     });
+  }
+
+  /** A request's timer ran out: ask its extend() whether to wait another timeout, else give up. */
+  private readonly onTimer = (id: number): void => {
+    const p = this.pending.get(id);
+    if (!p) return;
+    if (!p.extend) return this.giveUp(id);
+    p.extend().then(
+      (more) => {
+        const q = this.pending.get(id);
+        if (!q) return;
+        if (more) q.timer = setTimeout(this.onTimer, q.timeoutMs, id);
+        else this.giveUp(id);
+      },
+      () => this.giveUp(id),
+    );
+  };
+
+  private giveUp(id: number): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    this.retire(id);
+    p.reject(new AttemptTimeout());
   }
 
   private retire(id: number): void {
@@ -298,7 +316,7 @@ export class Channel {
       this.metrics.deviceErrors++;
       throw new DeviceError(op, m.body.code, m.body.message, m.body.detail);
     }
-    if (m.kind !== `${op}Reply`) throw new ProtocolMismatchError(`${op}: the device answered with ${m.kind}`);
+    if (m.kind !== kindsOf(op).reply) throw new ProtocolMismatchError(`${op}: the device answered with ${m.kind}`);
     return m.body as ReplyBody<K>;
   }
 

@@ -54,10 +54,7 @@ export function packedSizeBound(v: unknown): number {
     if (v >= 0) return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= 0xffffffff ? 5 : 9;
     return v >= -32 ? 1 : v >= -128 ? 2 : v >= -32768 ? 3 : v >= -0x80000000 ? 5 : 9;
   }
-  if (typeof v === 'string') {
-    const n = Buffer.byteLength(v, 'utf8');
-    return (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5) + n;
-  }
+  if (typeof v === 'string') return packedStringBound(v);
   if (v instanceof Uint8Array) return (v.length < 256 ? 2 : v.length < 65536 ? 3 : 5) + v.length;
   const head = (k: number) => (k < 16 ? 1 : k < 65536 ? 3 : 5);
   let s = 0;
@@ -71,11 +68,27 @@ export function packedSizeBound(v: unknown): number {
   for (const key in o) {
     const x = o[key];
     if (x !== undefined && Object.hasOwn(o, key)) {
-      s += packedSizeBound(key) + packedSizeBound(x);
+      s += packedKeyBound(key) + packedSizeBound(x);
       k++;
     }
   }
   return head(k) + s;
+}
+
+function packedStringBound(v: string): number {
+  const n = Buffer.byteLength(v, 'utf8');
+  return (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5) + n;
+}
+
+/** Map keys come from the schemas' small set: their sizes are looked up, not measured each time. */
+const keyBounds = new Map<string, number>();
+function packedKeyBound(k: string): number {
+  let b = keyBounds.get(k);
+  if (b === undefined) {
+    b = packedStringBound(k);
+    if (keyBounds.size < 1024) keyBounds.set(k, b);
+  }
+  return b;
 }
 
 /**
