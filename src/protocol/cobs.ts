@@ -13,88 +13,72 @@ export function cobsMaxEncodedLength(n: number): number {
  * `dst` must have room for cobsMaxEncodedLength(src.length) bytes.
  */
 export function cobsEncodeInto(src: Uint8Array, dst: Uint8Array, dstOffset = 0): number {
-  // Runs between zeros are found with indexOf and copied in blocks of ≤ 254 bytes.
-  const n = src.length;
-  let out = dstOffset;
-  let i = 0;
-  for (;;) {
-    let z = src.indexOf(0, i);
-    if (z < 0) z = n;
-    // emit the run src[i, z) as full 254-byte blocks plus a final block closed by the zero (or end)
-    while (z - i >= 254) {
-      dst[out++] = 0xff;
-      dst.set(src.subarray(i, i + 254), out);
-      out += 254;
-      i += 254;
-      // a full block that ends the input is not followed by an empty 0x01 block
-      if (i === n) return out - dstOffset;
-    }
-    const len = z - i;
-    dst[out++] = len + 1;
-    if (len < 16) for (let k = 0; k < len; k++) dst[out++] = src[i + k];
-    else {
-      dst.set(src.subarray(i, z), out);
-      out += len;
-    }
-    if (z >= n) return out - dstOffset;
-    i = z + 1;
-  }
+  return cobsEncodePartsInto([src], dst, dstOffset);
 }
 
 /**
- * cobsEncodeInto over the concatenation of `parts`, without concatenating them: a frame's header,
- * payload pieces and CRC trailer go straight into `dst`. A run is scanned byte by byte for its
- * first 16 bytes (zero-dense data such as a real Jacobian, ~75 % zero bytes, would pay a native
- * indexOf call per zero); a longer zero-free run is found with indexOf and copied whole.
+ * cobsEncodeInto over the concatenation of `parts`, without concatenating them elsewhere: a
+ * frame's header, payload pieces and CRC trailer are staged once (one copy each) at the end of
+ * the room the output may take in `dst`, then encoded forward within `dst`. The output never
+ * overtakes the staged input (it is at most ⌊n/254⌋ + 1 bytes longer, which is the head start),
+ * so each block moves with copyWithin (a memmove inside one buffer: no view object per block,
+ * which was most of the cost at ~250-byte blocks). A run is scanned byte by byte for its first
+ * 16 bytes (zero-dense data such as a real Jacobian, ~60 % zero bytes, would pay a native indexOf
+ * call per zero); a longer zero-free run is found with indexOf. `dst` must have room for
+ * cobsMaxEncodedLength(total) bytes from dstOffset.
  */
 export function cobsEncodePartsInto(parts: readonly Uint8Array[], dst: Uint8Array, dstOffset = 0): number {
   let total = 0;
   for (const p of parts) total += p.length;
+  const room = cobsMaxEncodedLength(total);
+  if (dst.length - dstOffset < room) throw new RangeError(`COBS output needs ${room} bytes, ${dst.length - dstOffset} available`);
+  const end = dstOffset + room;
+  // a Buffer view bounded at the staged input's end (Buffer's indexOf is the fast one)
+  const d = Buffer.from(dst.buffer, dst.byteOffset, end);
+  let r = end - total;
+  for (const p of parts) {
+    d.set(p, r);
+    r += p.length;
+  }
+  r = end - total;
   let out = dstOffset;
   let codeAt = out++;
   let run = 0;
-  let consumed = 0;
-  for (const src of parts) {
-    const n = src.length;
-    let i = 0;
-    while (i < n) {
-      if (src[i] === 0) {
-        dst[codeAt] = run + 1;
+  while (r < end) {
+    if (d[r] === 0) {
+      d[codeAt] = run + 1;
+      codeAt = out++;
+      run = 0;
+      r++;
+      continue;
+    }
+    let z = r + 1;
+    const scan = Math.min(end, r + 16);
+    while (z < scan && d[z] !== 0) z++;
+    if (z === scan && z < end) {
+      z = d.indexOf(0, z);
+      if (z < 0) z = end;
+    }
+    // the zero-free run d[r, z), cut into blocks of at most 254 bytes
+    while (r < z) {
+      const take = Math.min(254 - run, z - r);
+      if (take < 16) for (let k = 0; k < take; k++) d[out++] = d[r + k];
+      else {
+        d.copyWithin(out, r, r + take);
+        out += take;
+      }
+      r += take;
+      run += take;
+      if (run === 254) {
+        d[codeAt] = 0xff;
+        // a full block that ends the input is not followed by an empty 0x01 block
+        if (r === end) return out - dstOffset;
         codeAt = out++;
         run = 0;
-        i++;
-        consumed++;
-        continue;
-      }
-      let z = i + 1;
-      const scan = Math.min(n, i + 16);
-      while (z < scan && src[z] !== 0) z++;
-      if (z === scan && z < n) {
-        z = src.indexOf(0, z);
-        if (z < 0) z = n;
-      }
-      // the zero-free run src[i, z), cut into blocks of at most 254 bytes
-      while (i < z) {
-        const take = Math.min(254 - run, z - i);
-        if (take < 16) for (let k = 0; k < take; k++) dst[out++] = src[i + k];
-        else {
-          dst.set(src.subarray(i, i + take), out);
-          out += take;
-        }
-        i += take;
-        run += take;
-        consumed += take;
-        if (run === 254) {
-          dst[codeAt] = 0xff;
-          // a full block that ends the input is not followed by an empty 0x01 block
-          if (consumed === total) return out - dstOffset;
-          codeAt = out++;
-          run = 0;
-        }
       }
     }
   }
-  dst[codeAt] = run + 1;
+  d[codeAt] = run + 1;
   return out - dstOffset;
 }
 

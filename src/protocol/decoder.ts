@@ -158,24 +158,30 @@ export class FrameDecoder {
       this.fault('oversize', new FramingError(ErrorCode.FRAME_TOO_LARGE, `frame exceeds ${this.maxFrameBytes} encoded bytes`), had + n);
       return;
     }
+    // The raw bytes are copied once into the frame buffer at their frame position and decoded
+    // in place: the output never overtakes the input (each block's code byte is at least the
+    // zero it stands for), so every block moves with copyWithin, a memmove inside one buffer.
+    const raw = this.encodedLen;
     this.encodedLen += n;
-    // state in locals for the loop: zero-dense data makes a block (and a code byte) per zero
     const buf = this.buf;
+    buf.set(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end), raw);
+    // state in locals for the loop: zero-dense data makes a block (and a code byte) per zero
     let out = this.outLen;
     let left = this.blockLeft;
     let last = this.lastCode;
-    let i = start;
-    while (i < end) {
+    let i = raw;
+    const stop = raw + n;
+    while (i < stop) {
       if (left === 0) {
-        const code = chunk[i++];
+        const code = buf[i++];
         if (last !== 0 && last !== 0xff) buf[out++] = 0;
         last = code;
         left = code - 1;
       } else {
-        const take = Math.min(left, end - i);
-        if (take < 16) for (let k = 0; k < take; k++) buf[out++] = chunk[i + k];
+        const take = Math.min(left, stop - i);
+        if (take < 16) for (let k = 0; k < take; k++) buf[out++] = buf[i + k];
         else {
-          buf.set(chunk.subarray(i, i + take), out);
+          buf.copyWithin(out, i, i + take);
           out += take;
         }
         i += take;

@@ -120,6 +120,66 @@ describe('COBS', () => {
 });
 
 describe('COBS over parts (frames built without an inner buffer)', () => {
+  it('equals a textbook byte-at-a-time encoder, at any offset into a dirty buffer, and the streaming decoder undoes it in any pieces', async () => {
+    const { FrameDecoder, cobsEncodeInto, encodeFrame } = await import('../../src/protocol/index.ts');
+    /** Cheshire & Baker, one byte at a time; no empty block after a final full block. */
+    const reference = (src: Uint8Array): Buffer => {
+      const out: number[] = [0];
+      let codeAt = 0;
+      let code = 1;
+      for (let i = 0; i < src.length; i++) {
+        if (src[i] === 0) {
+          out[codeAt] = code;
+          codeAt = out.length;
+          out.push(0);
+          code = 1;
+          continue;
+        }
+        out.push(src[i]);
+        code++;
+        if (code === 0xff) {
+          out[codeAt] = code;
+          if (i === src.length - 1) return Buffer.from(out);
+          codeAt = out.length;
+          out.push(0);
+          code = 1;
+        }
+      }
+      out[codeAt] = code;
+      return Buffer.from(out);
+    };
+    // zero-free runs of 253…255 and 507…509 bytes (block edges), zero-dense data, plain random
+    const edgeRun = fc.constantFrom(1, 253, 254, 255, 507, 508, 509).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => b.map((x) => x | 1)));
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 700 }),
+      fc.array(fc.oneof(edgeRun, fc.constant(new Uint8Array(1))), { maxLength: 6 }).map((runs) => Uint8Array.from(runs.flatMap((r) => [...r]))),
+      fc.uint8Array({ maxLength: 900 }).map((b) => b.map((x) => (x % 5 < 3 ? 0 : x))),
+    );
+    fc.assert(
+      fc.property(bytes, fc.nat({ max: 40 }), fc.array(fc.nat(), { maxLength: 4 }), (src, offset, cuts) => {
+        const want = reference(src);
+        const dst = new Uint8Array(offset + cobsMaxEncodedLength(src.length) + 8).fill(0xa5);
+        const n = cobsEncodeInto(src, dst, offset);
+        expect(Buffer.from(dst.subarray(offset, offset + n)).equals(want)).toBe(true);
+        expect(dst.subarray(0, offset).every((x) => x === 0xa5)).toBe(true); // nothing before the offset touched
+        // the streaming decoder (in-place COBS), fed a frame carrying src in any pieces
+        const frame = encodeFrame({ kind: 'BulkChunkRequest', body: { transferId: 1, seq: 0, offset: 0, data: src } }, 7);
+        const dec = new FrameDecoder({ maxFrameBytes: 4096 });
+        const at = [...new Set(cuts.map((c) => c % frame.length))].sort((x, y) => x - y);
+        const got = [];
+        let prev = 0;
+        for (const c of [...at, frame.length]) {
+          got.push(...dec.push(frame.subarray(prev, c)));
+          prev = c;
+        }
+        expect(got.length).toBe(1);
+        const m = got[0].message;
+        expect(m.kind === 'BulkChunkRequest' && Buffer.from(m.body.data).equals(Buffer.from(src))).toBe(true);
+      }),
+      { numRuns: 600, seed: 20261206 },
+    );
+  });
+
   it('cobsEncodePartsInto over any split equals cobsEncode of the concatenation', async () => {
     const { cobsEncodePartsInto } = await import('../../src/protocol/index.ts');
     // zero-dense and zero-free runs around the 254-byte block edge
