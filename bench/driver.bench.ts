@@ -1,10 +1,15 @@
 // Driver overhead per transport: Heartbeat round trip and bulk upload throughput of a J tensor
 // through the full stack (driver → codec → transport → emulated firmware), each against the
-// raw-bytes baseline on the same transport measured in the same run (measureRawLink with the
-// frame-level bench device: a 16-byte frame and its 1-byte ack; one bulk frame until acked).
-// The in-process message link (no bytes at all) is measured against a Buffer copy of the same
-// bytes; TCP and pty also with the emulator in another process (`tngd emulate`), as hardware is.
-// Last, the peak RSS of an N = 1e5, r = 640 upload (bench/upload-memory-probe.ts).
+// raw-bytes baseline on the same transport measured in the same run (the frame-level bench
+// device: a 16-byte frame and its 1-byte ack; one bulk frame until acked). The in-process message
+// link (no bytes at all) is measured against a Buffer copy of the same bytes; TCP and pty also with
+// the emulator in another process (`tngd emulate`), as hardware is, against raw bytes to the bench
+// device in another process too (bench/bench-device-process.ts).
+// On a shared machine timings drift by factors within seconds, so the upload rows alternate
+// baseline and upload rep by rep and compare medians. The in-process message rows also give the
+// ratio of CPU time (process.cpuUsage; one thread does all the work there), which a busy machine
+// disturbs far less than wall time. Last, the peak RSS of an N = 1e5, r = 640 upload
+// (bench/upload-memory-probe.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -14,8 +19,7 @@ import type { BenchRow, BenchSuite } from './harness.ts';
 import { connect } from '../src/connect.ts';
 import { bulkUpload } from '../src/driver/bulk-upload.ts';
 import type { SpuDriver } from '../src/driver/index.ts';
-import { measureRawLink } from '../src/driver/transports/measure.ts';
-import type { RawLinkFigures } from '../src/driver/transports/measure.ts';
+import { measureRawLink, rawUploader } from '../src/driver/transports/measure.ts';
 import { openLink } from '../src/driver/transports/open-link.ts';
 import { emulatorFactory } from '../src/emulator/index.ts';
 import { createBenchDevice } from '../src/emulator/transports/loopback.ts';
@@ -24,24 +28,33 @@ import { serveTcp } from '../src/emulator/transports/tcp-server.ts';
 import { maxChunkBytes, tensorFromFloat64 } from '../src/protocol/index.ts';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+interface RawLink {
+  stream: Duplex;
+  close: () => Promise<void>;
+}
 
 interface Transport {
   name: string;
-  /** raw link to the frame-level bench device */
-  raw(): Promise<{ figures: RawLinkFigures }>;
+  /** a link to the bench device (raw baseline); null: the baseline is a Buffer copy */
+  raw: (() => Promise<RawLink>) | null;
   /** driver on an emulator with the given frame limit */
   driver(maxFrameBytes: number): Promise<{ dev: SpuDriver; done: () => Promise<void> }>;
 }
 
 const DRIVER = { heartbeatIntervalMs: 0, timeoutMs: 10_000 };
 
-/** `tngd emulate ARGS` in a child process; resolves with the address it prints. */
-async function emulatorProcess(args: string[]): Promise<{ address: string; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['bin/tngd.js', 'emulate', ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
+/** `node ARGS` in a child process; resolves with the first line it prints (an address). */
+async function childServing(args: string[], what: string): Promise<{ address: string; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'ignore'] });
   const address = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (l) => resolve(l.trim()));
-    child.once('exit', (c) => reject(new Error(`tngd emulate ${args.join(' ')} exited (${c})`)));
+    child.once('exit', (c) => reject(new Error(`${what} exited (${c})`)));
   });
   return {
     address,
@@ -54,114 +67,113 @@ async function emulatorProcess(args: string[]): Promise<{ address: string; stop:
   };
 }
 
-function transports(bulkBytes: number, rttSamples: number): Transport[] {
-  const measure = async (open: () => Promise<{ stream: Duplex; close: () => Promise<void> }>) => {
-    const l = await open();
-    try {
-      return { figures: await measureRawLink(l.stream, { rttSamples, bulkBytes }) };
-    } finally {
+const emulatorProcess = (args: string[]) => childServing(['bin/tngd.js', 'emulate', ...args], `tngd emulate ${args.join(' ')}`);
+const benchDeviceProcess = (kind: 'tcp' | 'pty') => childServing(['--import', 'tsx', 'bench/bench-device-process.ts', kind], `bench device (${kind})`);
+
+async function rawVia(open: () => Promise<{ address: string; stop: () => Promise<void> }>): Promise<RawLink> {
+  const p = await open();
+  const l = await openLink(p.address);
+  return {
+    stream: l.stream,
+    close: async () => {
       await l.close();
-    }
+      await p.stop();
+    },
   };
+}
+
+/** TNGD_BENCH_LINKS=tcp,pty keeps the transports whose names contain one of the words (all by default). */
+function wanted(t: Transport): boolean {
+  const words = (process.env.TNGD_BENCH_LINKS ?? '').split(',').filter(Boolean);
+  return words.length === 0 || words.some((w) => t.name.includes(w));
+}
+
+function transports(): Transport[] {
+  const hasSocat = spawnSync('socat', ['-V']).status === 0;
   const list: Transport[] = [
     {
       name: 'in-process messages',
-      raw: async () => ({ figures: bufferCopyFigures(bulkBytes) }),
-      driver: async (max) => {
-        const dev = await connect(`emu:?maxFrameBytes=${max}&maxCells=8192`, DRIVER);
-        return { dev, done: async () => {} };
-      },
+      raw: null,
+      driver: async (max) => ({ dev: await connect(`emu:?maxFrameBytes=${max}&maxCells=8192`, DRIVER), done: async () => {} }),
     },
     {
       name: 'in-process bytes',
-      raw: () => measure(() => openLink('emu:bench', { emuFactory: createBenchDevice })),
-      driver: async (max) => {
-        const dev = await connect(`emu:?maxFrameBytes=${max}&maxCells=8192&link=bytes`, DRIVER);
-        return { dev, done: async () => {} };
+      raw: async () => {
+        const l = await openLink('emu:bench', { emuFactory: createBenchDevice });
+        return { stream: l.stream, close: () => l.close() };
       },
+      driver: async (max) => ({ dev: await connect(`emu:?maxFrameBytes=${max}&maxCells=8192&link=bytes`, DRIVER), done: async () => {} }),
     },
     {
       name: 'tcp loopback',
       raw: async () => {
         const srv = await serveTcp(createBenchDevice, { port: 0 });
-        try {
-          return await measure(() => openLink(srv.url));
-        } finally {
-          await srv.close();
-        }
+        const l = await openLink(srv.url);
+        return {
+          stream: l.stream,
+          close: async () => {
+            await l.close();
+            await srv.close();
+          },
+        };
       },
       driver: async (max) => {
         const srv = await serveTcp(emulatorFactory({ maxFrameBytes: max, maxCells: 8192 }), { port: 0 });
-        const dev = await connect(srv.url, DRIVER);
-        return { dev, done: () => srv.close() };
+        return { dev: await connect(srv.url, DRIVER), done: () => srv.close() };
       },
     },
     {
       name: 'tcp loopback, emulator process',
-      raw: async () => {
-        const srv = await serveTcp(createBenchDevice, { port: 0 });
-        try {
-          return await measure(() => openLink(srv.url));
-        } finally {
-          await srv.close();
-        }
-      },
+      raw: () => rawVia(() => benchDeviceProcess('tcp')),
       driver: async (max) => {
         const emu = await emulatorProcess(['--tcp', '0', '--max-frame-bytes', String(max), '--max-cells', '8192']);
-        const dev = await connect(emu.address, DRIVER);
-        return { dev, done: emu.stop };
+        return { dev: await connect(emu.address, DRIVER), done: emu.stop };
       },
     },
   ];
-  if (spawnSync('socat', ['-V']).status === 0)
-    list.push({
-      name: 'pty (socat)',
-      raw: async () => {
-        const pty = await startPty({ factory: createBenchDevice });
-        try {
-          return await measure(() => openLink(pty.path));
-        } finally {
-          await pty.close();
-        }
+  if (hasSocat)
+    list.push(
+      {
+        name: 'pty (socat)',
+        raw: async () => {
+          const pty = await startPty({ factory: createBenchDevice });
+          const l = await openLink(pty.path);
+          return {
+            stream: l.stream,
+            close: async () => {
+              await l.close();
+              await pty.close();
+            },
+          };
+        },
+        driver: async (max) => {
+          const pty = await startPty({ factory: emulatorFactory({ maxFrameBytes: max, maxCells: 8192 }) });
+          return { dev: await connect(pty.path, DRIVER), done: () => pty.close() };
+        },
       },
-      driver: async (max) => {
-        const pty = await startPty({ factory: emulatorFactory({ maxFrameBytes: max, maxCells: 8192 }) });
-        const dev = await connect(pty.path, DRIVER);
-        return { dev, done: () => pty.close() };
+      {
+        name: 'pty (socat), emulator process',
+        raw: () => rawVia(() => benchDeviceProcess('pty')),
+        driver: async (max) => {
+          const emu = await emulatorProcess(['--pty', '--max-frame-bytes', String(max), '--max-cells', '8192']);
+          return { dev: await connect(emu.address, DRIVER), done: emu.stop };
+        },
       },
-    });
-  if (spawnSync('socat', ['-V']).status === 0)
-    list.push({
-      name: 'pty (socat), emulator process',
-      raw: async () => {
-        const pty = await startPty({ factory: createBenchDevice });
-        try {
-          return await measure(() => openLink(pty.path));
-        } finally {
-          await pty.close();
-        }
-      },
-      driver: async (max) => {
-        const emu = await emulatorProcess(['--pty', '--max-frame-bytes', String(max), '--max-cells', '8192']);
-        const dev = await connect(emu.address, DRIVER);
-        return { dev, done: emu.stop };
-      },
-    });
+    );
   return list;
 }
 
-/** The in-process message link's baseline: copying the same bytes once (Buffer.copy), MB/s. */
-function bufferCopyFigures(bytes: number): RawLinkFigures {
+/** One Buffer copy of `bytes` (the message link's baseline): wall and CPU ms, a few copies per sample. */
+function bufferCopier(bytes: number): () => { ms: number; cpu: number } {
   const src = Buffer.alloc(bytes, 1);
   const dst = Buffer.alloc(bytes);
-  const t: number[] = [];
-  for (let k = 0; k < 21; k++) {
+  return () => {
+    const k = 8;
+    const c0 = cpuMs();
     const t0 = performance.now();
-    src.copy(dst);
-    t.push(performance.now() - t0);
-  }
-  const mbps = bytes / (median(t) / 1000) / 1e6;
-  return { rttUs: { median: NaN, p10: NaN, p90: NaN, samples: 0 }, uploadMBps: mbps, downloadMBps: mbps, bulkBytes: bytes };
+    for (let i = 0; i < k; i++) src.copy(dst);
+    return { ms: (performance.now() - t0) / k, cpu: (cpuMs() - c0) / k };
+  };
 }
 
 async function heartbeatRttUs(dev: SpuDriver, n: number): Promise<number> {
@@ -171,35 +183,51 @@ async function heartbeatRttUs(dev: SpuDriver, n: number): Promise<number> {
   return median(t);
 }
 
-/** Transfer only: BulkBegin, windowed chunks, commit (the device verifies the CRC), abort. */
-async function uploadMBps(dev: SpuDriver, bytes: number, reps: number): Promise<number> {
+function sineJ(bytes: number, scale = 1): { n: number; r: number; J: Float64Array } {
   const n = 4096;
   const r = bytes / 8 / n;
-  const J = tensorFromFloat64(Float64Array.from({ length: r * n }, (_, i) => Math.sin(i)), [r, n], 'f64');
-  const times: number[] = [];
-  // the first upload warms the JIT on both ends and is not timed
-  for (let k = -1; k < reps; k++) {
+  return { n, r, J: Float64Array.from({ length: r * n }, (_, i) => Math.sin(i) * scale) };
+}
+
+/** Transfer only: BulkBegin, windowed chunks, commit (the device verifies the CRC); then abort. */
+function bulkUploader(dev: SpuDriver, bytes: number): () => Promise<{ ms: number; cpu: number }> {
+  const { n, r, J } = sineJ(bytes);
+  const t = tensorFromFloat64(J, [r, n], 'f64');
+  return async () => {
+    const c0 = cpuMs();
     const t0 = performance.now();
-    const up = await bulkUpload(dev.channel, J, { deviceMaxFrameBytes: dev.capabilities.maxFrameBytes, maxInFlightBytes: dev.maxInFlightBytes, log: silentLog });
-    if (k >= 0) times.push(performance.now() - t0);
+    const up = await bulkUpload(dev.channel, t, { deviceMaxFrameBytes: dev.capabilities.maxFrameBytes, maxInFlightBytes: dev.maxInFlightBytes, log: silentLog });
+    const out = { ms: performance.now() - t0, cpu: cpuMs() - c0 };
     await dev.request('BulkAbort', { transferId: up.transferId });
-  }
-  return bytes / (median(times) / 1000) / 1e6;
+    return out;
+  };
 }
 
 /** The whole uploadCurvature of a factored J (f64, handed over): what a training step pays. */
-async function curvatureUploadMBps(dev: SpuDriver, bytes: number, reps: number): Promise<number> {
-  const n = 4096;
-  const r = bytes / 8 / n;
+async function curvatureUploader(dev: SpuDriver, bytes: number): Promise<() => Promise<{ ms: number; cpu: number }>> {
+  const { n, r, J } = sineJ(bytes, 0.1);
   await dev.configure({ kappa0: 0.01, integrator: { kind: 'exact' }, samplePeriodTau: 0.1, burnInTau: 0 });
-  const J = Float64Array.from({ length: r * n }, (_, i) => Math.sin(i) * 0.1);
-  const times: number[] = [];
-  for (let k = -1; k < reps * 3; k++) {
+  return async () => {
+    const c0 = cpuMs();
     const t0 = performance.now();
     await dev.uploadCurvature({ form: 'factored', n, r, J, core: { kind: 'identity' }, scale: 1, lambda: 0.1 }, { transfer: true });
-    if (k >= 0) times.push(performance.now() - t0);
+    return { ms: performance.now() - t0, cpu: cpuMs() - c0 };
+  };
+}
+
+/** Baseline and measured alternately, rep by rep (the first pair warms up and is dropped). */
+async function alternate<B, M>(reps: number, base: () => Promise<B> | B, measured: () => Promise<M>): Promise<{ base: B[]; measured: M[] }> {
+  const b: B[] = [];
+  const m: M[] = [];
+  for (let k = -1; k < reps; k++) {
+    const x = await base();
+    const y = await measured();
+    if (k >= 0) {
+      b.push(x);
+      m.push(y);
+    }
   }
-  return bytes / (median(times) / 1000) / 1e6;
+  return { base: b, measured: m };
 }
 
 /** Peak RSS of one N = 1e5, r = 640 upload (J = 512 MB) over the in-process link, in its own process. */
@@ -229,56 +257,88 @@ const suite: BenchSuite = {
   async run({ quick }) {
     const bulkBytes = quick ? 1 << 20 : 4 << 20;
     const rttSamples = quick ? 200 : 1000;
-    const reps = quick ? 2 : 3;
+    const reps = quick ? 5 : 9;
     const rows: BenchRow[] = [];
     const mib = `${bulkBytes >> 20} MiB`;
-    for (const t of transports(bulkBytes, rttSamples)) {
-      const raw = (await t.raw()).figures;
-      for (const max of quick ? [65535] : [4096, 65535]) {
-        const { dev, done } = await t.driver(max);
-        try {
-          if (max === 65535 && Number.isFinite(raw.rttUs.median)) {
-            const rtt = await heartbeatRttUs(dev, rttSamples);
-            rows.push({
-              case: `heartbeat rtt, ${t.name}`,
-              value: rtt,
-              unit: 'µs (median)',
-              baseline: raw.rttUs.median,
-              ratio: rtt / raw.rttUs.median,
-              note: `baseline: raw 16-byte frame + ack on the same transport; ratio lower is better; n=${rttSamples}`,
-            });
+    for (const t of transports().filter(wanted)) {
+      const raw = t.raw ? await t.raw() : null;
+      try {
+        // round trip first, then an uploader whose byte count starts after it
+        const rtt = raw ? await measureRawLink(raw.stream, { rttSamples, bulkBytes: 1 << 16 }) : null;
+        const rawUpload = raw ? rawUploader(raw.stream, bulkBytes) : null;
+        const copy = bufferCopier(bulkBytes);
+        for (const max of quick ? [65535] : [4096, 65535]) {
+          const { dev, done } = await t.driver(max);
+          try {
+            if (max === 65535 && rtt) {
+              const us = await heartbeatRttUs(dev, rttSamples);
+              rows.push({
+                case: `heartbeat rtt, ${t.name}`,
+                value: us,
+                unit: 'µs (median)',
+                baseline: rtt.rttUs.median,
+                ratio: us / rtt.rttUs.median,
+                note: `baseline: raw 16-byte frame + ack on the same transport; ratio lower is better; n=${rttSamples}`,
+              });
+            }
+            const up = bulkUploader(dev, bulkBytes);
+            const window = Math.min(dev.capabilities.bulkWindow, Math.floor(dev.maxInFlightBytes / maxChunkBytes(max)));
+            if (rawUpload) {
+              const a = await alternate(reps, rawUpload, up);
+              const mbps = bulkBytes / (median(a.measured.map((x) => x.ms)) / 1000) / 1e6;
+              const base = median(a.base);
+              rows.push({
+                case: `bulk upload ${mib} J, ${t.name}, frames ${max} B`,
+                value: mbps,
+                unit: 'MB/s',
+                baseline: base,
+                ratio: mbps / base,
+                chunkRttUs: Math.round((dev.metrics().latency.BulkChunk?.medianMs ?? 0) * 1000),
+                note: `baseline: one raw ${mib} frame until acked (alternating with the uploads, medians of ${reps}); ≤ ${window} chunks in flight; ratio higher is better`,
+              });
+            } else {
+              const a = await alternate(reps, copy, up);
+              rows.push(copyRow(`bulk upload ${mib} J, ${t.name}, frames ${max} B`, bulkBytes, a, `≤ ${window} chunks in flight; transfer only (BulkBegin, chunks, BulkCommit with the device's CRC)`));
+              if (max === 65535) {
+                const a2 = await alternate(reps, copy, await curvatureUploader(dev, bulkBytes));
+                rows.push(
+                  copyRow(
+                    `curvature upload ${mib} J (uploadCurvature, all checks), ${t.name}`,
+                    bulkBytes,
+                    a2,
+                    "includes host and device finiteness checks, the CRC on each side, staging, the core's adoption of J (pair-interleaved in place)",
+                  ),
+                );
+              }
+            }
+          } finally {
+            await dev.close();
+            await done();
           }
-          const mbps = await uploadMBps(dev, bulkBytes, reps);
-          const m = dev.metrics();
-          rows.push({
-            case: `bulk upload ${mib} J, ${t.name}, frames ${max} B`,
-            value: mbps,
-            unit: 'MB/s',
-            baseline: raw.uploadMBps,
-            ratio: mbps / raw.uploadMBps,
-            chunkRttUs: Math.round((m.latency.BulkChunk?.medianMs ?? 0) * 1000),
-            note: `baseline: ${t.name.startsWith('in-process messages') ? `a Buffer copy of ${mib}` : `one raw ${mib} frame until acked`}; ≤ ${Math.min(dev.capabilities.bulkWindow, Math.floor(dev.maxInFlightBytes / maxChunkBytes(max)))} chunks in flight; ratio higher is better`,
-          });
-          if (t.name === 'in-process messages' && max === 65535) {
-            const full = await curvatureUploadMBps(dev, bulkBytes, reps);
-            rows.push({
-              case: `curvature upload ${mib} J (uploadCurvature, all checks), ${t.name}`,
-              value: full,
-              unit: 'MB/s',
-              baseline: raw.uploadMBps,
-              ratio: full / raw.uploadMBps,
-              note: `baseline: a Buffer copy of ${mib}; includes host/device finiteness checks, 2 CRC passes, staging, the core's load`,
-            });
-          }
-        } finally {
-          await dev.close();
-          await done();
         }
+      } finally {
+        await raw?.close();
       }
     }
-    if (!quick) rows.push(...uploadMemory());
+    if (!quick && wanted({ name: 'in-process messages' } as Transport)) rows.push(...uploadMemory());
     return rows;
   },
 };
+
+/** A row against a Buffer copy of the same bytes: wall-time ratio, and CPU-time ratio beside it. */
+function copyRow(name: string, bytes: number, a: { base: { ms: number; cpu: number }[]; measured: { ms: number; cpu: number }[] }, what: string): BenchRow {
+  const mbps = bytes / (median(a.measured.map((x) => x.ms)) / 1000) / 1e6;
+  const base = bytes / (median(a.base.map((x) => x.ms)) / 1000) / 1e6;
+  const cpuRatio = median(a.base.map((x) => x.cpu)) / median(a.measured.map((x) => x.cpu));
+  return {
+    case: name,
+    value: mbps,
+    unit: 'MB/s',
+    baseline: base,
+    ratio: mbps / base,
+    cpuRatio,
+    note: `baseline: a Buffer copy of the same bytes (alternating with the uploads, medians); cpuRatio: the same in CPU time; ${what}; ratio higher is better`,
+  };
+}
 
 export default suite;

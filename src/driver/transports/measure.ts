@@ -55,6 +55,11 @@ class Inbox {
 function writeAll(stream: Duplex, data: Buffer, chunk: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let i = 0;
+    const done = (e?: Error): void => {
+      stream.off('error', done);
+      if (e) reject(e);
+      else resolve();
+    };
     const pump = (): void => {
       while (i < data.length) {
         const part = data.subarray(i, i + chunk);
@@ -64,11 +69,30 @@ function writeAll(stream: Duplex, data: Buffer, chunk: number): Promise<void> {
           return;
         }
       }
-      resolve();
+      done();
     };
-    stream.once('error', reject);
+    stream.once('error', done);
     pump();
   });
+}
+
+/**
+ * Raw uploads only: each call sends one frame of `bytes` (written in `chunkBytes` pieces) and
+ * resolves with its MB/s (1e6) once the bench device acknowledges it. For benchmarks that
+ * interleave raw and protocol uploads on a busy machine, so both meet the same moments.
+ */
+export function rawUploader(stream: Duplex, bytes: number, opts: { chunkBytes?: number; timeoutMs?: number } = {}): () => Promise<number> {
+  const { chunkBytes = 16384, timeoutMs = 10_000 } = opts;
+  const inbox = new Inbox(stream);
+  const bulk = Buffer.alloc(bytes + 1, 0x5a);
+  bulk[bytes] = 0;
+  return async () => {
+    const t0 = performance.now();
+    const acked = inbox.expect(1, timeoutMs);
+    await writeAll(stream, bulk, chunkBytes);
+    await acked;
+    return bytes / ((performance.now() - t0) / 1000) / 1e6;
+  };
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
