@@ -93,7 +93,7 @@ export class FactoredCoupling {
   constructor(
     readonly n: number,
     readonly r: number,
-    /** r×n row-major; copied into the kernel store (the caller's array is not kept) */
+    /** r×n row-major; copied into the kernel store, or adopted when it is a whole kernel array handed over (kernels/store.ts) */
     J: Float64Array,
     readonly core: CoreSpec,
     readonly scale: number,
