@@ -98,7 +98,7 @@ describe('a J staged in kernel memory', () => {
     const h = await device(7);
     const ref = await h.bulk(J, [R, N]);
     const board = (await import('../../src/emulator/index.ts')).boardOf(h.device as never);
-    const staging = (board.firmware as unknown as { dev: { staging: { tensor(id: number): { data: Buffer } } } }).dev.staging;
+    const staging = (board!.firmware as unknown as { dev: { staging: { tensor(id: number): { data: Buffer } } } }).dev.staging;
     const data = staging.tensor(ref).data;
     await h.ok('Curvature', { form: 'factored', j: { ref }, core: { kind: 'identity' }, scale: 1, lambda: 0.25 });
     const store = adoptedBy(new Float64Array(data.buffer, 0, R * N));
