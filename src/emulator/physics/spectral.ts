@@ -29,6 +29,9 @@ export interface CoreFactor {
   L: Float64Array;
   lo: Int32Array;
   len: Int32Array;
+  /** the block size b; column c's b entries (rows lo[c] … lo[c]+b−1) at Lc[c·b …] */
+  b: number;
+  Lc: Float64Array;
 }
 
 /**
@@ -87,33 +90,46 @@ export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
   const L = new Float64Array(r * p);
   const lo = new Int32Array(p);
   const len = new Int32Array(p).fill(dz);
+  const Lc = new Float64Array(p * dz);
   for (let c = 0; c < p; c++) {
     lo[c] = cols[c].lo;
+    Lc.set(cols[c].v, c * dz);
     for (let i = 0; i < dz; i++) L[(lo[c] + i) * p + c] = cols[c].v[i];
   }
-  return { p, L, lo, len };
+  return { p, L, lo, len, b: dz, Lc };
 }
 
 /** Spectral data of s·JᵀHJ + λI from the Gram K (r×r) — EMULATOR.md §9.2, factored. */
 export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: number, lambda: number): Spectral {
-  const { p, L, lo, len } = factorCore(core, r, s);
+  const { p, lo, b, Lc } = factorCore(core, r, s);
+  // (Loops run over each column's b contiguous entries Lc; every sum keeps the order below.)
   // M = K·L (r×p): M_ac = Σ_l ascending over column c's block K_al·L_lc.
   const M = new Float64Array(r * p);
-  for (let a = 0; a < r; a++)
+  for (let a = 0; a < r; a++) {
+    const krow = a * r;
     for (let c = 0; c < p; c++) {
       let acc = 0;
-      for (let l = lo[c]; l < lo[c] + len[c]; l++) acc = acc + K[a * r + l] * L[l * p + c];
+      const k0 = krow + lo[c], l0 = c * b;
+      for (let i = 0; i < b; i++) acc = acc + K[k0 + i] * Lc[l0 + i];
       M[a * p + c] = acc;
     }
+  }
   // T = Lᵀ M (p×p): T_cd = Σ_a ascending over column c's block L_ac·M_ad (c ≤ d, mirrored).
   const T = new Float64Array(p * p);
-  for (let c = 0; c < p; c++)
-    for (let d = c; d < p; d++) {
-      let acc = 0;
-      for (let a = lo[c]; a < lo[c] + len[c]; a++) acc = acc + L[a * p + c] * M[a * p + d];
-      T[c * p + d] = acc;
-      T[d * p + c] = acc;
+  const tcol = new Float64Array(p);
+  for (let c = 0; c < p; c++) {
+    tcol.fill(0);
+    const m0 = lo[c] * p, l0 = c * b;
+    for (let i = 0; i < b; i++) {
+      const lac = Lc[l0 + i];
+      const mrow = m0 + i * p;
+      for (let d = c; d < p; d++) tcol[d] = tcol[d] + lac * M[mrow + d];
     }
+    for (let d = c; d < p; d++) {
+      T[c * p + d] = tcol[d];
+      T[d * p + c] = tcol[d];
+    }
+  }
   const et = p > 0 ? symmetricEigen(T, p) : { values: new Float64Array(0), vectors: new Float64Array(0) };
   let mmax = 0;
   for (let j = 0; j < p; j++) if (et.values[j] > mmax) mmax = et.values[j];
@@ -125,17 +141,20 @@ export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: 
   const inv = new Float64Array(q);
   for (let j = 0; j < q; j++) inv[j] = 1 / Math.sqrt(et.values[keep[j]]);
   const W = et.vectors;
+  const Wk = new Float64Array(p * q); // the kept columns of W, row c contiguous
+  for (let c = 0; c < p; c++) for (let j = 0; j < q; j++) Wk[c * q + j] = W[c * p + keep[j]];
   let c0 = 0; // columns are in block order: those of row a's block are c0 … c1−1
   for (let a = 0; a < r; a++) {
-    while (c0 < p && lo[c0] + len[c0] <= a) c0++;
+    while (c0 < p && lo[c0] + b <= a) c0++;
     let c1 = c0;
     while (c1 < p && lo[c1] <= a) c1++;
-    for (let j = 0; j < q; j++) {
-      const wj = keep[j];
-      let acc = 0;
-      for (let c = c0; c < c1; c++) acc = acc + L[a * p + c] * W[c * p + wj];
-      R[a * q + j] = acc * inv[j];
+    const ra = a * q;
+    for (let c = c0; c < c1; c++) {
+      const lac = Lc[c * b + (a - lo[c])];
+      const wr = c * q;
+      for (let j = 0; j < q; j++) R[ra + j] = R[ra + j] + lac * Wk[wr + j];
     }
+    for (let j = 0; j < q; j++) R[ra + j] = R[ra + j] * inv[j];
   }
   const aEig = new Float64Array(q);
   for (let j = 0; j < q; j++) {
