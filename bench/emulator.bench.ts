@@ -315,19 +315,28 @@ function memoryRow(quick: boolean): BenchRow {
   };
 }
 
+/**
+ * TNGD_BENCH_ONLY=spectral,mnist (comma-separated: memory, euler, spectral, mnist, exact,
+ * stability) runs only those row groups; unset runs all.
+ */
+const only = process.env.TNGD_BENCH_ONLY?.split(',').map((s) => s.trim());
+const want = (group: string) => !only || only.includes(group);
+
 const suite: BenchSuite = {
   name: 'emulator',
   async run({ quick }) {
-    const rows: BenchRow[] = [memoryRow(quick)]; // first, before other rows leave garbage behind
+    const rows: BenchRow[] = want('memory') ? [memoryRow(quick)] : []; // first, before other rows leave garbage behind
     const Ns = quick ? [1000, 10000] : [1000, 10000, 100000];
     const Rs = quick ? [10, 64] : [10, 64, 320, 640];
-    for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
-    if (quick) rows.push(eulerRow(10000, 320, quick)); // issue 11's second target size
-    rows.push(spectralRow(quick ? 3 : 7));
-    rows.push(mnistRow());
-    rows.push(...exactRows(10000, 64, quick ? 2 : 3));
-    rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
-    if (!quick) rows.push(...exactRows(10000, 320, 2));
+    if (want('euler')) {
+      for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
+      if (quick) rows.push(eulerRow(10000, 320, quick)); // issue 11's second target size
+    }
+    if (want('spectral')) rows.push(spectralRow(quick ? 3 : 7));
+    if (want('mnist')) rows.push(mnistRow());
+    if (want('exact')) rows.push(...exactRows(10000, 64, quick ? 2 : 3));
+    if (want('stability')) rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
+    if (!quick && want('exact')) rows.push(...exactRows(10000, 320, 2));
     if (sink === 42) console.log('');
     return rows;
   },

@@ -80,6 +80,90 @@
         (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
         (br $pairs1))))
 
+  ;; The j in [j0, j1) with x_j ≠ +0 and ≠ −0 (x_j at x + j·16, a row of the pair layout), as byte
+  ;; offsets 16·(j − j0) into the i32 list at $list, ascending; returns their count. Branch-free.
+  (func (export "nzidx") (param $x i32) (param $j0 i32) (param $j1 i32) (param $list i32) (result i32)
+    (local $j i32) (local $cnt i32) (local $xp i32) (local $off i32)
+    (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $j (local.get $j0))
+    (block $done
+      (loop $lj
+        (br_if $done (i32.ge_s (local.get $j) (local.get $j1)))
+        (i32.store (i32.add (local.get $list) (i32.shl (local.get $cnt) (i32.const 2))) (local.get $off))
+        (local.set $cnt (i32.add (local.get $cnt) (f64.ne (f64.load (local.get $xp)) (f64.const 0))))
+        (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
+    (local.get $cnt))
+
+  ;; jx for x = a row of the pair layout (x_j at x + 16j) over only the cnt j listed at $list (byte
+  ;; offsets 16·(j − j0), ascending, from nzidx): the other j have x_j = ±0, whose products are ±0,
+  ;; and adding ±0 leaves a sum that started at +0 unchanged (such a sum is never −0), so the
+  ;; result has the bits of jx over all of [j0, j1).
+  (func (export "jxl") (param $P i32) (param $p0 i32) (param $p1 i32) (param $n i32) (param $j0 i32)
+                       (param $list i32) (param $cnt i32) (param $x i32) (param $out i32) (param $cont i32)
+    (local $pi i32) (local $a i32) (local $lp i32) (local $le i32) (local $off i32) (local $row i32)
+    (local $s v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $P (i32.add (local.get $P) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $x (i32.add (local.get $x) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $le (i32.add (local.get $list) (i32.shl (local.get $cnt) (i32.const 2))))
+    (local.set $pi (local.get $p0))
+    (block $done4
+      (loop $pairs4
+        (br_if $done4 (i32.gt_s (i32.add (local.get $pi) (i32.const 4)) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (if (local.get $cont)
+          (then
+            (local.set $c0 (v128.load (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c1 (v128.load offset=16 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c2 (v128.load offset=32 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c3 (v128.load offset=48 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))))))
+          (else
+            (local.set $c0 (v128.const f64x2 0 0))
+            (local.set $c1 (v128.const f64x2 0 0))
+            (local.set $c2 (v128.const f64x2 0 0))
+            (local.set $c3 (v128.const f64x2 0 0))))
+        (local.set $lp (local.get $list))
+        (block $endj
+          (loop $lj
+            (br_if $endj (i32.ge_u (local.get $lp) (local.get $le)))
+            (local.set $off (i32.load (local.get $lp)))
+            (local.set $s (v128.load64_splat (i32.add (local.get $x) (local.get $off))))
+            (local.set $off (i32.add (local.get $a) (local.get $off)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (v128.load (local.get $off)) (local.get $s))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (v128.load (i32.add (local.get $off) (local.get $row))) (local.get $s))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (v128.load (i32.add (local.get $off) (i32.shl (local.get $row) (i32.const 1)))) (local.get $s))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (v128.load (i32.add (local.get $off) (i32.mul (local.get $row) (i32.const 3)))) (local.get $s))))
+            (local.set $lp (i32.add (local.get $lp) (i32.const 4)))
+            (br $lj)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c0))
+        (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c1))
+        (v128.store offset=32 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c2))
+        (v128.store offset=48 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c3))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 4)))
+        (br $pairs4)))
+    (block $done1
+      (loop $pairs1
+        (br_if $done1 (i32.ge_s (local.get $pi) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (local.set $c0 (if (result v128) (local.get $cont)
+          (then (v128.load (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+          (else (v128.const f64x2 0 0))))
+        (local.set $lp (local.get $list))
+        (block $endj1
+          (loop $lj1
+            (br_if $endj1 (i32.ge_u (local.get $lp) (local.get $le)))
+            (local.set $off (i32.load (local.get $lp)))
+            (local.set $c0 (f64x2.add (local.get $c0)
+              (f64x2.mul (v128.load (i32.add (local.get $a) (local.get $off))) (v128.load64_splat (i32.add (local.get $x) (local.get $off))))))
+            (local.set $lp (i32.add (local.get $lp) (i32.const 4)))
+            (br $lj1)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c0))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $pairs1))))
+
   ;; (Jx, Jg, Jw1, Jw2)_k = Σ_j ascending J_kj·(x, g, w1, w2)_j, one pass over J (exact run).
   ;; v = four vectors of n at v, v + 8n, v + 16n, v + 24n; out = four vectors of 2·npairs.
   (func (export "jx4") (param $P i32) (param $np i32) (param $n i32) (param $v i32) (param $out i32)

@@ -24,6 +24,35 @@ export function jx(
   }
 }
 
+/** The j ∈ [j0, j1) with m[x + 2j] ≠ ±0, as j − j0, ascending, into li[list …]; returns the count. */
+export function nzidx(m: Float64Array, li: Int32Array, x: number, j0: number, j1: number, list: number): number {
+  let cnt = 0;
+  for (let j = j0; j < j1; j++) if (m[x + 2 * j] !== 0) li[list + cnt++] = j - j0;
+  return cnt;
+}
+
+/**
+ * jx with x a row of the pair layout (x_j = m[x + 2j]) over only the listed j (li[list …], from
+ * nzidx): the skipped terms are ±0, which leave a sum started at +0 unchanged (it is never −0).
+ */
+export function jxl(
+  m: Float64Array, li: Int32Array, P: number, p0: number, p1: number, n: number, j0: number, list: number, cnt: number, x: number, out: number, cont: boolean,
+): void {
+  for (let pi = p0; pi < p1; pi++) {
+    let a0 = cont ? m[out + 2 * pi] : 0;
+    let a1 = cont ? m[out + 2 * pi + 1] : 0;
+    const a = P + pi * 2 * n;
+    for (let t = 0; t < cnt; t++) {
+      const j = j0 + li[list + t];
+      const xj = m[x + 2 * j];
+      a0 = a0 + m[a + 2 * j] * xj;
+      a1 = a1 + m[a + 2 * j + 1] * xj;
+    }
+    m[out + 2 * pi] = a0;
+    m[out + 2 * pi + 1] = a1;
+  }
+}
+
 /** (Jv₀, Jv₁, Jv₂, Jv₃) with v_c = m[v + c·n …], outputs at out + c·2·np. */
 export function jx4(m: Float64Array, P: number, np: number, n: number, v: number, out: number): void {
   for (let c = 0; c < 4; c++) jx(m, P, 0, np, n, 0, n, v + c * n, 1, out + c * 2 * np, false);

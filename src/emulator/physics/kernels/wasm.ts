@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 
 export interface WasmKernels {
   jx(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, xs: number, out: number, cont: number): void;
+  nzidx(x: number, j0: number, j1: number, list: number): number;
+  jxl(P: number, p0: number, p1: number, n: number, j0: number, list: number, cnt: number, x: number, out: number, cont: number): void;
   jx4(P: number, np: number, n: number, v: number, out: number): void;
   jtw(P: number, np: number, n: number, w: number, out: number): void;
   axpy(out: number, c: number, x: number, n: number): void;
