@@ -22,16 +22,20 @@ export interface Spectral {
 /** Relative cut 2⁻⁴⁰ for Cholesky pivots and for the modes kept. */
 const CUT = 9.094947017729282e-13;
 
-/** C = L Lᵀ, L r×p with column c nonzero only on rows lo[c] … lo[c]+len[c]−1 (its core block). */
+/** C = L Lᵀ, L r×p with column c nonzero only on rows lo[c] … lo[c]+b−1 (its core block). */
 export interface CoreFactor {
   p: number;
-  /** r×p row-major */
-  L: Float64Array;
   lo: Int32Array;
-  len: Int32Array;
   /** the block size b; column c's b entries (rows lo[c] … lo[c]+b−1) at Lc[c·b …] */
   b: number;
   Lc: Float64Array;
+}
+
+/** L as a dense r×p row-major matrix (for tests and diagnostics; the set-up uses Lc). */
+export function denseFactor(f: CoreFactor, r: number): Float64Array {
+  const L = new Float64Array(r * f.p);
+  for (let c = 0; c < f.p; c++) for (let i = 0; i < f.b; i++) L[(f.lo[c] + i) * f.p + c] = f.Lc[c * f.b + i];
+  return L;
 }
 
 /**
@@ -39,14 +43,15 @@ export interface CoreFactor {
  * complements): pivot = the not-yet-pivoted index with the largest diagonal, > tol
  * (tol = 2⁻⁴⁰·max diagonal; ties to the lowest index); column: L_p = √S_pp, L_k = S_kp/√S_pp for
  * not-pivoted k ≠ p (+0 on pivoted rows); then S_ij = S_ij − L_i·L_j over not-pivoted i, j
- * (i outer, both ascending). Calls emit(column) for each pivot, in pivot order.
+ * (i outer, both ascending). Writes each pivot's column to out at `at`, `at + b`, … in pivot
+ * order; returns the number of columns. `done` (length b) is scratch.
  */
-function pivotedBlock(S: Float64Array, b: number, emit: (col: Float64Array) => void): void {
+function pivotedBlock(S: Float64Array, b: number, out: Float64Array, at: number, done: Uint8Array): number {
   let dmax = 0;
   for (let i = 0; i < b; i++) if (S[i * b + i] > dmax) dmax = S[i * b + i];
   const tol = CUT * dmax;
-  const done = new Uint8Array(b);
-  const col = new Float64Array(b);
+  done.fill(0);
+  let cols = 0;
   for (;;) {
     let p = -1;
     let best = tol;
@@ -56,24 +61,29 @@ function pivotedBlock(S: Float64Array, b: number, emit: (col: Float64Array) => v
         p = i;
       }
     }
-    if (p < 0) return;
+    if (p < 0) return cols;
     const piv = Math.sqrt(best);
-    for (let i = 0; i < b; i++) col[i] = done[i] || i === p ? 0 : S[i * b + p] / piv;
-    col[p] = piv;
+    const col = at + cols * b;
+    for (let i = 0; i < b; i++) out[col + i] = done[i] || i === p ? 0 : S[i * b + p] / piv;
+    out[col + p] = piv;
     done[p] = 1;
     for (let i = 0; i < b; i++) {
       if (done[i]) continue;
-      for (let j = 0; j < b; j++) if (!done[j]) S[i * b + j] = S[i * b + j] - col[i] * col[j];
+      const li = out[col + i];
+      for (let j = 0; j < b; j++) if (!done[j]) S[i * b + j] = S[i * b + j] - li * out[col + j];
     }
-    emit(col);
+    cols++;
   }
 }
 
 /** The block factor of C = s·H (identity, diagonal: 1×1 blocks; block: d_z; dense: one r×r). */
 export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
   const dz = core.kind === 'block' ? core.dz : core.kind === 'dense' ? r : 1;
-  const cols: { lo: number; v: Float64Array }[] = [];
   const S = new Float64Array(dz * dz);
+  const done = new Uint8Array(dz);
+  const all = new Float64Array(r * dz); // at most r columns of dz entries
+  const loAll = new Int32Array(r);
+  let p = 0;
   for (let b0 = 0; b0 < r; b0 += dz) {
     for (let k = 0; k < dz; k++)
       for (let l = 0; l < dz; l++) {
@@ -84,19 +94,11 @@ export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
         else c = s * core.h[k * r + l];
         S[k * dz + l] = c;
       }
-    pivotedBlock(S, dz, (col) => cols.push({ lo: b0, v: Float64Array.from(col) }));
+    const made = pivotedBlock(S, dz, all, p * dz, done);
+    loAll.fill(b0, p, p + made);
+    p += made;
   }
-  const p = cols.length;
-  const L = new Float64Array(r * p);
-  const lo = new Int32Array(p);
-  const len = new Int32Array(p).fill(dz);
-  const Lc = new Float64Array(p * dz);
-  for (let c = 0; c < p; c++) {
-    lo[c] = cols[c].lo;
-    Lc.set(cols[c].v, c * dz);
-    for (let i = 0; i < dz; i++) L[(lo[c] + i) * p + c] = cols[c].v[i];
-  }
-  return { p, L, lo, len, b: dz, Lc };
+  return { p, lo: loAll.slice(0, p), b: dz, Lc: all.slice(0, p * dz) };
 }
 
 /** Spectral data of s·JᵀHJ + λI from the Gram K (r×r) — EMULATOR.md §9.2, factored. */
