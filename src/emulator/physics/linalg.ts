@@ -35,8 +35,8 @@ interface EigenOps {
 const rotationCapacity = (n: number) => Math.max(256, 32 * n);
 
 /**
- * Work memory of one decomposition and its kernels, SIMD or scalar. Offsets in doubles: A (n×n),
- * Q as row pairs (np·2n), the reflectors V (row k = v_k) and β, the vector p, the tridiagonal
+ * Work memory of one decomposition and its kernels, SIMD or scalar. Offsets in doubles: A (n×n;
+ * once step k is done, row k's strict upper part holds v_k), Q as row pairs (np·2n), β, the vector p, the tridiagonal
  * (d, e), the rotations
  * (c, s); then, as i32, the applied reflector steps and the sweeps (l, cnt). i32 offsets are
  * twice the double offsets.
@@ -44,7 +44,7 @@ const rotationCapacity = (n: number) => Math.max(256, 32 * n);
 function eigenWork(n: number, forceScalar: boolean) {
   const np = (n + 1) >> 1;
   const cap = rotationCapacity(n);
-  const A = 0, Q = n * n, V = Q + 2 * np * n, B = V + n * n, p = B + n, d = p + n, e = d + n, cs = e + n;
+  const A = 0, Q = n * n, B = Q + 2 * np * n, p = B + n, d = p + n, e = d + n, cs = e + n;
   const ints = cs + 2 * cap; // i32 region: K (n entries), then S (2·cap entries)
   const doubles = ints + ((n + 1) >> 1) + cap + 2;
   const inst = forceScalar ? { memory: new ArrayBuffer(8 * doubles), kernels: null } : workMemory(8 * doubles);
@@ -67,7 +67,7 @@ function eigenWork(n: number, forceScalar: boolean) {
         rotapply: (q, nn, npp, ss, ns, c) => scalar.rotapply(m, mi, q, nn, npp, ss, ns, c),
         qrsweep: (dd, ee, l, hi, c) => scalar.qrsweep(m, dd, ee, l, hi, c),
       };
-  return { m, mi, ops, np, cap, A, Q, V, B, p, d, e, cs, K, S };
+  return { m, mi, ops, np, cap, A, Q, B, p, d, e, cs, K, S };
 }
 
 /** One reusable kernel memory for decompositions (they run one at a time), grown by replacing it. */
@@ -105,7 +105,9 @@ export function symmetricEigen(a0: Float64Array, n: number, opts: { scalarKernel
     let tail = 0;
     for (let i = k + 2; i < n; i++) tail = tail + A[i * n + k] * A[i * n + k];
     if (tail === 0) continue;
-    const vo = w.V + k * n; // v_k, entries k+1 … n−1
+    // v_k (entries k+1 … n−1) goes to row k of A above the diagonal: that row is never read again
+    // (later steps touch rows and columns > k; d and e come from the diagonal and below).
+    const vo = w.A + k * n;
     const x0 = A[(k + 1) * n + k];
     const sigma = x0 * x0 + tail;
     const alpha = x0 >= 0 ? -Math.sqrt(sigma) : Math.sqrt(sigma);
@@ -124,15 +126,11 @@ export function symmetricEigen(a0: Float64Array, n: number, opts: { scalarKernel
     for (let i = k + 1; i < n; i++) p[i] = p[i] - K * mem[vo + i]; // w
     ops.rank2(w.A, n, k + 1, vo, w.p);
     A[(k + 1) * n + k] = alpha;
-    A[k * n + k + 1] = alpha;
-    for (let i = k + 2; i < n; i++) {
-      A[i * n + k] = 0;
-      A[k * n + i] = 0;
-    }
+    for (let i = k + 2; i < n; i++) A[i * n + k] = 0;
     mem[w.B + k] = beta;
     mi[w.K + nk++] = k;
   }
-  ops.hhacc(w.Q, n, np, w.V, w.B, w.K, nk); // Q = H_0 H_1 ⋯ (each row: the reflectors in order)
+  ops.hhacc(w.Q, n, np, w.A, w.B, w.K, nk); // Q = H_0 H_1 ⋯ (each row: the reflectors in order)
   const d = mem.subarray(w.d, w.d + n);
   const e = mem.subarray(w.e, w.e + n); // e[i] couples i and i+1
   for (let i = 0; i < n; i++) d[i] = A[i * n + i];
