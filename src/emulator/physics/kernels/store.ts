@@ -168,15 +168,25 @@ export class FactorStore {
     const m = this.m;
     const list = this.out;
     const tile = Math.max(64, Math.floor(GRAM_TILE_BYTES / (16 * np)));
+    // A row found over 80 % nonzero in the first tile is taken as dense from then on (no scans):
+    // either path gives the same bits, so this only chooses the faster one.
+    const dense = new Uint8Array(r);
     for (let j0 = 0; j0 < n; j0 += tile) {
       const j1 = Math.min(n, j0 + tile);
       for (let a = 0; a < r; a++) {
         const pa = a >> 1;
         // row a in pair layout: stride 2 doubles; pairs pa … np−1 of K's row a
         const xa = pa * 2 * n + (a & 1);
+        const out = acc + a * rowLen;
+        if (dense[a]) {
+          this.ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+          continue;
+        }
         const cnt = this.ops.nzidx(xa, j0, j1, list);
-        if (5 * cnt > 4 * (j1 - j0)) this.ops.jx(this.P, pa, np, n, j0, j1, xa, 2, acc + a * rowLen, j0 > 0);
-        else this.ops.jxl(this.P, pa, np, n, j0, list, cnt, xa, acc + a * rowLen, j0 > 0);
+        if (5 * cnt > 4 * (j1 - j0)) {
+          this.ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+          if (j0 === 0) dense[a] = 1;
+        } else this.ops.jxl(this.P, pa, np, n, j0, list, cnt, xa, out, j0 > 0);
       }
     }
     for (let a = 0; a < r; a++)
