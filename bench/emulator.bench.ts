@@ -1,5 +1,6 @@
 // Emulator physics: Euler step throughput against a same-run streaming-read baseline, exact vs
 // Euler integrator time, and peak memory of the largest factored configuration.
+import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { BenchRow, BenchSuite } from './harness.ts';
@@ -188,11 +189,15 @@ function spectralRow(reps: number): BenchRow {
   const tOld: number[] = [];
   const cNew: number[] = [];
   const cOld: number[] = [];
+  const tSetup: number[] = [];
   let q = 0;
   for (let i = 0; i <= reps; i++) {
     let c = 0;
     tNew.push(seconds(() => void (c = cpuSeconds(() => void (q = new FactoredCoupling(n, r, J, core, s, lambda).getSpectral().q)))));
     cNew.push(c);
+    // the set-up alone, on an uploaded J (the upload — J into the kernels' memory — excluded)
+    const up = new FactoredCoupling(n, r, J, core, s, lambda);
+    tSetup.push(seconds(() => void up.getSpectral()));
     tOld.push(seconds(() => void (c = cpuSeconds(() => void spectralV1(J, n, r, C, lambda)))));
     cOld.push(c);
     if (i === 0) {
@@ -200,6 +205,7 @@ function spectralRow(reps: number): BenchRow {
       tOld.length = 0;
       cNew.length = 0;
       cOld.length = 0;
+      tSetup.length = 0;
     }
   }
   const a = median(tNew), b = median(tOld);
@@ -209,10 +215,13 @@ function spectralRow(reps: number): BenchRow {
     unit: 's/upload',
     baseline: b,
     ratio: b / a,
-    note: `baseline = numerics-v1 set-up (bench/baselines/spectral-v1.ts); ratio = v1/v2 (higher is better; target ≥ 8); q = ${q}`,
+    note: `baseline = numerics-v1 set-up (bench/baselines/spectral-v1.ts, main at cc40a6f); value = upload + set-up; setupOnly = getSpectral on an uploaded J; ratio = v1/new (higher is better; target ≥ 8); q = ${q}`,
     cpuSeconds: median(cNew),
     baselineCpuSeconds: median(cOld),
     cpuRatio: median(cOld) / median(cNew),
+    setupOnlySeconds: median(tSetup),
+    setupOnlyRatio: b / median(tSetup),
+    loadAverage: loadavg()[0],
   };
 }
 
@@ -315,19 +324,28 @@ function memoryRow(quick: boolean): BenchRow {
   };
 }
 
+/**
+ * TNGD_BENCH_ONLY=spectral,mnist (comma-separated: memory, euler, spectral, mnist, exact,
+ * stability) runs only those row groups; unset runs all.
+ */
+const only = process.env.TNGD_BENCH_ONLY?.split(',').map((s) => s.trim());
+const want = (group: string) => !only || only.includes(group);
+
 const suite: BenchSuite = {
   name: 'emulator',
   async run({ quick }) {
-    const rows: BenchRow[] = [memoryRow(quick)]; // first, before other rows leave garbage behind
+    const rows: BenchRow[] = want('memory') ? [memoryRow(quick)] : []; // first, before other rows leave garbage behind
     const Ns = quick ? [1000, 10000] : [1000, 10000, 100000];
     const Rs = quick ? [10, 64] : [10, 64, 320, 640];
-    for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
-    if (quick) rows.push(eulerRow(10000, 320, quick)); // issue 11's second target size
-    rows.push(spectralRow(quick ? 3 : 7));
-    rows.push(mnistRow());
-    rows.push(...exactRows(10000, 64, quick ? 2 : 3));
-    rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
-    if (!quick) rows.push(...exactRows(10000, 320, 2));
+    if (want('euler')) {
+      for (const n of Ns) for (const r of Rs) rows.push(eulerRow(n, r, quick));
+      if (quick) rows.push(eulerRow(10000, 320, quick)); // issue 11's second target size
+    }
+    if (want('spectral')) rows.push(spectralRow(quick ? 3 : 7));
+    if (want('mnist')) rows.push(mnistRow());
+    if (want('exact')) rows.push(...exactRows(10000, 64, quick ? 2 : 3));
+    if (want('stability')) rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
+    if (!quick && want('exact')) rows.push(...exactRows(10000, 320, 2));
     if (sink === 42) console.log('');
     return rows;
   },

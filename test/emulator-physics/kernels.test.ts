@@ -65,6 +65,28 @@ describe('WASM kernels', () => {
     }
   });
 
+  it('the Gram of a mostly-zero J (nonzero-only visits, ±0 entries, several tiles) has the bits of the row-major sum (12 shapes, seeds 1…12)', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const u = rng(7000 + seed);
+      // n large enough for several Gram tiles at r = 40 (tile = 256 KiB / (16·np) columns)
+      const r = seed <= 6 ? 1 + Math.floor(u() * 40) : 40, n = seed <= 6 ? 1 + Math.floor(u() * 300) : 1700 + seed;
+      const density = [0.05, 0.3, 0.7, 0.95][seed % 4];
+      const J = new Float64Array(r * n).map(() => (u() < density ? (u() - 0.5) * (u() < 0.05 ? 1e3 : 1) : u() < 0.5 ? 0 : -0));
+      const want = new Float64Array(r * r);
+      for (let a = 0; a < r; a++)
+        for (let b = a; b < r; b++) {
+          let acc = 0;
+          for (let j = 0; j < n; j++) acc = acc + J[a * n + j] * J[b * n + j];
+          want[a * r + b] = acc;
+          want[b * r + a] = acc;
+        }
+      const fast = new FactoredCoupling(n, r, J, { kind: 'identity' }, 1, 0.01);
+      const ref = new FactoredCoupling(n, r, J, { kind: 'identity' }, 1, 0.01, { scalarKernels: true });
+      expect(hex(fast.store.gram())).toBe(hex(want));
+      expect(hex(ref.store.gram())).toBe(hex(want));
+    }
+  });
+
   it('symmetricEigen gives the same bits with SIMD and scalar inner loops (n = 1…40 and 97, SPD and indefinite, seeds 1…42)', () => {
     for (const n of [...Array.from({ length: 40 }, (_, i) => i + 1), 97]) {
       const a = randomSpd(n, n, n % 3 === 0 ? -0.5 : 0.1);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CoreSpec } from '../../src/emulator/physics/index.ts';
 import { FactoredCoupling } from '../../src/emulator/physics/couplings.ts';
-import { factorCore } from '../../src/emulator/physics/spectral.ts';
+import { denseFactor, factorCore } from '../../src/emulator/physics/spectral.ts';
 import { formFactored, randomSpd, rng, softmaxBlocks } from './helpers.ts';
 
 function randomJ(r: number, n: number, seed: number, rank = r): Float64Array {
@@ -70,11 +70,12 @@ describe('factored spectral data: one eigendecomposition of the q×q matrix Lᵀ
     const blocks = softmaxBlocks(3, 4, 3);
     const f = factorCore({ kind: 'block', dz: 4, blocks }, 12, 2);
     expect(f.p).toBe(9);
+    const L = denseFactor(f, 12);
     for (let b = 0; b < 3; b++)
       for (let k = 0; k < 4; k++)
         for (let l = 0; l < 4; l++) {
           let acc = 0;
-          for (let c = 0; c < f.p; c++) acc += f.L[(4 * b + k) * f.p + c] * f.L[(4 * b + l) * f.p + c];
+          for (let c = 0; c < f.p; c++) acc += L[(4 * b + k) * f.p + c] * L[(4 * b + l) * f.p + c];
           expect(Math.abs(acc - 2 * blocks[16 * b + 4 * k + l])).toBeLessThan(1e-14);
         }
   });

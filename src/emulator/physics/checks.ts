@@ -13,6 +13,10 @@ export function fail(code: ConstructorParameters<typeof PhysicsError>[0], msg: s
 export function checkFinite(v: Float64Array, len: number, what: string): void {
   if (!(v instanceof Float64Array)) fail('shape', `${what} must be a Float64Array`);
   if (v.length !== len) fail('shape', `${what} has length ${v.length}, expected ${len}`);
+  // One branch-free pass (x − x is 0 for finite x, NaN for ±∞ and NaN); the index only on failure.
+  let s = 0;
+  for (let i = 0; i < len; i++) s = s + (v[i] - v[i]);
+  if (s === 0) return;
   for (let i = 0; i < len; i++) if (!Number.isFinite(v[i])) fail('non-finite', `${what}[${i}] = ${v[i]}`);
 }
 

@@ -22,13 +22,20 @@ export interface Spectral {
 /** Relative cut 2⁻⁴⁰ for Cholesky pivots and for the modes kept. */
 const CUT = 9.094947017729282e-13;
 
-/** C = L Lᵀ, L r×p with column c nonzero only on rows lo[c] … lo[c]+len[c]−1 (its core block). */
+/** C = L Lᵀ, L r×p with column c nonzero only on rows lo[c] … lo[c]+b−1 (its core block). */
 export interface CoreFactor {
   p: number;
-  /** r×p row-major */
-  L: Float64Array;
   lo: Int32Array;
-  len: Int32Array;
+  /** the block size b; column c's b entries (rows lo[c] … lo[c]+b−1) at Lc[c·b …] */
+  b: number;
+  Lc: Float64Array;
+}
+
+/** L as a dense r×p row-major matrix (for tests and diagnostics; the set-up uses Lc). */
+export function denseFactor(f: CoreFactor, r: number): Float64Array {
+  const L = new Float64Array(r * f.p);
+  for (let c = 0; c < f.p; c++) for (let i = 0; i < f.b; i++) L[(f.lo[c] + i) * f.p + c] = f.Lc[c * f.b + i];
+  return L;
 }
 
 /**
@@ -36,14 +43,15 @@ export interface CoreFactor {
  * complements): pivot = the not-yet-pivoted index with the largest diagonal, > tol
  * (tol = 2⁻⁴⁰·max diagonal; ties to the lowest index); column: L_p = √S_pp, L_k = S_kp/√S_pp for
  * not-pivoted k ≠ p (+0 on pivoted rows); then S_ij = S_ij − L_i·L_j over not-pivoted i, j
- * (i outer, both ascending). Calls emit(column) for each pivot, in pivot order.
+ * (i outer, both ascending). Writes each pivot's column to out at `at`, `at + b`, … in pivot
+ * order; returns the number of columns. `done` (length b) is scratch.
  */
-function pivotedBlock(S: Float64Array, b: number, emit: (col: Float64Array) => void): void {
+function pivotedBlock(S: Float64Array, b: number, out: Float64Array, at: number, done: Uint8Array): number {
   let dmax = 0;
   for (let i = 0; i < b; i++) if (S[i * b + i] > dmax) dmax = S[i * b + i];
   const tol = CUT * dmax;
-  const done = new Uint8Array(b);
-  const col = new Float64Array(b);
+  done.fill(0);
+  let cols = 0;
   for (;;) {
     let p = -1;
     let best = tol;
@@ -53,24 +61,29 @@ function pivotedBlock(S: Float64Array, b: number, emit: (col: Float64Array) => v
         p = i;
       }
     }
-    if (p < 0) return;
+    if (p < 0) return cols;
     const piv = Math.sqrt(best);
-    for (let i = 0; i < b; i++) col[i] = done[i] || i === p ? 0 : S[i * b + p] / piv;
-    col[p] = piv;
+    const col = at + cols * b;
+    for (let i = 0; i < b; i++) out[col + i] = done[i] || i === p ? 0 : S[i * b + p] / piv;
+    out[col + p] = piv;
     done[p] = 1;
     for (let i = 0; i < b; i++) {
       if (done[i]) continue;
-      for (let j = 0; j < b; j++) if (!done[j]) S[i * b + j] = S[i * b + j] - col[i] * col[j];
+      const li = out[col + i];
+      for (let j = 0; j < b; j++) if (!done[j]) S[i * b + j] = S[i * b + j] - li * out[col + j];
     }
-    emit(col);
+    cols++;
   }
 }
 
 /** The block factor of C = s·H (identity, diagonal: 1×1 blocks; block: d_z; dense: one r×r). */
 export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
   const dz = core.kind === 'block' ? core.dz : core.kind === 'dense' ? r : 1;
-  const cols: { lo: number; v: Float64Array }[] = [];
   const S = new Float64Array(dz * dz);
+  const done = new Uint8Array(dz);
+  const all = new Float64Array(r * dz); // at most r columns of dz entries
+  const loAll = new Int32Array(r);
+  let p = 0;
   for (let b0 = 0; b0 < r; b0 += dz) {
     for (let k = 0; k < dz; k++)
       for (let l = 0; l < dz; l++) {
@@ -81,39 +94,44 @@ export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
         else c = s * core.h[k * r + l];
         S[k * dz + l] = c;
       }
-    pivotedBlock(S, dz, (col) => cols.push({ lo: b0, v: Float64Array.from(col) }));
+    const made = pivotedBlock(S, dz, all, p * dz, done);
+    loAll.fill(b0, p, p + made);
+    p += made;
   }
-  const p = cols.length;
-  const L = new Float64Array(r * p);
-  const lo = new Int32Array(p);
-  const len = new Int32Array(p).fill(dz);
-  for (let c = 0; c < p; c++) {
-    lo[c] = cols[c].lo;
-    for (let i = 0; i < dz; i++) L[(lo[c] + i) * p + c] = cols[c].v[i];
-  }
-  return { p, L, lo, len };
+  return { p, lo: loAll.slice(0, p), b: dz, Lc: all.slice(0, p * dz) };
 }
 
 /** Spectral data of s·JᵀHJ + λI from the Gram K (r×r) — EMULATOR.md §9.2, factored. */
 export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: number, lambda: number): Spectral {
-  const { p, L, lo, len } = factorCore(core, r, s);
+  const { p, lo, b, Lc } = factorCore(core, r, s);
+  // (Loops run over each column's b contiguous entries Lc; every sum keeps the order below.)
   // M = K·L (r×p): M_ac = Σ_l ascending over column c's block K_al·L_lc.
   const M = new Float64Array(r * p);
-  for (let a = 0; a < r; a++)
+  for (let a = 0; a < r; a++) {
+    const krow = a * r;
     for (let c = 0; c < p; c++) {
       let acc = 0;
-      for (let l = lo[c]; l < lo[c] + len[c]; l++) acc = acc + K[a * r + l] * L[l * p + c];
+      const k0 = krow + lo[c], l0 = c * b;
+      for (let i = 0; i < b; i++) acc = acc + K[k0 + i] * Lc[l0 + i];
       M[a * p + c] = acc;
     }
+  }
   // T = Lᵀ M (p×p): T_cd = Σ_a ascending over column c's block L_ac·M_ad (c ≤ d, mirrored).
   const T = new Float64Array(p * p);
-  for (let c = 0; c < p; c++)
-    for (let d = c; d < p; d++) {
-      let acc = 0;
-      for (let a = lo[c]; a < lo[c] + len[c]; a++) acc = acc + L[a * p + c] * M[a * p + d];
-      T[c * p + d] = acc;
-      T[d * p + c] = acc;
+  const tcol = new Float64Array(p);
+  for (let c = 0; c < p; c++) {
+    tcol.fill(0);
+    const m0 = lo[c] * p, l0 = c * b;
+    for (let i = 0; i < b; i++) {
+      const lac = Lc[l0 + i];
+      const mrow = m0 + i * p;
+      for (let d = c; d < p; d++) tcol[d] = tcol[d] + lac * M[mrow + d];
     }
+    for (let d = c; d < p; d++) {
+      T[c * p + d] = tcol[d];
+      T[d * p + c] = tcol[d];
+    }
+  }
   const et = p > 0 ? symmetricEigen(T, p) : { values: new Float64Array(0), vectors: new Float64Array(0) };
   let mmax = 0;
   for (let j = 0; j < p; j++) if (et.values[j] > mmax) mmax = et.values[j];
@@ -125,17 +143,20 @@ export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: 
   const inv = new Float64Array(q);
   for (let j = 0; j < q; j++) inv[j] = 1 / Math.sqrt(et.values[keep[j]]);
   const W = et.vectors;
+  const Wk = new Float64Array(p * q); // the kept columns of W, row c contiguous
+  for (let c = 0; c < p; c++) for (let j = 0; j < q; j++) Wk[c * q + j] = W[c * p + keep[j]];
   let c0 = 0; // columns are in block order: those of row a's block are c0 … c1−1
   for (let a = 0; a < r; a++) {
-    while (c0 < p && lo[c0] + len[c0] <= a) c0++;
+    while (c0 < p && lo[c0] + b <= a) c0++;
     let c1 = c0;
     while (c1 < p && lo[c1] <= a) c1++;
-    for (let j = 0; j < q; j++) {
-      const wj = keep[j];
-      let acc = 0;
-      for (let c = c0; c < c1; c++) acc = acc + L[a * p + c] * W[c * p + wj];
-      R[a * q + j] = acc * inv[j];
+    const ra = a * q;
+    for (let c = c0; c < c1; c++) {
+      const lac = Lc[c * b + (a - lo[c])];
+      const wr = c * q;
+      for (let j = 0; j < q; j++) R[ra + j] = R[ra + j] + lac * Wk[wr + j];
     }
+    for (let j = 0; j < q; j++) R[ra + j] = R[ra + j] * inv[j];
   }
   const aEig = new Float64Array(q);
   for (let j = 0; j < q; j++) {

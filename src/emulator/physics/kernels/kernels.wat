@@ -80,6 +80,90 @@
         (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
         (br $pairs1))))
 
+  ;; The j in [j0, j1) with x_j ≠ +0 and ≠ −0 (x_j at x + j·16, a row of the pair layout), as byte
+  ;; offsets 16·(j − j0) into the i32 list at $list, ascending; returns their count. Branch-free.
+  (func (export "nzidx") (param $x i32) (param $j0 i32) (param $j1 i32) (param $list i32) (result i32)
+    (local $j i32) (local $cnt i32) (local $xp i32) (local $off i32)
+    (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $j (local.get $j0))
+    (block $done
+      (loop $lj
+        (br_if $done (i32.ge_s (local.get $j) (local.get $j1)))
+        (i32.store (i32.add (local.get $list) (i32.shl (local.get $cnt) (i32.const 2))) (local.get $off))
+        (local.set $cnt (i32.add (local.get $cnt) (f64.ne (f64.load (local.get $xp)) (f64.const 0))))
+        (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
+    (local.get $cnt))
+
+  ;; jx for x = a row of the pair layout (x_j at x + 16j) over only the cnt j listed at $list (byte
+  ;; offsets 16·(j − j0), ascending, from nzidx): the other j have x_j = ±0, whose products are ±0,
+  ;; and adding ±0 leaves a sum that started at +0 unchanged (such a sum is never −0), so the
+  ;; result has the bits of jx over all of [j0, j1).
+  (func (export "jxl") (param $P i32) (param $p0 i32) (param $p1 i32) (param $n i32) (param $j0 i32)
+                       (param $list i32) (param $cnt i32) (param $x i32) (param $out i32) (param $cont i32)
+    (local $pi i32) (local $a i32) (local $lp i32) (local $le i32) (local $off i32) (local $row i32)
+    (local $s v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $P (i32.add (local.get $P) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $x (i32.add (local.get $x) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $le (i32.add (local.get $list) (i32.shl (local.get $cnt) (i32.const 2))))
+    (local.set $pi (local.get $p0))
+    (block $done4
+      (loop $pairs4
+        (br_if $done4 (i32.gt_s (i32.add (local.get $pi) (i32.const 4)) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (if (local.get $cont)
+          (then
+            (local.set $c0 (v128.load (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c1 (v128.load offset=16 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c2 (v128.load offset=32 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+            (local.set $c3 (v128.load offset=48 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))))))
+          (else
+            (local.set $c0 (v128.const f64x2 0 0))
+            (local.set $c1 (v128.const f64x2 0 0))
+            (local.set $c2 (v128.const f64x2 0 0))
+            (local.set $c3 (v128.const f64x2 0 0))))
+        (local.set $lp (local.get $list))
+        (block $endj
+          (loop $lj
+            (br_if $endj (i32.ge_u (local.get $lp) (local.get $le)))
+            (local.set $off (i32.load (local.get $lp)))
+            (local.set $s (v128.load64_splat (i32.add (local.get $x) (local.get $off))))
+            (local.set $off (i32.add (local.get $a) (local.get $off)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (v128.load (local.get $off)) (local.get $s))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (v128.load (i32.add (local.get $off) (local.get $row))) (local.get $s))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (v128.load (i32.add (local.get $off) (i32.shl (local.get $row) (i32.const 1)))) (local.get $s))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (v128.load (i32.add (local.get $off) (i32.mul (local.get $row) (i32.const 3)))) (local.get $s))))
+            (local.set $lp (i32.add (local.get $lp) (i32.const 4)))
+            (br $lj)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c0))
+        (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c1))
+        (v128.store offset=32 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c2))
+        (v128.store offset=48 (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c3))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 4)))
+        (br $pairs4)))
+    (block $done1
+      (loop $pairs1
+        (br_if $done1 (i32.ge_s (local.get $pi) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (local.set $c0 (if (result v128) (local.get $cont)
+          (then (v128.load (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4)))))
+          (else (v128.const f64x2 0 0))))
+        (local.set $lp (local.get $list))
+        (block $endj1
+          (loop $lj1
+            (br_if $endj1 (i32.ge_u (local.get $lp) (local.get $le)))
+            (local.set $off (i32.load (local.get $lp)))
+            (local.set $c0 (f64x2.add (local.get $c0)
+              (f64x2.mul (v128.load (i32.add (local.get $a) (local.get $off))) (v128.load64_splat (i32.add (local.get $x) (local.get $off))))))
+            (local.set $lp (i32.add (local.get $lp) (i32.const 4)))
+            (br $lj1)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $pi) (i32.const 4))) (local.get $c0))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $pairs1))))
+
   ;; (Jx, Jg, Jw1, Jw2)_k = Σ_j ascending J_kj·(x, g, w1, w2)_j, one pass over J (exact run).
   ;; v = four vectors of n at v, v + 8n, v + 16n, v + 24n; out = four vectors of 2·npairs.
   (func (export "jx4") (param $P i32) (param $np i32) (param $n i32) (param $v i32) (param $out i32)
@@ -365,103 +449,280 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $li))))
 
-  ;; Q ← Q(I − β v vᵀ) on Qᵀ (row j = column j of Q): t_r = β·(Σ_j ascending Qᵀ_jr·v_j) over j in
-  ;; [k1, n), then Qᵀ_jr = Qᵀ_jr − t_r·v_j; r over [0, n), two r per vector. t: n scratch.
-  (func (export "qacc") (param $Q i32) (param $n i32) (param $k1 i32) (param $v i32) (param $t i32) (param $beta f64)
-    (local $j i32) (local $r i32) (local $q i32) (local $tp i32) (local $vj v128) (local $last i32) (local $bv v128)
-    (local.set $last (i32.and (local.get $n) (i32.const -2)))
-    (memory.fill (local.get $t) (i32.const 0) (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $j (local.get $k1))
+  ;; Q is held as row pairs: rows 2π and 2π+1 of Q (Q_ij = component i of eigenvector j) form pair
+  ;; π, stored (Q[2π][j], Q[2π+1][j]) at byte offset Q + π·16n + 16j (odd n: a padding row). The
+  ;; reflectors and rotations do not depend on Q, so linalg.ts records them and these kernels apply
+  ;; them afterwards, four pairs (eight rows) at a time with the rows in L1; every row of Q sees the
+  ;; operations of §9.2 in their order (rows of Q never mix).
+
+  ;; The reflectors listed at K (i32 step indices k, ascending; nk of them) on four pairs at q:
+  ;; t = β_k·(Σ_j ascending Q_rj·v_j) over j in [k+1, n), then Q_rj = Q_rj − t·v_j. v_k is row k of
+  ;; V (n×n f64, entries k+1 … n−1), β_k = the f64 at B + 8k.
+  (func $hh4 (param $q i32) (param $n i32) (param $V i32) (param $B i32) (param $K i32) (param $nk i32)
+    (local $i i32) (local $k i32) (local $a i32) (local $vp i32) (local $v0 i32) (local $end i32) (local $a0 i32)
+    (local $row i32) (local $row2 i32) (local $row3 i32) (local $s v128) (local $bv v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $row2 (i32.shl (local.get $row) (i32.const 1)))
+    (local.set $row3 (i32.add (local.get $row2) (local.get $row)))
+    (block $done
+      (loop $lk
+        (br_if $done (i32.ge_s (local.get $i) (local.get $nk)))
+        (local.set $k (i32.load (i32.add (local.get $K) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $bv (v128.load64_splat (i32.add (local.get $B) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $a0 (i32.add (local.get $q) (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 4))))
+        (local.set $v0 (i32.add (local.get $V) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $n)) (i32.add (local.get $k) (i32.const 1))) (i32.const 3))))
+        (local.set $end (i32.add (local.get $V) (i32.shl (i32.mul (i32.add (local.get $k) (i32.const 1)) (local.get $n)) (i32.const 3))))
+        (local.set $t0 (v128.const f64x2 0 0))
+        (local.set $t1 (v128.const f64x2 0 0))
+        (local.set $t2 (v128.const f64x2 0 0))
+        (local.set $t3 (v128.const f64x2 0 0))
+        (local.set $a (local.get $a0))
+        (local.set $vp (local.get $v0))
+        (block $e1
+          (loop $l1
+            (br_if $e1 (i32.ge_u (local.get $vp) (local.get $end)))
+            (local.set $s (v128.load64_splat (local.get $vp)))
+            (local.set $t0 (f64x2.add (local.get $t0) (f64x2.mul (v128.load (local.get $a)) (local.get $s))))
+            (local.set $t1 (f64x2.add (local.get $t1) (f64x2.mul (v128.load (i32.add (local.get $a) (local.get $row))) (local.get $s))))
+            (local.set $t2 (f64x2.add (local.get $t2) (f64x2.mul (v128.load (i32.add (local.get $a) (local.get $row2))) (local.get $s))))
+            (local.set $t3 (f64x2.add (local.get $t3) (f64x2.mul (v128.load (i32.add (local.get $a) (local.get $row3))) (local.get $s))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $vp (i32.add (local.get $vp) (i32.const 8)))
+            (br $l1)))
+        (local.set $t0 (f64x2.mul (local.get $bv) (local.get $t0)))
+        (local.set $t1 (f64x2.mul (local.get $bv) (local.get $t1)))
+        (local.set $t2 (f64x2.mul (local.get $bv) (local.get $t2)))
+        (local.set $t3 (f64x2.mul (local.get $bv) (local.get $t3)))
+        (local.set $a (local.get $a0))
+        (local.set $vp (local.get $v0))
+        (block $e2
+          (loop $l2
+            (br_if $e2 (i32.ge_u (local.get $vp) (local.get $end)))
+            (local.set $s (v128.load64_splat (local.get $vp)))
+            (v128.store (local.get $a) (f64x2.sub (v128.load (local.get $a)) (f64x2.mul (local.get $t0) (local.get $s))))
+            (v128.store (i32.add (local.get $a) (local.get $row))
+              (f64x2.sub (v128.load (i32.add (local.get $a) (local.get $row))) (f64x2.mul (local.get $t1) (local.get $s))))
+            (v128.store (i32.add (local.get $a) (local.get $row2))
+              (f64x2.sub (v128.load (i32.add (local.get $a) (local.get $row2))) (f64x2.mul (local.get $t2) (local.get $s))))
+            (v128.store (i32.add (local.get $a) (local.get $row3))
+              (f64x2.sub (v128.load (i32.add (local.get $a) (local.get $row3))) (f64x2.mul (local.get $t3) (local.get $s))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $vp (i32.add (local.get $vp) (i32.const 8)))
+            (br $l2)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $lk))))
+
+  ;; $hh4 for one pair at q.
+  (func $hh1 (param $q i32) (param $n i32) (param $V i32) (param $B i32) (param $K i32) (param $nk i32)
+    (local $i i32) (local $k i32) (local $a i32) (local $vp i32) (local $v0 i32) (local $end i32) (local $a0 i32)
+    (local $s v128) (local $t0 v128)
+    (block $done
+      (loop $lk
+        (br_if $done (i32.ge_s (local.get $i) (local.get $nk)))
+        (local.set $k (i32.load (i32.add (local.get $K) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $a0 (i32.add (local.get $q) (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 4))))
+        (local.set $v0 (i32.add (local.get $V) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $n)) (i32.add (local.get $k) (i32.const 1))) (i32.const 3))))
+        (local.set $end (i32.add (local.get $V) (i32.shl (i32.mul (i32.add (local.get $k) (i32.const 1)) (local.get $n)) (i32.const 3))))
+        (local.set $t0 (v128.const f64x2 0 0))
+        (local.set $a (local.get $a0))
+        (local.set $vp (local.get $v0))
+        (block $e1
+          (loop $l1
+            (br_if $e1 (i32.ge_u (local.get $vp) (local.get $end)))
+            (local.set $t0 (f64x2.add (local.get $t0) (f64x2.mul (v128.load (local.get $a)) (v128.load64_splat (local.get $vp)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $vp (i32.add (local.get $vp) (i32.const 8)))
+            (br $l1)))
+        (local.set $t0 (f64x2.mul (v128.load64_splat (i32.add (local.get $B) (i32.shl (local.get $k) (i32.const 3)))) (local.get $t0)))
+        (local.set $a (local.get $a0))
+        (local.set $vp (local.get $v0))
+        (block $e2
+          (loop $l2
+            (br_if $e2 (i32.ge_u (local.get $vp) (local.get $end)))
+            (local.set $s (v128.load64_splat (local.get $vp)))
+            (v128.store (local.get $a) (f64x2.sub (v128.load (local.get $a)) (f64x2.mul (local.get $t0) (local.get $s))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $vp (i32.add (local.get $vp) (i32.const 8)))
+            (br $l2)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $lk))))
+
+  ;; All recorded reflectors on every pair of Q (np pairs): blocks of four pairs, then single pairs.
+  (func (export "hhacc") (param $Q i32) (param $n i32) (param $np i32) (param $V i32) (param $B i32) (param $K i32) (param $nk i32)
+    (local $pi i32) (local $row i32)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (block $d4
+      (loop $l4
+        (br_if $d4 (i32.gt_s (i32.add (local.get $pi) (i32.const 4)) (local.get $np)))
+        (call $hh4 (i32.add (local.get $Q) (i32.mul (local.get $pi) (local.get $row))) (local.get $n) (local.get $V) (local.get $B) (local.get $K) (local.get $nk))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 4)))
+        (br $l4)))
     (block $d1
       (loop $l1
-        (br_if $d1 (i32.ge_s (local.get $j) (local.get $n)))
-        (local.set $vj (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3)))))
-        (local.set $q (i32.add (local.get $Q) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 3))))
-        (local.set $tp (local.get $t))
-        (local.set $r (i32.const 0))
-        (block $e1
-          (loop $m1
-            (br_if $e1 (i32.ge_s (local.get $r) (local.get $last)))
-            (v128.store (local.get $tp) (f64x2.add (v128.load (local.get $tp)) (f64x2.mul (v128.load (local.get $q)) (local.get $vj))))
-            (local.set $q (i32.add (local.get $q) (i32.const 16)))
-            (local.set $tp (i32.add (local.get $tp) (i32.const 16)))
-            (local.set $r (i32.add (local.get $r) (i32.const 2)))
-            (br $m1)))
-        (if (i32.lt_s (local.get $r) (local.get $n))
-          (then (f64.store (local.get $tp) (f64.add (f64.load (local.get $tp)) (f64.mul (f64.load (local.get $q)) (f64x2.extract_lane 0 (local.get $vj)))))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $l1)))
-    (local.set $bv (f64x2.splat (local.get $beta)))
-    (local.set $tp (local.get $t))
-    (local.set $r (i32.const 0))
-    (block $e2
-      (loop $m2
-        (br_if $e2 (i32.ge_s (local.get $r) (local.get $last)))
-        (v128.store (local.get $tp) (f64x2.mul (local.get $bv) (v128.load (local.get $tp))))
-        (local.set $tp (i32.add (local.get $tp) (i32.const 16)))
-        (local.set $r (i32.add (local.get $r) (i32.const 2)))
-        (br $m2)))
-    (if (i32.lt_s (local.get $r) (local.get $n))
-      (then (f64.store (local.get $tp) (f64.mul (local.get $beta) (f64.load (local.get $tp))))))
-    (local.set $j (local.get $k1))
-    (block $d3
-      (loop $l3
-        (br_if $d3 (i32.ge_s (local.get $j) (local.get $n)))
-        (local.set $vj (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $j) (i32.const 3)))))
-        (local.set $q (i32.add (local.get $Q) (i32.shl (i32.mul (local.get $j) (local.get $n)) (i32.const 3))))
-        (local.set $tp (local.get $t))
-        (local.set $r (i32.const 0))
-        (block $e3
-          (loop $m3
-            (br_if $e3 (i32.ge_s (local.get $r) (local.get $last)))
-            (v128.store (local.get $q) (f64x2.sub (v128.load (local.get $q)) (f64x2.mul (v128.load (local.get $tp)) (local.get $vj))))
-            (local.set $q (i32.add (local.get $q) (i32.const 16)))
-            (local.set $tp (i32.add (local.get $tp) (i32.const 16)))
-            (local.set $r (i32.add (local.get $r) (i32.const 2)))
-            (br $m3)))
-        (if (i32.lt_s (local.get $r) (local.get $n))
-          (then (f64.store (local.get $q) (f64.sub (f64.load (local.get $q)) (f64.mul (f64.load (local.get $tp)) (f64x2.extract_lane 0 (local.get $vj)))))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $l3))))
+        (br_if $d1 (i32.ge_s (local.get $pi) (local.get $np)))
+        (call $hh1 (i32.add (local.get $Q) (i32.mul (local.get $pi) (local.get $row))) (local.get $n) (local.get $V) (local.get $B) (local.get $K) (local.get $nk))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $l1))))
 
-  ;; Givens rotation of Qᵀ rows k, k+1 (n entries each): (a, b) ← (c·a + s·b, c·b − s·a).
-  (func $rot (export "rot") (param $Q i32) (param $n i32) (param $k i32) (param $c f64) (param $s f64)
-    (local $a i32) (local $b i32) (local $i i32) (local $last i32) (local $cv v128) (local $sv v128)
-    (local $x v128) (local $y v128) (local $xs f64) (local $ys f64)
-    (local.set $a (i32.add (local.get $Q) (i32.shl (i32.mul (local.get $k) (local.get $n)) (i32.const 3))))
-    (local.set $b (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 3))))
-    (local.set $cv (f64x2.splat (local.get $c)))
-    (local.set $sv (f64x2.splat (local.get $s)))
-    (local.set $last (i32.and (local.get $n) (i32.const -2)))
-    (block $e
-      (loop $l
-        (br_if $e (i32.ge_s (local.get $i) (local.get $last)))
-        (local.set $x (v128.load (local.get $a)))
-        (local.set $y (v128.load (local.get $b)))
-        (v128.store (local.get $a) (f64x2.add (f64x2.mul (local.get $cv) (local.get $x)) (f64x2.mul (local.get $sv) (local.get $y))))
-        (v128.store (local.get $b) (f64x2.sub (f64x2.mul (local.get $cv) (local.get $y)) (f64x2.mul (local.get $sv) (local.get $x))))
-        (local.set $a (i32.add (local.get $a) (i32.const 16)))
-        (local.set $b (i32.add (local.get $b) (i32.const 16)))
-        (local.set $i (i32.add (local.get $i) (i32.const 2)))
-        (br $l)))
-    (if (i32.lt_s (local.get $i) (local.get $n))
-      (then
-        (local.set $xs (f64.load (local.get $a)))
-        (local.set $ys (f64.load (local.get $b)))
-        (f64.store (local.get $a) (f64.add (f64.mul (local.get $c) (local.get $xs)) (f64.mul (local.get $s) (local.get $ys))))
-        (f64.store (local.get $b) (f64.sub (f64.mul (local.get $c) (local.get $ys)) (f64.mul (local.get $s) (local.get $xs)))))))
+  ;; The QR sweeps recorded at S (ns sweeps, i32 pairs (l, cnt)) with their rotations (c, s) as f64
+  ;; pairs at CS, consecutively, on four pairs at q: for k = l … l+cnt−1,
+  ;; (Q_rk, Q_r,k+1) ← (c·Q_rk + s·Q_r,k+1, c·Q_r,k+1 − s·Q_rk); Q_r,k+1's new value is carried in a
+  ;; register to the next rotation (the same value a store and a load would give).
+  (func $rot4 (param $q i32) (param $n i32) (param $S i32) (param $ns i32) (param $CS i32)
+    (local $w i32) (local $cnt i32) (local $a i32) (local $cp i32) (local $e i32)
+    (local $row i32) (local $row2 i32) (local $row3 i32) (local $c v128) (local $s v128) (local $y v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $row2 (i32.shl (local.get $row) (i32.const 1)))
+    (local.set $row3 (i32.add (local.get $row2) (local.get $row)))
+    (local.set $cp (local.get $CS))
+    (block $done
+      (loop $lw
+        (br_if $done (i32.ge_s (local.get $w) (local.get $ns)))
+        (local.set $a (i32.add (local.get $q) (i32.shl (i32.load (i32.add (local.get $S) (i32.shl (local.get $w) (i32.const 3)))) (i32.const 4))))
+        (local.set $cnt (i32.load offset=4 (i32.add (local.get $S) (i32.shl (local.get $w) (i32.const 3)))))
+        (local.set $e (i32.add (local.get $cp) (i32.shl (local.get $cnt) (i32.const 4))))
+        (local.set $x0 (v128.load (local.get $a)))
+        (local.set $x1 (v128.load (i32.add (local.get $a) (local.get $row))))
+        (local.set $x2 (v128.load (i32.add (local.get $a) (local.get $row2))))
+        (local.set $x3 (v128.load (i32.add (local.get $a) (local.get $row3))))
+        (block $ek
+          (loop $lk
+            (br_if $ek (i32.ge_u (local.get $cp) (local.get $e)))
+            (local.set $c (v128.load64_splat (local.get $cp)))
+            (local.set $s (v128.load64_splat offset=8 (local.get $cp)))
+            (local.set $y (v128.load offset=16 (local.get $a)))
+            (v128.store (local.get $a) (f64x2.add (f64x2.mul (local.get $c) (local.get $x0)) (f64x2.mul (local.get $s) (local.get $y))))
+            (local.set $x0 (f64x2.sub (f64x2.mul (local.get $c) (local.get $y)) (f64x2.mul (local.get $s) (local.get $x0))))
+            (local.set $y (v128.load offset=16 (i32.add (local.get $a) (local.get $row))))
+            (v128.store (i32.add (local.get $a) (local.get $row)) (f64x2.add (f64x2.mul (local.get $c) (local.get $x1)) (f64x2.mul (local.get $s) (local.get $y))))
+            (local.set $x1 (f64x2.sub (f64x2.mul (local.get $c) (local.get $y)) (f64x2.mul (local.get $s) (local.get $x1))))
+            (local.set $y (v128.load offset=16 (i32.add (local.get $a) (local.get $row2))))
+            (v128.store (i32.add (local.get $a) (local.get $row2)) (f64x2.add (f64x2.mul (local.get $c) (local.get $x2)) (f64x2.mul (local.get $s) (local.get $y))))
+            (local.set $x2 (f64x2.sub (f64x2.mul (local.get $c) (local.get $y)) (f64x2.mul (local.get $s) (local.get $x2))))
+            (local.set $y (v128.load offset=16 (i32.add (local.get $a) (local.get $row3))))
+            (v128.store (i32.add (local.get $a) (local.get $row3)) (f64x2.add (f64x2.mul (local.get $c) (local.get $x3)) (f64x2.mul (local.get $s) (local.get $y))))
+            (local.set $x3 (f64x2.sub (f64x2.mul (local.get $c) (local.get $y)) (f64x2.mul (local.get $s) (local.get $x3))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 16)))
+            (br $lk)))
+        (v128.store (local.get $a) (local.get $x0))
+        (v128.store (i32.add (local.get $a) (local.get $row)) (local.get $x1))
+        (v128.store (i32.add (local.get $a) (local.get $row2)) (local.get $x2))
+        (v128.store (i32.add (local.get $a) (local.get $row3)) (local.get $x3))
+        (local.set $w (i32.add (local.get $w) (i32.const 1)))
+        (br $lw))))
 
-  ;; A QR sweep's rotations applied to Qᵀ: for k = l … l+cnt−1, rotation (c_k, s_k) = the f64 pair
-  ;; at cs + 16·(k − l) on rows k, k+1 — the same operations, in the same order for every entry,
-  ;; as cnt calls of rot.
-  (func (export "rotseq") (param $Q i32) (param $n i32) (param $l i32) (param $cnt i32) (param $cs i32)
-    (local $k i32)
-    (block $e
+  ;; $rot4 for one pair at q.
+  (func $rot1 (param $q i32) (param $n i32) (param $S i32) (param $ns i32) (param $CS i32)
+    (local $w i32) (local $cnt i32) (local $a i32) (local $cp i32) (local $e i32)
+    (local $c v128) (local $s v128) (local $y v128) (local $x0 v128)
+    (local.set $cp (local.get $CS))
+    (block $done
+      (loop $lw
+        (br_if $done (i32.ge_s (local.get $w) (local.get $ns)))
+        (local.set $a (i32.add (local.get $q) (i32.shl (i32.load (i32.add (local.get $S) (i32.shl (local.get $w) (i32.const 3)))) (i32.const 4))))
+        (local.set $cnt (i32.load offset=4 (i32.add (local.get $S) (i32.shl (local.get $w) (i32.const 3)))))
+        (local.set $e (i32.add (local.get $cp) (i32.shl (local.get $cnt) (i32.const 4))))
+        (local.set $x0 (v128.load (local.get $a)))
+        (block $ek
+          (loop $lk
+            (br_if $ek (i32.ge_u (local.get $cp) (local.get $e)))
+            (local.set $c (v128.load64_splat (local.get $cp)))
+            (local.set $s (v128.load64_splat offset=8 (local.get $cp)))
+            (local.set $y (v128.load offset=16 (local.get $a)))
+            (v128.store (local.get $a) (f64x2.add (f64x2.mul (local.get $c) (local.get $x0)) (f64x2.mul (local.get $s) (local.get $y))))
+            (local.set $x0 (f64x2.sub (f64x2.mul (local.get $c) (local.get $y)) (f64x2.mul (local.get $s) (local.get $x0))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 16)))
+            (br $lk)))
+        (v128.store (local.get $a) (local.get $x0))
+        (local.set $w (i32.add (local.get $w) (i32.const 1)))
+        (br $lw))))
+
+  ;; All recorded sweeps on every pair of Q (np pairs): blocks of four pairs, then single pairs.
+  (func (export "rotapply") (param $Q i32) (param $n i32) (param $np i32) (param $S i32) (param $ns i32) (param $CS i32)
+    (local $pi i32) (local $row i32)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (block $d4
+      (loop $l4
+        (br_if $d4 (i32.gt_s (i32.add (local.get $pi) (i32.const 4)) (local.get $np)))
+        (call $rot4 (i32.add (local.get $Q) (i32.mul (local.get $pi) (local.get $row))) (local.get $n) (local.get $S) (local.get $ns) (local.get $CS))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 4)))
+        (br $l4)))
+    (block $d1
+      (loop $l1
+        (br_if $d1 (i32.ge_s (local.get $pi) (local.get $np)))
+        (call $rot1 (i32.add (local.get $Q) (i32.mul (local.get $pi) (local.get $row))) (local.get $n) (local.get $S) (local.get $ns) (local.get $CS))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $l1))))
+
+  ;; √(x² + y²) as linalg.ts's hypotDet: m = max(|x|, |y|) (the second when not >), 0 if m = 0,
+  ;; else m·sqrt((|x|/m)·(|x|/m) + (|y|/m)·(|y|/m)).
+  (func $hypot (param $x f64) (param $y f64) (result f64)
+    (local $ax f64) (local $ay f64) (local $m f64) (local $u f64) (local $v f64)
+    (local.set $ax (f64.abs (local.get $x)))
+    (local.set $ay (f64.abs (local.get $y)))
+    (local.set $m (select (local.get $ax) (local.get $ay) (f64.gt (local.get $ax) (local.get $ay))))
+    (if (f64.eq (local.get $m) (f64.const 0)) (then (return (f64.const 0))))
+    (local.set $u (f64.div (local.get $ax) (local.get $m)))
+    (local.set $v (f64.div (local.get $ay) (local.get $m)))
+    (f64.mul (local.get $m) (f64.sqrt (f64.add (f64.mul (local.get $u) (local.get $u)) (f64.mul (local.get $v) (local.get $v))))))
+
+  ;; One implicit QR sweep of §9.2 on the block l … m of the tridiagonal (d, e: f64 arrays), with
+  ;; the Wilkinson shift from its trailing 2×2; rotation k − l's (c, s) stored at cs + 16·(k − l).
+  ;; Scalar f64 code, the expressions of linalg.ts in the same order.
+  (func (export "qrsweep") (param $d i32) (param $e i32) (param $l i32) (param $m i32) (param $cs i32)
+    (local $dd f64) (local $bm f64) (local $den f64) (local $mu f64) (local $x f64) (local $z f64)
+    (local $k i32) (local $r f64) (local $c f64) (local $s f64) (local $al f64) (local $be f64) (local $ga f64)
+    (local $csk f64) (local $de f64) (local $dk i32) (local $ek i32)
+    (local.set $dd (f64.div (f64.sub (f64.load (i32.add (local.get $d) (i32.shl (i32.sub (local.get $m) (i32.const 1)) (i32.const 3))))
+                                     (f64.load (i32.add (local.get $d) (i32.shl (local.get $m) (i32.const 3)))))
+                            (f64.const 2)))
+    (local.set $bm (f64.load (i32.add (local.get $e) (i32.shl (i32.sub (local.get $m) (i32.const 1)) (i32.const 3)))))
+    (local.set $den (if (result f64) (f64.ge (local.get $dd) (f64.const 0))
+      (then (f64.add (local.get $dd) (call $hypot (local.get $dd) (local.get $bm))))
+      (else (f64.sub (local.get $dd) (call $hypot (local.get $dd) (local.get $bm))))))
+    (local.set $mu (f64.sub (f64.load (i32.add (local.get $d) (i32.shl (local.get $m) (i32.const 3))))
+                            (f64.div (f64.mul (local.get $bm) (local.get $bm)) (local.get $den))))
+    (local.set $x (f64.sub (f64.load (i32.add (local.get $d) (i32.shl (local.get $l) (i32.const 3)))) (local.get $mu)))
+    (local.set $z (f64.load (i32.add (local.get $e) (i32.shl (local.get $l) (i32.const 3)))))
+    (local.set $k (local.get $l))
+    (block $done
       (loop $lk
-        (br_if $e (i32.ge_s (local.get $k) (local.get $cnt)))
-        (call $rot (local.get $Q) (local.get $n) (i32.add (local.get $l) (local.get $k))
-          (f64.load (i32.add (local.get $cs) (i32.shl (local.get $k) (i32.const 4))))
-          (f64.load offset=8 (i32.add (local.get $cs) (i32.shl (local.get $k) (i32.const 4)))))
+        (br_if $done (i32.ge_s (local.get $k) (local.get $m)))
+        (local.set $dk (i32.add (local.get $d) (i32.shl (local.get $k) (i32.const 3))))
+        (local.set $ek (i32.add (local.get $e) (i32.shl (local.get $k) (i32.const 3))))
+        (local.set $r (call $hypot (local.get $x) (local.get $z)))
+        (if (f64.eq (local.get $r) (f64.const 0))
+          (then (local.set $c (f64.const 1)) (local.set $s (f64.const 0)))
+          (else (local.set $c (f64.div (local.get $x) (local.get $r))) (local.set $s (f64.div (local.get $z) (local.get $r)))))
+        (if (i32.gt_s (local.get $k) (local.get $l)) (then (f64.store offset=0 (i32.sub (local.get $ek) (i32.const 8)) (local.get $r))))
+        (local.set $al (f64.load (local.get $dk)))
+        (local.set $be (f64.load (local.get $ek)))
+        (local.set $ga (f64.load offset=8 (local.get $dk)))
+        (local.set $csk (f64.mul (local.get $c) (local.get $s)))
+        (f64.store (local.get $dk)
+          (f64.add (f64.add (f64.mul (f64.mul (local.get $c) (local.get $c)) (local.get $al))
+                            (f64.mul (f64.mul (f64.const 2) (local.get $csk)) (local.get $be)))
+                   (f64.mul (f64.mul (local.get $s) (local.get $s)) (local.get $ga))))
+        (f64.store offset=8 (local.get $dk)
+          (f64.add (f64.sub (f64.mul (f64.mul (local.get $s) (local.get $s)) (local.get $al))
+                            (f64.mul (f64.mul (f64.const 2) (local.get $csk)) (local.get $be)))
+                   (f64.mul (f64.mul (local.get $c) (local.get $c)) (local.get $ga))))
+        (f64.store (local.get $ek)
+          (f64.add (f64.mul (local.get $csk) (f64.sub (local.get $ga) (local.get $al)))
+                   (f64.mul (f64.sub (f64.mul (local.get $c) (local.get $c)) (f64.mul (local.get $s) (local.get $s))) (local.get $be))))
+        (if (i32.lt_s (i32.add (local.get $k) (i32.const 1)) (local.get $m))
+          (then
+            (local.set $de (f64.load offset=8 (local.get $ek)))
+            (local.set $z (f64.mul (local.get $s) (local.get $de)))
+            (f64.store offset=8 (local.get $ek) (f64.mul (local.get $c) (local.get $de)))
+            (local.set $x (f64.load (local.get $ek)))))
+        (f64.store (local.get $cs) (local.get $c))
+        (f64.store offset=8 (local.get $cs) (local.get $s))
+        (local.set $cs (i32.add (local.get $cs) (i32.const 16)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $lk))))
 

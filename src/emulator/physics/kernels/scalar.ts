@@ -24,6 +24,35 @@ export function jx(
   }
 }
 
+/** The j ∈ [j0, j1) with m[x + 2j] ≠ ±0, as j − j0, ascending, into li[list …]; returns the count. */
+export function nzidx(m: Float64Array, li: Int32Array, x: number, j0: number, j1: number, list: number): number {
+  let cnt = 0;
+  for (let j = j0; j < j1; j++) if (m[x + 2 * j] !== 0) li[list + cnt++] = j - j0;
+  return cnt;
+}
+
+/**
+ * jx with x a row of the pair layout (x_j = m[x + 2j]) over only the listed j (li[list …], from
+ * nzidx): the skipped terms are ±0, which leave a sum started at +0 unchanged (it is never −0).
+ */
+export function jxl(
+  m: Float64Array, li: Int32Array, P: number, p0: number, p1: number, n: number, j0: number, list: number, cnt: number, x: number, out: number, cont: boolean,
+): void {
+  for (let pi = p0; pi < p1; pi++) {
+    let a0 = cont ? m[out + 2 * pi] : 0;
+    let a1 = cont ? m[out + 2 * pi + 1] : 0;
+    const a = P + pi * 2 * n;
+    for (let t = 0; t < cnt; t++) {
+      const j = j0 + li[list + t];
+      const xj = m[x + 2 * j];
+      a0 = a0 + m[a + 2 * j] * xj;
+      a1 = a1 + m[a + 2 * j + 1] * xj;
+    }
+    m[out + 2 * pi] = a0;
+    m[out + 2 * pi + 1] = a1;
+  }
+}
+
 /** (Jv₀, Jv₁, Jv₂, Jv₃) with v_c = m[v + c·n …], outputs at out + c·2·np. */
 export function jx4(m: Float64Array, P: number, np: number, n: number, v: number, out: number): void {
   for (let c = 0; c < 4; c++) jx(m, P, 0, np, n, 0, n, v + c * n, 1, out + c * 2 * np, false);
@@ -95,33 +124,87 @@ export function rank2(m: Float64Array, A: number, n: number, k1: number, v: numb
   }
 }
 
-/** Qᵀ update of one reflector: t_r = β·(Σ_j ascending Qᵀ_jr·v_j), then Qᵀ_jr = Qᵀ_jr − t_r·v_j. */
-export function qacc(m: Float64Array, Q: number, n: number, k1: number, v: number, t: number, beta: number): void {
-  m.fill(0, t, t + n);
-  for (let j = k1; j < n; j++) {
-    const vj = m[v + j];
-    const row = Q + j * n;
-    for (let r = 0; r < n; r++) m[t + r] = m[t + r] + m[row + r] * vj;
-  }
-  for (let r = 0; r < n; r++) m[t + r] = beta * m[t + r];
-  for (let j = k1; j < n; j++) {
-    const vj = m[v + j];
-    const row = Q + j * n;
-    for (let r = 0; r < n; r++) m[row + r] = m[row + r] - m[t + r] * vj;
+/** √(x² + y²) as linalg.ts's hypotDet (the same expression; repeated here so kernels import nothing). */
+function hypot(x: number, y: number): number {
+  const ax = Math.abs(x);
+  const ay = Math.abs(y);
+  const m = ax > ay ? ax : ay;
+  if (m === 0) return 0;
+  const u = ax / m;
+  const v = ay / m;
+  return m * Math.sqrt(u * u + v * v);
+}
+
+/**
+ * One implicit QR sweep (EMULATOR.md §9.2) on the block l … hi of the tridiagonal (d, e at
+ * offsets d, e), Wilkinson shift from its trailing 2×2; rotation k − l's (c, s) at cs + 2(k − l).
+ */
+export function qrsweep(mem: Float64Array, d: number, e: number, l: number, hi: number, cs: number): void {
+  const dd = (mem[d + hi - 1] - mem[d + hi]) / 2;
+  const bm = mem[e + hi - 1];
+  const den = dd >= 0 ? dd + hypot(dd, bm) : dd - hypot(dd, bm);
+  const mu = mem[d + hi] - (bm * bm) / den;
+  let x = mem[d + l] - mu;
+  let z = mem[e + l];
+  for (let k = l; k < hi; k++) {
+    const r = hypot(x, z);
+    const c = r === 0 ? 1 : x / r;
+    const s = r === 0 ? 0 : z / r;
+    if (k > l) mem[e + k - 1] = r;
+    const al = mem[d + k], be = mem[e + k], ga = mem[d + k + 1];
+    const csk = c * s;
+    mem[d + k] = ((c * c) * al + (2 * csk) * be) + (s * s) * ga;
+    mem[d + k + 1] = ((s * s) * al - (2 * csk) * be) + (c * c) * ga;
+    mem[e + k] = csk * (ga - al) + (c * c - s * s) * be;
+    if (k + 1 < hi) {
+      const de = mem[e + k + 1];
+      z = s * de;
+      mem[e + k + 1] = c * de;
+      x = mem[e + k];
+    }
+    mem[cs + 2 * (k - l)] = c;
+    mem[cs + 2 * (k - l) + 1] = s;
   }
 }
 
-/** Givens rotation of Qᵀ rows k, k+1: (a, b) ← (c·a + s·b, c·b − s·a). */
-export function rot(m: Float64Array, Q: number, n: number, k: number, c: number, s: number): void {
-  const a = Q + k * n, b = a + n;
-  for (let i = 0; i < n; i++) {
-    const x = m[a + i], y = m[b + i];
-    m[a + i] = c * x + s * y;
-    m[b + i] = c * y - s * x;
+// Q as row pairs: element (i, j) at Q + (i >> 1)·2n + 2j + (i & 1) (kernels.wat). Rows never mix.
+
+/**
+ * The reflectors k = ki[K … K+nk−1] on every row i of Q (2·np rows, the padding row included):
+ * t = β_k·(Σ_j ascending Q_ij·v_j) over j ∈ [k+1, n), then Q_ij = Q_ij − t·v_j; v_k = row k of V
+ * (n×n), β_k = m[B + k].
+ */
+export function hhacc(m: Float64Array, ki: Int32Array, Q: number, n: number, np: number, V: number, B: number, K: number, nk: number): void {
+  for (let i = 0; i < 2 * np; i++) {
+    const base = Q + (i >> 1) * 2 * n + (i & 1);
+    for (let h = 0; h < nk; h++) {
+      const k = ki[K + h];
+      const v = V + k * n;
+      let acc = 0;
+      for (let j = k + 1; j < n; j++) acc = acc + m[base + 2 * j] * m[v + j];
+      const t = m[B + k] * acc;
+      for (let j = k + 1; j < n; j++) m[base + 2 * j] = m[base + 2 * j] - t * m[v + j];
+    }
   }
 }
 
-/** rot for k = l … l+cnt−1 with (c_k, s_k) = m[cs + 2(k − l)], m[cs + 2(k − l) + 1]. */
-export function rotseq(m: Float64Array, Q: number, n: number, l: number, cnt: number, cs: number): void {
-  for (let k = 0; k < cnt; k++) rot(m, Q, n, l + k, m[cs + 2 * k], m[cs + 2 * k + 1]);
+/**
+ * The sweeps (l, cnt) = (si[S + 2w], si[S + 2w + 1]), w < ns, with their rotations (c, s) at
+ * m[CS + 2·(running index)], on every row i of Q: (Q_ik, Q_i,k+1) ← (c·Q_ik + s·Q_i,k+1, c·Q_i,k+1 − s·Q_ik).
+ */
+export function rotapply(m: Float64Array, si: Int32Array, Q: number, n: number, np: number, S: number, ns: number, CS: number): void {
+  for (let i = 0; i < 2 * np; i++) {
+    const base = Q + (i >> 1) * 2 * n + (i & 1);
+    let cp = CS;
+    for (let w = 0; w < ns; w++) {
+      const l = si[S + 2 * w], cnt = si[S + 2 * w + 1];
+      for (let k = l; k < l + cnt; k++) {
+        const c = m[cp], s = m[cp + 1];
+        cp += 2;
+        const x = m[base + 2 * k], y = m[base + 2 * k + 2];
+        m[base + 2 * k] = c * x + s * y;
+        m[base + 2 * k + 2] = c * y - s * x;
+      }
+    }
+  }
 }

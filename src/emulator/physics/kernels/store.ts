@@ -105,6 +105,10 @@ const adopters = new WeakMap<ArrayBuffer, WeakRef<FactorStore>>();
 interface Ops {
   readonly simd: boolean;
   jx(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, xs: number, out: number, cont: boolean): void;
+  /** the j ∈ [j0, j1) with x_j ≠ ±0 (x_j at x + 2j, a row of the pair layout) into the list at `list` */
+  nzidx(x: number, j0: number, j1: number, list: number): number;
+  /** jx for a pair-layout row x over only the listed j (the other terms are ±0: same bits) */
+  jxl(P: number, p0: number, p1: number, n: number, j0: number, list: number, cnt: number, x: number, out: number, cont: boolean): void;
   jx4(P: number, np: number, n: number, v: number, out: number): void;
   jtw(P: number, np: number, n: number, w: number, out: number): void;
   axpy(out: number, c: number, x: number, n: number): void;
@@ -115,9 +119,12 @@ interface Ops {
 }
 
 function scalarOps(m: Float64Array): Ops {
+  const li = new Int32Array(m.buffer, m.byteOffset, 2 * m.length);
   return {
     simd: false,
     jx: (P, p0, p1, n, j0, j1, x, xs, out, cont) => scalar.jx(m, P, p0, p1, n, j0, j1, x, xs, out, cont),
+    nzidx: (x, j0, j1, list) => scalar.nzidx(m, li, x, j0, j1, 2 * list),
+    jxl: (P, p0, p1, n, j0, list, cnt, x, out, cont) => scalar.jxl(m, li, P, p0, p1, n, j0, 2 * list, cnt, x, out, cont),
     jx4: (P, np, n, v, out) => scalar.jx4(m, P, np, n, v, out),
     jtw: (P, np, n, w, out) => scalar.jtw(m, P, np, n, w, out),
     axpy: (out, c, x, n) => scalar.axpy(m, out, c, x, n),
@@ -131,6 +138,8 @@ function wasmOps(k: WasmKernels): Ops {
   return {
     simd: true,
     jx: (P, p0, p1, n, j0, j1, x, xs, out, cont) => k.jx(8 * P, p0, p1, n, j0, j1, 8 * x, 8 * xs, 8 * out, cont ? 1 : 0),
+    nzidx: (x, j0, j1, list) => k.nzidx(8 * x, j0, j1, 8 * list),
+    jxl: (P, p0, p1, n, j0, list, cnt, x, out, cont) => k.jxl(8 * P, p0, p1, n, j0, 8 * list, cnt, 8 * x, 8 * out, cont ? 1 : 0),
     jx4: (P, np, n, v, out) => k.jx4(8 * P, np, n, 8 * v, 8 * out),
     jtw: (P, np, n, w, out) => k.jtw(8 * P, np, n, 8 * w, 8 * out),
     axpy: (out, c, x, n) => k.axpy(8 * out, c, 8 * x, n),
@@ -270,7 +279,10 @@ export class FactorStore {
 
   /**
    * K_ab = Σ_j ascending J_aj·J_bj (a ≤ b, mirrored). The j range is cut into tiles that stay in
-   * cache; each K row's partial sums are kept in a scratch block and continued tile by tile.
+   * cache; each K row's partial sums are kept in a scratch block and continued tile by tile. Where
+   * row a is mostly zeros in a tile (a GGN's J: inactive ReLUs, blank pixels), only its nonzero j
+   * are visited: the skipped terms are ±0 and leave the sums' bits unchanged (EMULATOR.md §14).
+   * The index list lives in the `out` vector, which every reader rewrites first (jtwSlot).
    */
   gram(): Float64Array {
     const { r, n, np } = this;
@@ -278,13 +290,27 @@ export class FactorStore {
     const rowLen = 2 * np;
     const acc = this.gacc;
     const m = this.m;
+    const list = this.out;
     const tile = Math.max(64, Math.floor(GRAM_TILE_BYTES / (16 * np)));
+    // A row found over 80 % nonzero in the first tile is taken as dense from then on (no scans):
+    // either path gives the same bits, so this only chooses the faster one.
+    const dense = new Uint8Array(r);
     for (let j0 = 0; j0 < n; j0 += tile) {
       const j1 = Math.min(n, j0 + tile);
       for (let a = 0; a < r; a++) {
         const pa = a >> 1;
         // row a in pair layout: stride 2 doubles; pairs pa … np−1 of K's row a
-        this.ops.jx(this.P, pa, np, n, j0, j1, pa * 2 * n + (a & 1), 2, acc + a * rowLen, j0 > 0);
+        const xa = pa * 2 * n + (a & 1);
+        const out = acc + a * rowLen;
+        if (dense[a]) {
+          this.ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+          continue;
+        }
+        const cnt = this.ops.nzidx(xa, j0, j1, list);
+        if (5 * cnt > 4 * (j1 - j0)) {
+          this.ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+          if (j0 === 0) dense[a] = 1;
+        } else this.ops.jxl(this.P, pa, np, n, j0, list, cnt, xa, out, j0 > 0);
       }
     }
     for (let a = 0; a < r; a++)

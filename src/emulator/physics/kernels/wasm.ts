@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 
 export interface WasmKernels {
   jx(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, xs: number, out: number, cont: number): void;
+  nzidx(x: number, j0: number, j1: number, list: number): number;
+  jxl(P: number, p0: number, p1: number, n: number, j0: number, list: number, cnt: number, x: number, out: number, cont: number): void;
   jx4(P: number, np: number, n: number, v: number, out: number): void;
   jtw(P: number, np: number, n: number, w: number, out: number): void;
   axpy(out: number, c: number, x: number, n: number): void;
@@ -12,9 +14,9 @@ export interface WasmKernels {
   euler(x: number, ax: number, g: number, z: number, n: number, dt: number, sigma: number, noise: number, sat: number, fs: number): number;
   symv(A: number, n: number, k1: number, v: number, p: number): void;
   rank2(A: number, n: number, k1: number, v: number, w: number): void;
-  qacc(Q: number, n: number, k1: number, v: number, t: number, beta: number): void;
-  rot(Q: number, n: number, k: number, c: number, s: number): void;
-  rotseq(Q: number, n: number, l: number, cnt: number, cs: number): void;
+  hhacc(Q: number, n: number, np: number, V: number, B: number, K: number, nk: number): void;
+  rotapply(Q: number, n: number, np: number, S: number, ns: number, CS: number): void;
+  qrsweep(d: number, e: number, l: number, m: number, cs: number): void;
   gauss(out: number, n: number, k0: number, k1: number, c1: number, c2: number, c3: number, first: number): void;
 }
 
