@@ -436,10 +436,19 @@ class SequentialModel implements Model {
       sensitivities: new Float64Array(0),
     }));
     this.dA.set(seeds.subarray(0, R * dz));
-    // the accumulated parameter gradient is a by-product; only the per-layer sensitivities are kept
-    this.backward(params, X, R, m, new Float64Array(this.numParams), 0, (li, D) => {
-      traces[li].sensitivities = D.slice(0, R * this.layers[li].nOut);
-    });
+    // only the per-layer sensitivities are kept: no parameter rows (they would cost R·N)
+    this.backward(
+      params,
+      X,
+      R,
+      m,
+      this.dB,
+      0,
+      (li, D) => {
+        traces[li].sensitivities = D.slice(0, R * this.layers[li].nOut);
+      },
+      this.layers.map(() => null),
+    );
     return traces;
   }
 
