@@ -122,7 +122,7 @@ export class CheckContext {
   }
 
   /** Inline f64 Curvature body for A (same form choice as system()). */
-  curvatureBody(A: ArrayLike<number>, n: number, lambda = 0.5): RequestBody<'Curvature'> {
+  curvatureBody(A: ArrayLike<number>, n: number, lambda = 0.5): Extract<RequestBody<'Curvature'>, { form: 'dense' | 'factored' }> {
     const s = this.system(A, n, lambda);
     if (s.form === 'dense') return { form: 'dense', a: f64(s.A, [n, n]), lambda: 0 };
     const core = s.core as { kind: 'dense'; h: ArrayLike<number> };

@@ -6,6 +6,7 @@ export type {
   CoreSampleBlock, RunOptions, RunFlag, CoreRunResult,
 } from './types.ts';
 export type { CoreSpec } from './couplings.ts';
+export type { LayeredCurvature, LayerFactors } from './layered-coupling.ts';
 export { PhysicsError } from './errors.ts';
 export type { PhysicsErrorCode } from './errors.ts';
 export { PROFILES, dacQuantise } from './profile.ts';
