@@ -184,7 +184,7 @@ export class TngdDirection implements DirectionSource {
       if (form === 'layered') throw new OptimizerLimitError("tngd: curvatureForm 'layered' needs a model that emits per-layer factors (dense and conv MLPs through makeBatchOracle); use 'auto' or 'explicit'");
       return false;
     }
-    return form === 'layered' || (this.driver.capabilities.features as readonly string[]).includes('layered-curvature');
+    return form === 'layered' || this.driver.capabilities.features.includes('layered-curvature');
   }
 
   /** The factors as uploaded (folded when configured). */

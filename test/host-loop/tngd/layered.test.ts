@@ -3,7 +3,9 @@
 //  - κ₀ = 0, exact integrator, t = 300τ: the step equals NGD-Woodbury's to 1e-6 (TNGD and TNGD-Adam);
 //  - κ₀ = 0, Euler: the same trajectory as the explicit upload (1e-9: the same A, whichever way
 //    the device or the driver's fallback expands it);
-//  - folded cores (for f32/i16 uploads): the layered fold gives the same A as the explicit fold.
+//  - folded cores (for f32/i16 uploads): the layered fold gives the same A as the explicit fold;
+//  - a device without the layered form gets the explicit J (auto: built by the host; forced
+//    'layered': expanded by the driver) and steps the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../../src/connect.ts';
 import type { SpuDriver } from '../../../src/driver/driver.ts';
@@ -95,6 +97,29 @@ describe('TNGD with layered curvature uploads', () => {
     const pl = await run('layered');
     expect(relDiff(pl, pe)).toBeLessThan(1e-9);
     expect(relDiff(pe, model.init(7))).toBeGreaterThan(1e-4);
+  });
+
+  it("a device without 'layered-curvature': auto uploads the explicit J, 'layered' goes through the driver's expansion; both step as the native layered upload (1e-9) with ≥ 15× the bytes", async () => {
+    const url = 'emu:?profile=ideal&seed=6&maxCells=4096&maxRank=256&maxFrameBytes=65535';
+    const features = driver.capabilities.features.filter((f) => f !== 'layered-curvature');
+    expect(driver.capabilities.features).toContain('layered-curvature');
+    const opts = { lr: 0.1, damping: 0.1, kappa0: 0, integrator: 'exact', tTau: 5, samplePeriod: 0.5, start: 'reset' };
+    const { x, y } = batches(1, 21)[0];
+    const step = async (form: 'auto' | 'layered', legacy: boolean): Promise<{ p: Float64Array; bytes: number }> => {
+      const d = await connect(url, legacy ? { emulator: { capabilities: { features } } } : {});
+      expect(d.capabilities.features.includes('layered-curvature')).toBe(!legacy);
+      const p = model.init(8);
+      const s = await createOptimizer('tngd', { ...opts, curvatureForm: form }, { driver: d }).step(p, makeBatchOracle(model, p, x, y, B, 'ce', ws));
+      await d.close();
+      return { p, bytes: s.bytesOut! };
+    };
+    const native = await step('auto', false);
+    const autoLegacy = await step('auto', true);
+    const forcedLegacy = await step('layered', true);
+    expect(native.bytes * 15).toBeLessThan(autoLegacy.bytes);
+    expect(forcedLegacy.bytes).toBe(autoLegacy.bytes);
+    expect(relDiff(autoLegacy.p, native.p)).toBeLessThan(1e-9);
+    expect(relDiff(forcedLegacy.p, native.p)).toBeLessThan(1e-9);
   });
 
   it("'layered' on a batch without per-layer factors is refused; 'auto' uploads explicit J then", async () => {
