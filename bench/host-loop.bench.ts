@@ -8,6 +8,7 @@ import { timeIt, timeItAsync, type BenchRow, type BenchSuite } from './harness.t
 import { connect } from '../src/connect.ts';
 import type { SpuDriver } from '../src/driver/driver.ts';
 import type { Capabilities } from '../src/protocol/index.ts';
+import { prepareLayered } from '../src/driver/layered.ts';
 import { prepareCurvature, prepareVector, type PreparedUpload } from '../src/driver/uploads.ts';
 import { makeBatchOracle } from '../src/host-loop/batch-oracle.ts';
 import { FactorWorkspace } from '../src/host-loop/curvature/factors.ts';
@@ -17,7 +18,7 @@ import { Rng } from '../src/host-loop/data/rng.ts';
 import { createModel, type Model } from '../src/host-loop/models/model.ts';
 import { createOptimizer } from '../src/host-loop/optimizers/index.ts';
 import '../src/host-loop/optimizers/tngd-registry.ts';
-import { psdCore } from '../src/host-loop/optimizers/tngd-fold.ts';
+import { layeredUpload, psdCore } from '../src/host-loop/optimizers/tngd-fold.ts';
 
 type Form = 'explicit' | 'layered';
 type Batch = { x: Float64Array; y: Int32Array };
@@ -77,6 +78,7 @@ const suite: BenchSuite = {
       let k = 0;
       const next = (): Batch => batches[k++ % batches.length];
       const ws = new FactorWorkspace();
+      const foldPool = new FactorWorkspace();
       const reps = quick ? 15 : 40;
       const tag = `${c.model} b=${b} (N=${model.numParams}, r=${b * 10})`;
       const oracle = (p: Float64Array): ReturnType<typeof makeBatchOracle> => {
@@ -103,8 +105,10 @@ const suite: BenchSuite = {
           const cu =
             form === 'layered'
               ? (() => {
-                  const f = psdCore(o.layered!('ggn'));
-                  return prepareCurvature({ form: 'layered', ...f, lambda: 0.1 }, caps, 'f64');
+                  // as TNGD uploads them (core folded into D)
+                  const f = layeredUpload(o.layered!('ggn'), 'auto', foldPool);
+                  if (!('layers' in f)) throw new Error('internal: the layered factors of an MLP fold per layer');
+                  return prepareLayered({ form: 'layered', ...f, lambda: 0.1 }, caps, 'f64');
                 })()
               : prepareCurvature({ form: 'factored', ...psdCore(o.curvature('ggn')), lambda: 0.1 }, caps, 'f64');
           const gu = prepareVector('Gradient', o.grad, model.numParams, caps, 'f64');
@@ -133,7 +137,7 @@ const suite: BenchSuite = {
       rows.push(row('gradient only', grad, 'ratio to the Adam step'));
       for (const form of ['explicit', 'layered'] as const) rows.push(row(`gradient + GGN factors, ${form}`, factors(form), 'ratio to the Adam step'));
       for (const form of ['explicit', 'layered'] as const)
-        rows.push(row(`TNGD digital part, ${form} (gradient + factors + PSD core + upload encoding)`, digital(form), 'ratio to the Adam step; target ≤ 2 (layered)'));
+        rows.push(row(`TNGD digital part, ${form} (gradient + factors + ${form === 'layered' ? 'core folded into D' : 'PSD core'} + upload encoding)`, digital(form), 'ratio to the Adam step; target ≤ 2 (layered)'));
       rows.push({
         case: `${tag}: numbers on the wire per iteration (curvature + gradient), layered`,
         value: numbers.layered,

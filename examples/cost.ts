@@ -14,11 +14,13 @@ import { lineChartSvg, formatTable, formatNumber } from '../src/host-loop/run/in
 import type { Series } from '../src/host-loop/run/index.ts';
 import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, studyCommand } from './lib/cli.ts';
 import { StudyOutput, median, timed } from './lib/output.ts';
-import { layeredUploadValues, PAPER_DEVICE, projectTngdDevice, projectTngdDeviceUpload, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
+import { PAPER_DEVICE, projectTngdDevice, projectTngdDeviceUpload, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
 import { connect } from '../src/connect.ts';
-import { prepareCurvature, prepareVector } from '../src/driver/uploads.ts';
+import { prepareLayered } from '../src/driver/layered.ts';
+import { prepareVector } from '../src/driver/uploads.ts';
 import type { Capabilities } from '../src/protocol/index.ts';
-import { psdCore } from '../src/host-loop/optimizers/tngd-fold.ts';
+import { layeredUpload } from '../src/host-loop/optimizers/tngd-fold.ts';
+import { FactorWorkspace } from '../src/host-loop/curvature/factors.ts';
 
 /** Least-squares slope of log t against log N (the empirical scaling exponent). */
 export function logLogSlope(ns: number[], ts: number[]): number {
@@ -142,14 +144,19 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
       for (let i = 0; i < reps; i++) t.push((await timed(fn)).seconds);
       return median(t);
     };
-    const gradSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce'));
-    const factorSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce').curvature('ggn'));
-    const layeredFactorSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce').layered!('ggn'));
+    // factor buffers reused across iterations, as the training loop does
+    const ws = new FactorWorkspace();
+    const foldPool = new FactorWorkspace();
+    const gradSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce', ws));
+    const factorSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce', ws).curvature('ggn'));
+    const layeredFactorSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce', ws).layered!('ggn'));
     let wireNumbersLayered = 0;
     const tngdHostSeconds = await times(() => {
-      const ob = makeBatchOracle(model, params, X, y, b, 'ce');
-      const f = psdCore(ob.layered!('ggn'));
-      const cu = prepareCurvature({ form: 'layered', ...f, lambda: o.damping }, layeredCaps, 'f64');
+      const ob = makeBatchOracle(model, params, X, y, b, 'ce', ws);
+      // as TNGD uploads them (core folded into D)
+      const f = layeredUpload(ob.layered!('ggn'), 'auto', foldPool);
+      if (!('layers' in f)) throw new Error('internal: the layered factors of an MLP fold per layer');
+      const cu = prepareLayered({ form: 'layered', ...f, lambda: o.damping }, layeredCaps, 'f64');
       const gu = prepareVector('Gradient', ob.grad, n, layeredCaps, 'f64');
       wireNumbersLayered = [...cu.slots, ...gu.slots].reduce((a, sl) => a + sl.tensor.shape.reduce((p, q) => p * q, 1), 0);
     });
@@ -176,8 +183,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
         if (m === 'ngd-cg') cgMatvecs = s.matvecs ?? null;
       });
     }
-    const denseLayers = lf.layers.map((l) => (l.kind === 'dense' ? l : null)).filter((l) => l !== null);
-    const tngd = projectTngdDeviceUpload(layeredUploadValues(denseLayers, n, b, dz), n, device);
+    const tngd = projectTngdDeviceUpload(wireNumbersLayered, n, device);
     const tngdExplicit = projectTngdDevice(n, b, dz, device);
     const plus = (v: number | null, extra: number): number | null => (v === null ? null : v + extra);
     const iterSeconds: SizeRow['iterSeconds'] = {

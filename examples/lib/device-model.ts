@@ -37,19 +37,10 @@ export function projectTngdDevice(n: number, b: number, dz: number, m: DeviceMod
 }
 
 /**
- * Values a layered upload carries for a network of dense layers (GGN with block core): per layer
- * the sample inputs A (b·nIn) and the sensitivities D (r·nOut, r = b·d_z), the b loss-Hessian
- * blocks (r·d_z) and g (N) — each once: a device taking the layered form expands the factors in
+ * The device part for an upload of `uploadValues` words (projectTngdDevice's model otherwise):
+ * e.g. the layered factors, each value once — a device taking the layered form expands them in
  * its digital front end (or its array layout) for both J and Jᵀ, which this model assumes free.
  */
-export function layeredUploadValues(layers: readonly { nIn: number; nOut: number }[], n: number, b: number, dz: number): number {
-  const r = b * dz;
-  let v = r * dz + n;
-  for (const l of layers) v += b * l.nIn + r * l.nOut;
-  return v;
-}
-
-/** The device part for an upload of `uploadValues` words (projectTngdDevice's model otherwise). */
 export function projectTngdDeviceUpload(uploadValues: number, n: number, m: DeviceModel): TngdProjection {
   const bytesPerValue = m.bits / 8;
   const uploadBytes = uploadValues * bytesPerValue;

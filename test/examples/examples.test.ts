@@ -54,9 +54,11 @@ describe('examples --quick', { timeout: 180_000 }, () => {
       else expect(row.iterSeconds[k], k).toBeGreaterThan(0);
       expect(row.r).toBe(320);
       expect(row.tngdExplicit.uploadBytes).toBe((row.r * (row.r + 2 * row.n) + row.n) * (r.device.bits / 8));
-      // layered: A (b·196, b·H), D (r·H, r·10), the H blocks (r·10) and g (N), each once
+      // layered, the CE core folded into D (rank d_z − 1 = 9 per sample, r′ = 288): A (b·196, b·H),
+      // D (r′·H, r′·10) and g (N), each once
       const h = row.hidden;
-      const layered = 32 * 196 + 320 * h + 32 * h + 320 * 10 + 320 * 10 + row.n;
+      const layered = 32 * 196 + 288 * h + 32 * h + 288 * 10 + row.n;
+      expect(row.wireNumbersLayered).toBe(layered);
       expect(row.tngd.uploadBytes).toBe(layered * (r.device.bits / 8));
       expect(row.wireNumbersExplicit).toBe(320 * row.n + 3200 + row.n);
     }

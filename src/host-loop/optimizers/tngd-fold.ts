@@ -4,6 +4,7 @@
 // for a reduced-precision upload they turn slightly indefinite and the device refuses A as not
 // positive definite. Rounding U instead keeps UᵀU PSD whatever the precision, and the rank cut
 // drops ≥ 1 row per sample (r' ≤ b·(dz − 1)), so fewer bytes go over the link.
+import { expandLayered } from '../linalg/layered.ts';
 import { pivotedCholesky } from '../linalg/psd.ts';
 import type { BufferPool, CoreMatrix, CurvatureFactors, LayerBlock, LayeredFactors } from '../types.ts';
 
@@ -133,4 +134,15 @@ export function foldLayered(f: LayeredFactors, pool: BufferPool): LayeredFactors
     return { ...l, D };
   });
   return { n: f.n, r: rp, b, layers, core: { kind: 'identity' }, scale: f.scale };
+}
+
+/**
+ * The layered factors as TNGD uploads them: core 'block' keeps the H blocks (PSD-rebuilt, as
+ * psdCore); 'auto' and 'folded' fold them into D at any precision — the blocks then need no wire
+ * space and the rank cut drops a row per sample (r′ = b·(d_z − 1) for CE): fewer numbers, the
+ * same A. A core without per-sample blocks (never built by the host) is folded explicitly.
+ */
+export function layeredUpload(f: LayeredFactors, core: 'auto' | 'block' | 'folded', pool: BufferPool): LayeredFactors | CurvatureFactors {
+  if (core === 'block') return psdCore(f);
+  return foldLayered(f, pool) ?? foldCore(expandLayered(f));
 }

@@ -26,8 +26,7 @@ import { FactorWorkspace } from '../curvature/factors.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
 import { OptimizerLimitError, OptimizerStateError } from './errors.ts';
 import { curvatureFormSchema, ngdBaseShape } from './ngd.ts';
-import { foldCore, foldLayered, psdCore } from './tngd-fold.ts';
-import { expandLayered } from '../linalg/layered.ts';
+import { foldCore, layeredUpload, psdCore } from './tngd-fold.ts';
 import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
 import { beginTrace, type StateTraceSink } from './tngd-trace.ts';
 
@@ -59,7 +58,7 @@ export const tngdShape = {
   /**
    * How the core H goes to the device: 'block' as is (b blocks dz×dz), 'folded' into the factor
    * (U = LᵀJ, identity core; needed for f32/i16 uploads of a singular CE core), 'auto' = folded
-   * for f32/i16, block otherwise.
+   * for layered uploads and for f32/i16, block otherwise.
    */
   core: z.enum(['auto', 'block', 'folded'], { error: 'core must be auto, block or folded' }).default('auto'),
   /**
@@ -190,10 +189,7 @@ export class TngdDirection implements DirectionSource {
   /** The factors as uploaded (folded when configured). */
   private factorsOf(batch: BatchOracle): UploadFactors {
     if (this.layeredFor(batch)) {
-      const lf = batch.layered!(this.opts.curvature);
-      if (!this.fold) return psdCore(lf);
-      // a core without per-sample blocks cannot be folded per layer (never built here): explicitly then
-      return foldLayered(lf, this.foldPool) ?? foldCore(expandLayered(lf));
+      return layeredUpload(batch.layered!(this.opts.curvature), this.opts.core, this.foldPool);
     }
     const f = batch.curvature(this.opts.curvature);
     if (!this.fold) return psdCore(f);
