@@ -4,7 +4,7 @@
 // factors (per layer inputs and sensitivities). Also the numbers each form puts on the wire, the
 // whole TNGD iteration through the in-process emulator, and NGD-Woodbury / NGD-CG through either
 // form. Last, the paper's MNIST setting (b = 64, λ = 0.01, t = 50τ, exact) per iteration.
-import { timeIt, timeItAsync, type BenchRow, type BenchSuite } from './harness.ts';
+import { timeItAsync, type BenchRow, type BenchSuite } from './harness.ts';
 import { connect } from '../src/connect.ts';
 import type { SpuDriver } from '../src/driver/driver.ts';
 import type { Capabilities } from '../src/protocol/index.ts';
@@ -34,6 +34,22 @@ const MNIST_CASES = [
 ];
 const MNIST_LAMBDA = 0.01;
 const MNIST_T_TAU = 50;
+
+/**
+ * Medians of async fns timed in turn (one of each per round), so that load on a shared machine
+ * hits the baseline and the candidates alike; seconds each.
+ */
+async function timeInterleaved(fns: (() => unknown)[], reps: number, warmup = 3): Promise<number[]> {
+  for (let w = 0; w < warmup; w++) for (const fn of fns) await fn();
+  const t: number[][] = fns.map(() => []);
+  for (let i = 0; i < reps; i++)
+    for (let j = 0; j < fns.length; j++) {
+      const s = process.hrtime.bigint();
+      await fns[j]();
+      t[j].push(Number(process.hrtime.bigint() - s) / 1e9);
+    }
+  return t.map((x) => x.sort((a, b) => a - b)[Math.floor(x.length / 2)]);
+}
 
 function wireNumbers(...ups: PreparedUpload<'Curvature' | 'Gradient'>[]): number {
   let s = 0;
@@ -79,7 +95,7 @@ const suite: BenchSuite = {
       const next = (): Batch => batches[k++ % batches.length];
       const ws = new FactorWorkspace();
       const foldPool = new FactorWorkspace();
-      const reps = quick ? 15 : 40;
+      const reps = quick ? 31 : 81;
       const tag = `${c.model} b=${b} (N=${model.numParams}, r=${b * 10})`;
       const oracle = (p: Float64Array): ReturnType<typeof makeBatchOracle> => {
         const { x, y } = next();
@@ -88,32 +104,36 @@ const suite: BenchSuite = {
 
       const adam = createOptimizer('adam', { lr: 1e-3 });
       const theta = params.slice();
-      const adamStep = await timeItAsync(async () => {
-        await adam.step(theta, oracle(theta));
-      }, reps, 3);
-      const grad = timeIt(() => oracle(params), reps, 3);
-      const factors = (form: Form): number => timeIt(() => (form === 'layered' ? oracle(params).layered!('ggn') : oracle(params).curvature('ggn')), reps, 3);
-
       const driver = await emulator(model, b);
       // the device's capabilities, with the layered form advertised, so the driver encodes what a
       // device with the feature gets (without it the driver would expand J: the explicit cost)
-      const caps: Capabilities = { ...driver.capabilities, features: [...driver.capabilities.features, 'layered-curvature'] as Capabilities['features'] };
-      let numbers: Record<Form, number> = { explicit: 0, layered: 0 };
-      const digital = (form: Form): number =>
-        timeIt(() => {
-          const o = oracle(params);
-          const cu =
-            form === 'layered'
-              ? (() => {
-                  // as TNGD uploads them (core folded into D)
-                  const f = layeredUpload(o.layered!('ggn'), 'auto', foldPool);
-                  if (!('layers' in f)) throw new Error('internal: the layered factors of an MLP fold per layer');
-                  return prepareLayered({ form: 'layered', ...f, lambda: 0.1 }, caps, 'f64');
-                })()
-              : prepareCurvature({ form: 'factored', ...psdCore(o.curvature('ggn')), lambda: 0.1 }, caps, 'f64');
-          const gu = prepareVector('Gradient', o.grad, model.numParams, caps, 'f64');
-          numbers = { ...numbers, [form]: wireNumbers(cu, gu) };
-        }, reps, 3);
+      const caps: Capabilities = { ...driver.capabilities, features: [...new Set([...driver.capabilities.features, 'layered-curvature'])] as Capabilities['features'] };
+      const numbers: Record<Form, number> = { explicit: 0, layered: 0 };
+      const digital = (form: Form) => (): void => {
+        const o = oracle(params);
+        const cu =
+          form === 'layered'
+            ? (() => {
+                // as TNGD uploads them (core folded into D)
+                const f = layeredUpload(o, 'ggn', 'auto', foldPool);
+                if (!('layers' in f)) throw new Error('internal: the layered factors of an MLP fold per layer');
+                return prepareLayered({ form: 'layered', ...f, lambda: 0.1 }, caps, 'f64');
+              })()
+            : prepareCurvature({ form: 'factored', ...psdCore(o.curvature('ggn')), lambda: 0.1 }, caps, 'f64');
+        const gu = prepareVector('Gradient', o.grad, model.numParams, caps, 'f64');
+        numbers[form] = wireNumbers(cu, gu);
+      };
+      const [adamStep, grad, factorsExplicit, factorsLayered, digitalExplicit, digitalLayered] = await timeInterleaved(
+        [
+          () => adam.step(theta, oracle(theta)),
+          () => oracle(params),
+          () => oracle(params).curvature('ggn'),
+          () => oracle(params).layered!('ggn'),
+          digital('explicit'),
+          digital('layered'),
+        ],
+        reps,
+      );
 
       const tngdIter = async (form: Form, opts: Record<string, unknown>): Promise<{ s: number; bytes: number }> => {
         const tngd = createOptimizer('tngd', { lr: 0.1, damping: 0.1, curvatureForm: form, ...opts }, { driver });
@@ -135,9 +155,10 @@ const suite: BenchSuite = {
       const row = (name: string, v: number, note: string): BenchRow => ({ case: `${tag}: ${name}`, value: ms(v), unit: 'ms/iter', baseline: ms(adamStep), ratio: v / adamStep, note });
       rows.push(row('Adam step (gradient + update)', adamStep, 'baseline'));
       rows.push(row('gradient only', grad, 'ratio to the Adam step'));
-      for (const form of ['explicit', 'layered'] as const) rows.push(row(`gradient + GGN factors, ${form}`, factors(form), 'ratio to the Adam step'));
-      for (const form of ['explicit', 'layered'] as const)
-        rows.push(row(`TNGD digital part, ${form} (gradient + factors + ${form === 'layered' ? 'core folded into D' : 'PSD core'} + upload encoding)`, digital(form), 'ratio to the Adam step; target ≤ 2 (layered)'));
+      rows.push(row('gradient + GGN factors, explicit', factorsExplicit, 'ratio to the Adam step'));
+      rows.push(row('gradient + GGN factors, layered', factorsLayered, 'ratio to the Adam step'));
+      rows.push(row('TNGD digital part, explicit (gradient + factors + PSD core + upload encoding)', digitalExplicit, 'ratio to the Adam step'));
+      rows.push(row('TNGD digital part, layered (gradient + factors + core folded into D + upload encoding)', digitalLayered, 'ratio to the Adam step; target ≤ 2'));
       rows.push({
         case: `${tag}: numbers on the wire per iteration (curvature + gradient), layered`,
         value: numbers.layered,

@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     const tngdHostSeconds = await times(() => {
       const ob = makeBatchOracle(model, params, X, y, b, 'ce', ws);
       // as TNGD uploads them (core folded into D)
-      const f = layeredUpload(ob.layered!('ggn'), 'auto', foldPool);
+      const f = layeredUpload(ob, 'ggn', 'auto', foldPool);
       if (!('layers' in f)) throw new Error('internal: the layered factors of an MLP fold per layer');
       const cu = prepareLayered({ form: 'layered', ...f, lambda: o.damping }, layeredCaps, 'f64');
       const gu = prepareVector('Gradient', ob.grad, n, layeredCaps, 'f64');

@@ -29,16 +29,20 @@ export function makeBatchOracle(
   const ys: Targets = y instanceof Int32Array ? y.slice(0, b) : y.slice(0, b * model.outputDim);
   const { loss: value, grad, outputs } = model.lossAndGrad(theta, xs, ys, b, loss);
   const cache = new Map<CurvatureKind, CurvatureFactors>();
-  const layeredCache = new Map<CurvatureKind, LayeredFactors>();
+  const layeredCache = new Map<string, LayeredFactors>();
   // layered factors need buffers that live as long as this oracle's factors
   const lws = ws ?? new FactorWorkspace();
-  const layered = (kind: CurvatureKind): LayeredFactors => {
-    let f = layeredCache.get(kind);
+  const layered = (kind: CurvatureKind, core: 'block' | 'folded' = 'block'): LayeredFactors => {
+    const key = `${kind}:${core}`;
+    let f = layeredCache.get(key);
     if (!f) {
-      if (kind === 'ggn') f = buildLayeredGgnFactors(model, theta, xs, b, loss, lws, outputs);
-      else if (kind === 'ef') f = buildLayeredEmpiricalFisherFactors(model, theta, xs, ys, b, loss, lws, outputs);
+      // theta and xs are this oracle's own copies, never changed: the model's last forward pass
+      // on them (if nothing ran since) is reused
+      const opts = { z: outputs, reuseForward: true };
+      if (kind === 'ggn') f = buildLayeredGgnFactors(model, theta, xs, b, loss, lws, { ...opts, coreForm: core });
+      else if (kind === 'ef') f = buildLayeredEmpiricalFisherFactors(model, theta, xs, ys, b, loss, lws, opts);
       else throw new RangeError(`unknown curvature kind '${String(kind)}' (expected 'ggn' or 'ef')`);
-      layeredCache.set(kind, f);
+      layeredCache.set(key, f);
     }
     return f;
   };

@@ -87,9 +87,11 @@ export interface BatchOracle {
   curvature(kind: CurvatureKind): CurvatureFactors;
   /**
    * The same curvature with J per layer (LayeredFactors), computed on demand without the r × N
-   * Jacobian. Optional: absent when the model has no layer structure.
+   * Jacobian (cached per batch). `core` 'folded': the GGN's H folded into the factor (identity
+   * core, H = L Lᵀ rank-cut as NGD-Woodbury does; the same A to rounding). Optional: absent when
+   * the model has no layer structure.
    */
-  layered?(kind: CurvatureKind): LayeredFactors;
+  layered?(kind: CurvatureKind, core?: 'block' | 'folded'): LayeredFactors;
   /**
    * Per dense layer Kronecker factors of this batch's curvature (K-FAC). Optional: absent when
    * the oracle has no layer structure; throws when the model has layers K-FAC does not cover.

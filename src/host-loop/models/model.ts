@@ -51,9 +51,11 @@ export interface Model {
    * one forward and one reverse pass: dense layers as their inputs A (b × nIn) and sensitivities
    * D (R × nOut), conv layers as explicit R × cols blocks. Never writes the R × N Jacobian; all
    * arrays come from `pool` (overwritten by the next call with the same pool and prefix).
+   * `reuseForward`: the caller promises params and X were not changed since the model's last
+   * forward pass on these very arrays (same objects, same b), which is then reused.
    * Optional: models without this layer structure omit it.
    */
-  layerBlocks?(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number, pool: BufferPool, prefix: string): LayerBlock[];
+  layerBlocks?(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number, pool: BufferPool, prefix: string, reuseForward?: boolean): LayerBlock[];
 }
 
 export interface DenseLayerTrace {
@@ -112,6 +114,8 @@ class SequentialModel implements Model {
   private dA = new Float64Array(0);
   private dB = new Float64Array(0);
   private readonly maxWidth: number;
+  /** the arrays of the last forward pass (the activations in pre/post are theirs) */
+  private lastRun: { params: Float64Array; X: Float64Array; b: number } | null = null;
 
   constructor(readonly spec: ModelSpec) {
     this.name = formatModelSpec(spec);
@@ -209,6 +213,7 @@ class SequentialModel implements Model {
 
   /** Runs the layers; returns the output buffer (scratch, b × dz). */
   private run(params: Float64Array, X: Float64Array, b: number): Float64Array {
+    this.lastRun = { params, X, b };
     let A = X;
     for (let li = 0; li < this.layers.length; li++) {
       const l = this.layers[li];
@@ -452,14 +457,16 @@ class SequentialModel implements Model {
     return traces;
   }
 
-  layerBlocks(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number, pool: BufferPool, prefix: string): LayerBlock[] {
+  layerBlocks(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number, pool: BufferPool, prefix: string, reuseForward = false): LayerBlock[] {
     this.check(params, X, b);
     const dz = this.outputDim;
     const R = b * m;
     if (!Number.isInteger(m) || m < 1 || !(seeds instanceof Float64Array) || seeds.length < R * dz)
       throw new RangeError(`${this.name}: seeds must be a Float64Array of ${b}·${m} rows × ${dz}, got ${seeds?.length} values`);
+    const last = this.lastRun;
+    const fresh = reuseForward && last !== null && last.params === params && last.X === X && last.b === b && b <= this.cap;
     this.ensure(b, R);
-    this.run(params, X, b);
+    if (!fresh) this.run(params, X, b);
     const blocks: LayerBlock[] = this.layers.map((l, li) => {
       if (l.kind === 'conv') {
         const cols = l.bOff + l.outC - l.wOff;

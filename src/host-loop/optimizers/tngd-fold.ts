@@ -6,7 +6,7 @@
 // drops ≥ 1 row per sample (r' ≤ b·(dz − 1)), so fewer bytes go over the link.
 import { expandLayered } from '../linalg/layered.ts';
 import { pivotedCholesky } from '../linalg/psd.ts';
-import type { BufferPool, CoreMatrix, CurvatureFactors, LayerBlock, LayeredFactors } from '../types.ts';
+import type { BatchOracle, BufferPool, CoreMatrix, CurvatureFactors, CurvatureKind, LayerBlock, LayeredFactors } from '../types.ts';
 
 export function foldCore(f: CurvatureFactors, out?: Float64Array): CurvatureFactors {
   const { n, r, J, core } = f;
@@ -137,12 +137,16 @@ export function foldLayered(f: LayeredFactors, pool: BufferPool): LayeredFactors
 }
 
 /**
- * The layered factors as TNGD uploads them: core 'block' keeps the H blocks (PSD-rebuilt, as
- * psdCore); 'auto' and 'folded' fold them into D at any precision — the blocks then need no wire
- * space and the rank cut drops a row per sample (r′ = b·(d_z − 1) for CE): fewer numbers, the
- * same A. A core without per-sample blocks (never built by the host) is folded explicitly.
+ * The layered factors of a batch as TNGD uploads them: core 'block' keeps the H blocks
+ * (PSD-rebuilt, as psdCore); 'auto' and 'folded' fold them into D at any precision — the blocks
+ * then need no wire space and the rank cut drops a row per sample (r′ = b·(d_z − 1) for CE): fewer
+ * numbers, the same A. The batch oracle folds in the reverse pass itself; factors from elsewhere
+ * are folded here (per layer, or explicitly for a core without per-sample blocks).
  */
-export function layeredUpload(f: LayeredFactors, core: 'auto' | 'block' | 'folded', pool: BufferPool): LayeredFactors | CurvatureFactors {
-  if (core === 'block') return psdCore(f);
+export function layeredUpload(batch: BatchOracle, kind: CurvatureKind, core: 'auto' | 'block' | 'folded', pool: BufferPool): LayeredFactors | CurvatureFactors {
+  if (!batch.layered) throw new RangeError('layeredUpload: the batch has no layered factors');
+  if (core === 'block') return psdCore(batch.layered(kind, 'block'));
+  const f = batch.layered(kind, 'folded');
+  if (f.core.kind === 'identity') return f;
   return foldLayered(f, pool) ?? foldCore(expandLayered(f));
 }

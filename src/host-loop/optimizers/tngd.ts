@@ -189,7 +189,7 @@ export class TngdDirection implements DirectionSource {
   /** The factors as uploaded (folded when configured). */
   private factorsOf(batch: BatchOracle): UploadFactors {
     if (this.layeredFor(batch)) {
-      return layeredUpload(batch.layered!(this.opts.curvature), this.opts.core, this.foldPool);
+      return layeredUpload(batch, this.opts.curvature, this.opts.core, this.foldPool);
     }
     const f = batch.curvature(this.opts.curvature);
     if (!this.fold) return psdCore(f);

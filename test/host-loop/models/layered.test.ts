@@ -87,6 +87,40 @@ describe('layered curvature factors', () => {
     expect(relErr(expandLayered(lay).J, o.curvature('ggn').J, 1e-300)).toBeLessThan(1e-15);
   });
 
+  it.each(SPECS)('%s: the GGN folded in the reverse pass (seeds = columns of L_i) gives the same A to 1e-12, identity core, r = b·(d_z − 1) for CE', (spec) => {
+    const m = createModel(spec);
+    const b = 4;
+    const p = randomParams(m, 3);
+    const { X } = randomBatch(m, b, 4);
+    const block = buildLayeredGgnFactors(m, p, X, b, 'ce');
+    const folded = buildLayeredGgnFactors(m, p, X, b, 'ce', new FactorWorkspace(), { coreForm: 'folded' });
+    expect(folded.core.kind).toBe('identity');
+    expect(folded.r).toBe(b * (m.outputDim - 1));
+    const rng = new Rng(3, 3);
+    for (let t = 0; t < 3; t++) {
+      const v = randomVec(m.numParams, rng);
+      const a = new Float64Array(m.numParams);
+      const e = new Float64Array(m.numParams);
+      new LayeredOperator(folded, 0).apply(v, a);
+      new LayeredOperator(block, 0).apply(v, e);
+      expect(relErr(a, e)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('the oracle reuses its forward pass only when nothing ran since: a forward on other inputs in between changes nothing', () => {
+    const m = createModel('mlp:6-5-4:tanh');
+    const p = randomParams(m, 1);
+    const { X, y } = randomBatch(m, 4, 2);
+    const other = randomBatch(m, 4, 9);
+    const ref = buildGgnFactors(m, p, X, y, 4, 'ce');
+    const o = makeBatchOracle(m, p, X, y, 4, 'ce');
+    m.forward(randomParams(m, 5), other.X, 4); // overwrites the model's activations
+    expect(relErr(expandLayered(o.layered!('ggn')).J, ref.J, 1e-300)).toBeLessThan(1e-15);
+    const o2 = makeBatchOracle(m, p, X, y, 4, 'ce'); // nothing in between: reused
+    expect(relErr(expandLayered(o2.layered!('ggn')).J, ref.J, 1e-300)).toBeLessThan(1e-15);
+    expect(relErr(expandLayered(o2.layered!('ef')).J, buildEmpiricalFisherFactors(m, p, X, y, 4, 'ce').J, 1e-300)).toBeLessThan(1e-15);
+  });
+
   it('factors built into a workspace reuse its buffers (no allocation per iteration)', () => {
     const m = createModel('mlp:6-5-3');
     const p = randomParams(m, 1);
