@@ -16,6 +16,7 @@ import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, stu
 import { StudyOutput, median, timed } from './lib/output.ts';
 import { PAPER_DEVICE, projectTngdDevice, projectTngdDeviceUpload, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
 import { connect } from '../src/connect.ts';
+import { gitProvenance } from './lib/provenance.ts';
 import { prepareLayered } from '../src/driver/layered.ts';
 import { prepareVector } from '../src/driver/uploads.ts';
 import type { Capabilities } from '../src/protocol/index.ts';
@@ -123,7 +124,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     bits: o.bits ?? (deviceBits > 0 ? deviceBits : 16),
     linkBytesPerSecond: o.linkGbps !== undefined ? (o.linkGbps * 1e9) / 8 : caps.linkBytesPerSecond > 0 ? caps.linkBytesPerSecond : PAPER_DEVICE.linkBytesPerSecond,
   };
-  const out = new StudyOutput('cost', o.out, argv, { ...o, hidden, reps, exactMax, explicitMax, advertised, device });
+  const out = new StudyOutput('cost', o.out, argv, { ...o, hidden, reps, exactMax, explicitMax, advertised, device, provenance: gitProvenance() });
 
   const { train } = loadDataset();
   const b = o.batch;
@@ -194,7 +195,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
       'ngd-woodbury': plus(stepSeconds['ngd-woodbury'], gradSeconds + layeredFactorSeconds),
       'ngd-cg-explicit': plus(stepSeconds['ngd-cg-explicit'], gradSeconds + factorSeconds),
       'ngd-woodbury-explicit': plus(stepSeconds['ngd-woodbury-explicit'], gradSeconds + factorSeconds),
-      // host: gradient + layered factors + PSD core + encoding + the SGD update of the readout
+      // host: gradient + layered factors (core folded into D) + encoding + the SGD update of the readout
       'tngd-projected': tngdHostSeconds + (stepSeconds.sgd ?? 0) + tngd.deviceSeconds,
       // as before the layered form: J and H on the host, the paper's upload model
       'tngd-projected-explicit': gradSeconds + factorSeconds + (stepSeconds.sgd ?? 0) + tngdExplicit.deviceSeconds,
