@@ -8,6 +8,9 @@ import { buildEmpiricalFisherFactors, buildGgnFactors, FactorWorkspace } from '.
 import { buildLayeredEmpiricalFisherFactors, buildLayeredGgnFactors } from '../../../src/host-loop/curvature/layered.ts';
 import { expandLayered, layeredGram, layeredJtw, layeredJx, LayeredOperator, validateLayered } from '../../../src/host-loop/linalg/layered.ts';
 import { FactoredOperator } from '../../../src/host-loop/linalg/factored.ts';
+import { WoodburySolver } from '../../../src/host-loop/linalg/woodbury.ts';
+import { LayeredWoodburySolver } from '../../../src/host-loop/linalg/woodbury-layered.ts';
+import type { CoreMatrix } from '../../../src/host-loop/types.ts';
 import { makeBatchOracle } from '../../../src/host-loop/batch-oracle.ts';
 import { ShapeError } from '../../../src/host-loop/linalg/errors.ts';
 import { Rng } from '../../../src/host-loop/data/rng.ts';
@@ -130,6 +133,31 @@ describe('layered curvature factors', () => {
     const da = a.layers.map((l) => (l.kind === 'dense' ? l.D : l.J));
     const b = buildLayeredGgnFactors(m, p, X, 4, 'ce', ws);
     b.layers.forEach((l, i) => expect(l.kind === 'dense' ? l.D : l.J).toBe(da[i]));
+  });
+
+  it('layered Woodbury solves equal the explicit ones (1e-10) for identity, diagonal (one zero entry), block and dense cores', () => {
+    const { lay } = build('conv:5x5x1-c2k3s2-4-3:relu', 'ce', 'ggn', 4, 2);
+    const r = lay.r;
+    const rng = new Rng(5, 5);
+    const d = Float64Array.from({ length: r }, (_, i) => (i === 3 ? 0 : rng.uniform()));
+    const B = Float64Array.from({ length: r * r }, () => rng.normal());
+    const h = new Float64Array(r * r); // B Bᵀ / r, rank ≤ r
+    for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) for (let k = 0; k < r; k++) h[i * r + j] += (B[i * r + k] * B[j * r + k]) / r;
+    const cores: CoreMatrix[] = [{ kind: 'identity' }, { kind: 'diagonal', d }, lay.core, { kind: 'dense', h }];
+    for (const core of cores) {
+      const f = { ...lay, core };
+      const v = randomVec(f.n, rng);
+      const ls = new LayeredWoodburySolver();
+      ls.factor(f, 0.07);
+      const es = new WoodburySolver();
+      es.factor(expandLayered(f), 0.07);
+      expect(ls.rank, core.kind).toBe(es.rank);
+      const a = new Float64Array(f.n);
+      const e = new Float64Array(f.n);
+      ls.solve(v, a);
+      es.solve(v, e);
+      expect(relErr(a, e), core.kind).toBeLessThan(1e-10);
+    }
   });
 
   it('validation names the inconsistent field', () => {
