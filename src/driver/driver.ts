@@ -250,6 +250,8 @@ export class SpuDriver extends EventEmitter<SpuDriverEvents> {
   /**
    * Loads A (factored: scale·JᵀHJ + λI, or dense + λI). Converted to the device's dtype; sent
    * inline or by bulk transfer; atomic on the device: if anything fails, the previous A stays.
+   * Layered (J per layer): sent as factors to a device with 'layered-curvature', else (or when
+   * more factor tensors need bulk transfers than the device stages at once) as the explicit J.
    */
   async uploadCurvature(c: CurvatureInput, opts: UploadOptions = {}): Promise<UploadReport> {
     this.ensureOpen();

@@ -6,7 +6,11 @@ import { connect } from '../../src/connect.ts';
 import { ArgumentError } from '../../src/driver/index.ts';
 import type { LayerBlockInput, SpuDriver } from '../../src/driver/index.ts';
 import { checkLayered, expandLayered } from '../../src/driver/layered.ts';
-import { CONFIG, bitEqual, configureOptions, emulatedDriver } from './helpers.ts';
+import { CONFIG, bitEqual, configureOptions, emulatedDriver, messageProxy } from './helpers.ts';
+import { SpuDriver as Driver, duplexLink } from '../../src/driver/index.ts';
+import { createEmulatedDevice } from '../../src/emulator/index.ts';
+import { ErrorCode, tensorFromFloat64 } from '../../src/protocol/index.ts';
+import type { Message } from '../../src/protocol/index.ts';
 import { PROFILES, SpuCore } from '../../src/emulator/index.ts';
 
 function rng(seed: number) {
@@ -182,5 +186,23 @@ describe('uploading a layered curvature', () => {
     open.push(dev);
     await expect(dev.uploadCurvature({ ...layered, b: 3 })).rejects.toThrow(ArgumentError);
     expect((await dev.status()).hasCurvature).toBe(false);
+  });
+});
+
+describe('protocol minor negotiation', () => {
+  it('a session at minor 2 (a 1.2 host): the device neither lists layered-curvature nor takes the form; the driver sends J', async () => {
+    const hostAt12 = (m: Message): Message => (m.kind === 'HelloRequest' ? { ...m, body: { ...m.body, minor: 2 } } : m);
+    const dev = await Driver.open(async () => duplexLink(messageProxy(createEmulatedDevice({ seed: 5 }), { up: hostAt12 }), 'host-1.2'), { heartbeatIntervalMs: 0 });
+    open.push(dev);
+    expect(dev.info.protocol.minor).toBe(2);
+    expect(dev.capabilities.features).not.toContain('layered-curvature');
+    await dev.configure(configureOptions);
+    const raw = {
+      form: 'layered' as const, n: 3, r: 1, b: 1, core: { kind: 'identity' as const }, scale: 1, lambda: 0.5,
+      layers: [{ kind: 'dense' as const, bias: true, a: tensorFromFloat64([1, 2], [1, 2], 'f64'), d: tensorFromFloat64([0.5], [1, 1], 'f64') }],
+    };
+    await expect(dev.request('Curvature', raw)).rejects.toMatchObject({ code: ErrorCode.DTYPE_UNSUPPORTED });
+    const up = await dev.uploadCurvature({ form: 'layered', n: 3, r: 1, b: 1, layers: [{ kind: 'dense', nIn: 2, nOut: 1, bias: true, A: [1, 2], D: [0.5] }], core: { kind: 'identity' } , lambda: 0.5 });
+    expect(up.bytes).toBe(3 * 8); // the explicit J, 1 × 3
   });
 });

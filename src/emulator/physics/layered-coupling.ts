@@ -101,7 +101,31 @@ export class LayeredCoupling {
       const biasAt = c0 + nOut * nIn;
       for (let s = 0; s < this.b; s++) {
         const a0 = s * nIn;
-        for (let j = 0; j < nOut; j++) {
+        let j = 0;
+        // four outputs per sweep over the sample's inputs (each sum still in ascending t)
+        for (; j + 4 <= nOut; j += 4) {
+          const x0 = c0 + j * nIn, x1 = x0 + nIn, x2 = x1 + nIn, x3 = x2 + nIn;
+          let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+          for (let t = 0; t < nIn; t++) {
+            const a = A[a0 + t];
+            p0 = p0 + a * x[x0 + t];
+            p1 = p1 + a * x[x1 + t];
+            p2 = p2 + a * x[x2 + t];
+            p3 = p3 + a * x[x3 + t];
+          }
+          if (bias) {
+            p0 = p0 + x[biasAt + j];
+            p1 = p1 + x[biasAt + j + 1];
+            p2 = p2 + x[biasAt + j + 2];
+            p3 = p3 + x[biasAt + j + 3];
+          }
+          const o = s * nOut + j;
+          P[o] = p0;
+          P[o + 1] = p1;
+          P[o + 2] = p2;
+          P[o + 3] = p3;
+        }
+        for (; j < nOut; j++) {
           let acc = 0;
           const x0 = c0 + j * nIn;
           for (let t = 0; t < nIn; t++) acc = acc + A[a0 + t] * x[x0 + t];
@@ -146,7 +170,18 @@ export class LayeredCoupling {
           Q[s * nOut + j] = acc;
         }
       const biasAt = c0 + nOut * nIn;
-      for (let s = 0; s < b; s++) {
+      let s = 0;
+      // four samples per sweep over an output's inputs (each sum still in ascending s)
+      for (; s + 4 <= b; s += 4) {
+        const a0 = s * nIn, a1 = a0 + nIn, a2 = a1 + nIn, a3 = a2 + nIn;
+        for (let j = 0; j < nOut; j++) {
+          const q0 = Q[s * nOut + j], q1 = Q[(s + 1) * nOut + j], q2 = Q[(s + 2) * nOut + j], q3 = Q[(s + 3) * nOut + j];
+          const o = c0 + j * nIn;
+          for (let t = 0; t < nIn; t++) out[o + t] = (((out[o + t] + q0 * A[a0 + t]) + q1 * A[a1 + t]) + q2 * A[a2 + t]) + q3 * A[a3 + t];
+          if (bias) out[biasAt + j] = (((out[biasAt + j] + q0) + q1) + q2) + q3;
+        }
+      }
+      for (; s < b; s++) {
         const a0 = s * nIn;
         for (let j = 0; j < nOut; j++) {
           const q = Q[s * nOut + j];
