@@ -1,8 +1,11 @@
 // Study 4 — cost per iteration against the number of parameters N (the analogue of the paper's
 // Fig. 2). Measured on this CPU: SGD / Adam (gradient only), NGD exact (dense Cholesky), NGD-CG
-// (matrix-free) and NGD-Woodbury, each as gradient + curvature factors + solve. TNGD is projected
-// for hardware from the measured host part (gradient, J and H) plus the device model stated in
-// lib/device-model.ts (upload at the link rate + t·τ + readout).
+// and NGD-Woodbury, each as gradient + curvature factors + solve; the curvature in layered form
+// (J per layer: inputs and sensitivities, never the r × N Jacobian) and, up to --explicit-max,
+// explicit (r × N J) for comparison. TNGD is projected for hardware from the measured host part
+// (gradient, layered factors, PSD core, upload encoding, SGD update) plus the device model stated
+// in lib/device-model.ts (upload of the layered factors at the link rate + t·τ + readout); the
+// explicit projection (J on the host, the paper's upload model) is kept alongside.
 import { createModel } from '../src/host-loop/models/model.ts';
 import { makeBatchOracle } from '../src/host-loop/batch-oracle.ts';
 import { createOptimizer } from '../src/host-loop/optimizers/index.ts';
@@ -11,8 +14,14 @@ import { lineChartSvg, formatTable, formatNumber } from '../src/host-loop/run/in
 import type { Series } from '../src/host-loop/run/index.ts';
 import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, studyCommand } from './lib/cli.ts';
 import { StudyOutput, median, timed } from './lib/output.ts';
-import { PAPER_DEVICE, projectTngdDevice, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
+import { PAPER_DEVICE, projectTngdDevice, projectTngdDeviceUpload, type DeviceModel, type TngdProjection } from './lib/device-model.ts';
 import { connect } from '../src/connect.ts';
+import { gitProvenance } from './lib/provenance.ts';
+import { prepareLayered } from '../src/driver/layered.ts';
+import { prepareVector } from '../src/driver/uploads.ts';
+import type { Capabilities } from '../src/protocol/index.ts';
+import { layeredUpload } from '../src/host-loop/optimizers/tngd-fold.ts';
+import { FactorWorkspace } from '../src/host-loop/curvature/factors.ts';
 
 /** Least-squares slope of log t against log N (the empirical scaling exponent). */
 export function logLogSlope(ns: number[], ts: number[]): number {
@@ -29,8 +38,9 @@ export function logLogSlope(ns: number[], ts: number[]): number {
   return sxy / sxx;
 }
 
-const METHODS = ['sgd', 'adam', 'ngd-exact', 'ngd-cg', 'ngd-woodbury'] as const;
+const METHODS = ['sgd', 'adam', 'ngd-exact', 'ngd-cg', 'ngd-woodbury', 'ngd-cg-explicit', 'ngd-woodbury-explicit'] as const;
 type Method = (typeof METHODS)[number];
+const EXPLICIT: readonly Method[] = ['ngd-cg-explicit', 'ngd-woodbury-explicit'];
 
 interface SizeRow {
   hidden: number;
@@ -41,12 +51,23 @@ interface SizeRow {
   gradSeconds: number;
   /** median seconds: GGN factors J (r × N) and H */
   factorSeconds: number;
+  /** median seconds: layered GGN factors (per layer A, D) and H */
+  layeredFactorSeconds: number;
+  /** median seconds: TNGD's digital part, layered: gradient + factors + PSD core + upload encoding */
+  tngdHostSeconds: number;
+  /** numbers the layered upload carries (curvature + gradient), as the driver encodes them */
+  wireNumbersLayered: number;
+  /** numbers the explicit upload carries (r·N + r·d_z + N) */
+  wireNumbersExplicit: number;
   /** median seconds of the optimizer step alone (direction + update), per method; null = skipped */
   stepSeconds: Record<Method, number | null>;
   /** per-iteration totals: gradient (+ factors for NGD) + step */
-  iterSeconds: Record<Method | 'tngd-projected', number | null>;
+  iterSeconds: Record<Method | 'tngd-projected' | 'tngd-projected-explicit', number | null>;
   cgMatvecs: number | null;
+  /** device part, layered upload */
   tngd: TngdProjection;
+  /** device part, the paper's upload model (J, H, Jᵀ and g) */
+  tngdExplicit: TngdProjection;
 }
 
 export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: SizeRow[] }> {
@@ -55,6 +76,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     .option('--batch <b>', 'batch size b', positiveInt('--batch', 4096), 32)
     .option('--reps <n>', 'timed repetitions per case (median; one extra warm-up)', positiveInt('--reps', 100))
     .option('--exact-max <n>', 'largest N for NGD exact (dense N×N Cholesky)', positiveInt('--exact-max', 8192))
+    .option('--explicit-max <n>', 'largest N for NGD-CG and NGD-Woodbury on the explicit r × N J (comparison)', positiveInt('--explicit-max', 1_000_000))
     .option('--damping <λ>', 'damping λ', positiveNumber('--damping'), 0.01)
     .option('--cg-tol <tol>', 'NGD-CG relative residual tolerance', positiveNumber('--cg-tol'), 1e-4)
     .option('--cg-max-iter <n>', 'NGD-CG iteration cap', positiveInt('--cg-max-iter', 10000), 100)
@@ -68,6 +90,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     batch: number;
     reps?: number;
     exactMax?: number;
+    explicitMax?: number;
     damping: number;
     cgTol: number;
     cgMaxIter: number;
@@ -80,10 +103,19 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
   const hidden = o.hidden ?? (o.quick ? [2, 4, 8] : [2, 4, 8, 16, 32, 64, 128, 256]);
   const reps = o.reps ?? (o.quick ? 1 : 5);
   const exactMax = o.exactMax ?? (o.quick ? 900 : 3400);
+  const explicitMax = o.explicitMax ?? (o.quick ? 900 : 14000);
   // What the device advertises (Hello capabilities); 0 means "not stated" for bits and link rate.
   const drv = await connect(o.device);
   const caps = drv.capabilities;
   await drv.close();
+  // encode as for a device taking the layered form and sized for every N here (the upload such a
+  // device gets; only the encoding is timed, nothing is sent)
+  const layeredCaps: Capabilities = {
+    ...caps,
+    maxCells: Math.max(caps.maxCells, 1 << 24),
+    maxRank: Math.max(caps.maxRank, 1 << 16),
+    features: [...new Set([...caps.features, 'layered-curvature'])] as Capabilities['features'],
+  };
   const advertised = { tauSeconds: caps.tauSeconds, dacBits: caps.dacBits, adcBits: caps.adcBits, linkBytesPerSecond: caps.linkBytesPerSecond };
   const deviceBits = Math.max(caps.dacBits, caps.adcBits);
   const device: DeviceModel = {
@@ -92,7 +124,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     bits: o.bits ?? (deviceBits > 0 ? deviceBits : 16),
     linkBytesPerSecond: o.linkGbps !== undefined ? (o.linkGbps * 1e9) / 8 : caps.linkBytesPerSecond > 0 ? caps.linkBytesPerSecond : PAPER_DEVICE.linkBytesPerSecond,
   };
-  const out = new StudyOutput('cost', o.out, argv, { ...o, hidden, reps, exactMax, advertised, device });
+  const out = new StudyOutput('cost', o.out, argv, { ...o, hidden, reps, exactMax, explicitMax, advertised, device, provenance: gitProvenance() });
 
   const { train } = loadDataset();
   const b = o.batch;
@@ -107,45 +139,94 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     const n = model.numParams;
     const params = model.init(1);
     const dz = model.outputDim;
-    const times = async (fn: () => unknown): Promise<number> => {
-      await fn(); // warm-up (JIT, buffers)
-      const t: number[] = [];
-      for (let i = 0; i < reps; i++) t.push((await timed(fn)).seconds);
-      return median(t);
+    const times = async (fn: () => unknown): Promise<number> => (await timesTogether([fn]))[0];
+    // the cheap parts are timed in turn, one of each per round, so that load on a shared machine
+    // hits the digital part and the Adam baseline alike (their ratio is what the table reports)
+    const timesTogether = async (fns: (() => unknown)[]): Promise<number[]> => {
+      for (const fn of fns) await fn(); // warm-up (JIT, buffers)
+      const t: number[][] = fns.map(() => []);
+      for (let i = 0; i < reps; i++) for (let j = 0; j < fns.length; j++) t[j].push((await timed(fns[j])).seconds);
+      return t.map(median);
     };
-    const gradSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce'));
-    const factorSeconds = await times(() => makeBatchOracle(model, params, X, y, b, 'ce').curvature('ggn'));
+    // factor buffers reused across iterations, as the training loop does
+    const ws = new FactorWorkspace();
+    const foldPool = new FactorWorkspace();
+    let wireNumbersLayered = 0;
+    const tngdHost = (): void => {
+      const ob = makeBatchOracle(model, params, X, y, b, 'ce', ws);
+      // as TNGD uploads them (core folded into D)
+      const f = layeredUpload(ob, 'ggn', 'auto', foldPool);
+      if (!('layers' in f)) throw new Error('internal: the layered factors of an MLP fold per layer');
+      const cu = prepareLayered({ form: 'layered', ...f, lambda: o.damping }, layeredCaps, 'f64');
+      const gu = prepareVector('Gradient', ob.grad, n, layeredCaps, 'f64');
+      wireNumbersLayered = [...cu.slots, ...gu.slots].reduce((a, sl) => a + sl.tensor.shape.reduce((p, q) => p * q, 1), 0);
+    };
     const oracle = makeBatchOracle(model, params, X, y, b, 'ce');
-    const r = oracle.curvature('ggn').r;
-    const stepSeconds = {} as Record<Method, number | null>;
+    const sgd = createOptimizer('sgd', { lr: 0.1, momentum: 0.9 });
+    const adam = createOptimizer('adam', { lr: 1e-3 });
+    const [gradSeconds, factorSeconds, layeredFactorSeconds, tngdHostSeconds, sgdStep, adamStep] = await timesTogether([
+      () => makeBatchOracle(model, params, X, y, b, 'ce', ws),
+      () => makeBatchOracle(model, params, X, y, b, 'ce', ws).curvature('ggn'),
+      () => makeBatchOracle(model, params, X, y, b, 'ce', ws).layered!('ggn'),
+      tngdHost,
+      () => sgd.step(params.slice(), oracle),
+      () => adam.step(params.slice(), oracle),
+    ]);
+    const lf = oracle.layered!('ggn');
+    const r = lf.r;
+    const wireNumbersExplicit = r * n + r * dz + n;
+    const stepSeconds = { sgd: sgdStep, adam: adamStep } as Record<Method, number | null>;
     let cgMatvecs: number | null = null;
     for (const m of METHODS) {
-      if (m === 'ngd-exact' && n > exactMax) {
+      if (m === 'sgd' || m === 'adam') continue;
+      if ((m === 'ngd-exact' && n > exactMax) || (EXPLICIT.includes(m) && n > explicitMax)) {
         stepSeconds[m] = null;
         continue;
       }
-      const opts: Record<string, unknown> =
-        m === 'sgd' ? { lr: 0.1, momentum: 0.9 } : m === 'adam' ? { lr: 1e-3 } : { lr: 0.1, damping: o.damping };
+      const name = m.replace('-explicit', '');
+      const opts: Record<string, unknown> = { lr: 0.1, damping: o.damping };
       if (m === 'ngd-exact') opts.maxParams = Math.max(n, 1);
-      if (m === 'ngd-cg') Object.assign(opts, { tol: o.cgTol, maxIter: o.cgMaxIter });
-      const opt = createOptimizer(m, opts);
+      if (name === 'ngd-cg') Object.assign(opts, { tol: o.cgTol, maxIter: o.cgMaxIter });
+      if (name === 'ngd-cg' || name === 'ngd-woodbury') opts.curvatureForm = EXPLICIT.includes(m) ? 'explicit' : 'layered';
+      const opt = createOptimizer(name, opts);
       stepSeconds[m] = await times(async () => {
         const s = await opt.step(params.slice(), oracle);
         if (m === 'ngd-cg') cgMatvecs = s.matvecs ?? null;
       });
     }
-    const tngd = projectTngdDevice(n, b, dz, device);
+    const tngd = projectTngdDeviceUpload(wireNumbersLayered, n, device);
+    const tngdExplicit = projectTngdDevice(n, b, dz, device);
     const plus = (v: number | null, extra: number): number | null => (v === null ? null : v + extra);
     const iterSeconds: SizeRow['iterSeconds'] = {
       sgd: plus(stepSeconds.sgd, gradSeconds),
       adam: plus(stepSeconds.adam, gradSeconds),
       'ngd-exact': plus(stepSeconds['ngd-exact'], gradSeconds + factorSeconds),
-      'ngd-cg': plus(stepSeconds['ngd-cg'], gradSeconds + factorSeconds),
-      'ngd-woodbury': plus(stepSeconds['ngd-woodbury'], gradSeconds + factorSeconds),
-      // host: gradient + J, H + the SGD update of the readout (same cost as the SGD step)
-      'tngd-projected': gradSeconds + factorSeconds + (stepSeconds.sgd ?? 0) + tngd.deviceSeconds,
+      'ngd-cg': plus(stepSeconds['ngd-cg'], gradSeconds + layeredFactorSeconds),
+      'ngd-woodbury': plus(stepSeconds['ngd-woodbury'], gradSeconds + layeredFactorSeconds),
+      'ngd-cg-explicit': plus(stepSeconds['ngd-cg-explicit'], gradSeconds + factorSeconds),
+      'ngd-woodbury-explicit': plus(stepSeconds['ngd-woodbury-explicit'], gradSeconds + factorSeconds),
+      // host: gradient + layered factors (core folded into D) + encoding + the SGD update of the readout
+      'tngd-projected': tngdHostSeconds + (stepSeconds.sgd ?? 0) + tngd.deviceSeconds,
+      // as before the layered form: J and H on the host, the paper's upload model
+      'tngd-projected-explicit': gradSeconds + factorSeconds + (stepSeconds.sgd ?? 0) + tngdExplicit.deviceSeconds,
     };
-    const row: SizeRow = { hidden: h, model: model.name, n, r, gradSeconds, factorSeconds, stepSeconds, iterSeconds, cgMatvecs, tngd };
+    const row: SizeRow = {
+      hidden: h,
+      model: model.name,
+      n,
+      r,
+      gradSeconds,
+      factorSeconds,
+      layeredFactorSeconds,
+      tngdHostSeconds,
+      wireNumbersLayered,
+      wireNumbersExplicit,
+      stepSeconds,
+      iterSeconds,
+      cgMatvecs,
+      tngd,
+      tngdExplicit,
+    };
     if (pass === 0) continue;
     rows.push(row);
     console.log(
@@ -156,14 +237,14 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     );
   }
 
-  const keys = [...METHODS, 'tngd-projected'] as const;
+  const keys = [...METHODS, 'tngd-projected', 'tngd-projected-explicit'] as const;
   const slopes: Record<string, number> = {};
   for (const k of keys) {
     const pts = rows.filter((r) => r.iterSeconds[k] !== null);
     slopes[k] = logLogSlope(pts.map((r) => r.n), pts.map((r) => r.iterSeconds[k]!));
   }
   const solveSlopes: Record<string, number> = {};
-  for (const k of ['ngd-exact', 'ngd-cg', 'ngd-woodbury'] as const) {
+  for (const k of ['ngd-exact', 'ngd-cg', 'ngd-woodbury', 'ngd-cg-explicit', 'ngd-woodbury-explicit'] as const) {
     const pts = rows.filter((r) => r.stepSeconds[k] !== null);
     solveSlopes[k] = logLogSlope(pts.map((r) => r.n), pts.map((r) => r.stepSeconds[k]!));
   }
@@ -175,10 +256,23 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
     cgOverTngd: largest.iterSeconds['ngd-cg']! / largest.iterSeconds['tngd-projected']!,
     /** device part alone against the Woodbury solve alone */
     woodburySolveOverTngdDevice: largest.stepSeconds['ngd-woodbury']! / largest.tngd.deviceSeconds,
+    /** TNGD's measured digital part (layered) against an Adam iteration */
+    tngdHostOverAdam: largest.tngdHostSeconds / largest.iterSeconds.adam!,
+    wireExplicitOverLayered: largest.wireNumbersExplicit / largest.wireNumbersLayered,
   };
   out.json('results.json', { model: 'mlp:196-H-10 (ReLU), GGN of softmax cross-entropy', batch: b, dz: 10, deviceUrl: o.device, advertised, device, rows, slopes, solveSlopes, ratios });
+  const csvKeys = ['n', 'r', 'gradSeconds', 'factorSeconds', 'layeredFactorSeconds', 'tngdHostSeconds', 'wireNumbersExplicit', 'wireNumbersLayered'] as const;
+  out.text(
+    'per-size.csv',
+    [
+      [...csvKeys, ...keys.map((k) => `${k}_iterSeconds`), 'tngd_deviceSeconds', 'tngd_explicit_deviceSeconds', 'cgMatvecs'].join(','),
+      ...rows.map((r) =>
+        [...csvKeys.map((k) => r[k]), ...keys.map((k) => r.iterSeconds[k] ?? ''), r.tngd.deviceSeconds, r.tngdExplicit.deviceSeconds, r.cgMatvecs ?? ''].join(','),
+      ),
+    ].join('\n'),
+  );
 
-  const label = (k: string): string => (k === 'tngd-projected' ? 'TNGD (projected)' : k);
+  const label = (k: string): string => (k === 'tngd-projected' ? 'TNGD (projected, layered)' : k === 'tngd-projected-explicit' ? 'TNGD (projected, explicit J)' : k);
   const series: Series[] = keys.map((k) => ({
     name: label(k),
     points: rows.filter((r) => r.iterSeconds[k] !== null).map((r) => ({ x: Math.log10(r.n), y: r.iterSeconds[k]! })),
@@ -195,20 +289,31 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
   );
   const parts: Series[] = [
     { name: 'host: gradient', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.gradSeconds })) },
-    { name: 'host: J, H factors', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.factorSeconds })) },
+    { name: 'host: layered factors + encoding', points: rows.map((r) => ({ x: Math.log10(r.n), y: Math.max(r.tngdHostSeconds - r.gradSeconds, 1e-9) })) },
+    { name: 'host: explicit J, H (before)', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.factorSeconds })) },
     { name: 'device: upload', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.tngd.uploadSeconds })) },
     { name: `device: analog ${o.tTau}τ`, points: rows.map((r) => ({ x: Math.log10(r.n), y: r.tngd.analogSeconds })) },
     { name: 'device: readout', points: rows.map((r) => ({ x: Math.log10(r.n), y: r.tngd.readoutSeconds })) },
   ];
   out.svg(
     'tngd-breakdown.svg',
-    lineChartSvg({ title: 'Projected TNGD iteration, by part', xLabel: 'log10 N (parameters)', yLabel: 'seconds', series: parts, logY: true }),
+    lineChartSvg({ title: 'Projected TNGD iteration (layered upload), by part', xLabel: 'log10 N (parameters)', yLabel: 'seconds', series: parts, logY: true }),
   );
 
   const ms = (v: number | null): string => (v === null ? '—' : formatNumber(v * 1e3, 3));
   const table = formatTable(
-    ['N', 'r', 'grad ms', 'J,H ms', ...keys.map((k) => `${label(k)} ms`), 'CG matvecs'],
-    rows.map((r) => [String(r.n), String(r.r), ms(r.gradSeconds), ms(r.factorSeconds), ...keys.map((k) => ms(r.iterSeconds[k])), String(r.cgMatvecs ?? '—')]),
+    ['N', 'r', 'grad ms', 'J,H ms', 'layered ms', 'TNGD host ms', 'wire ×', ...keys.map((k) => `${label(k)} ms`), 'CG matvecs'],
+    rows.map((r) => [
+      String(r.n),
+      String(r.r),
+      ms(r.gradSeconds),
+      ms(r.factorSeconds),
+      ms(r.layeredFactorSeconds),
+      ms(r.tngdHostSeconds),
+      formatNumber(r.wireNumbersExplicit / r.wireNumbersLayered, 3),
+      ...keys.map((k) => ms(r.iterSeconds[k])),
+      String(r.cgMatvecs ?? '—'),
+    ]),
   );
   const slopeLine = keys.map((k) => `${label(k)} ${formatNumber(slopes[k], 3)}`).join(', ');
   out.text(
@@ -222,7 +327,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; rows: Si
       '',
       `log-log slope of seconds/iteration against N: ${slopeLine}`,
       `log-log slope of the solve alone: ${Object.entries(solveSlopes).map(([k, v]) => `${k} ${formatNumber(v, 3)}`).join(', ')}`,
-      `at N = ${ratios.n}: TNGD/Adam ${formatNumber(ratios.tngdOverAdam, 3)}, Woodbury/TNGD ${formatNumber(ratios.woodburyOverTngd, 3)}, CG/TNGD ${formatNumber(ratios.cgOverTngd, 3)}`,
+      `at N = ${ratios.n}: TNGD/Adam ${formatNumber(ratios.tngdOverAdam, 3)} (digital part alone ${formatNumber(ratios.tngdHostOverAdam, 3)}), Woodbury/TNGD ${formatNumber(ratios.woodburyOverTngd, 3)}, CG/TNGD ${formatNumber(ratios.cgOverTngd, 3)}, wire numbers explicit/layered ${formatNumber(ratios.wireExplicitOverLayered, 3)}`,
       `device model: τ = ${device.tauSeconds} s, t = ${device.analogTimeTau}τ, ${device.bits}-bit words, link ${formatNumber((device.linkBytesPerSecond * 8) / 1e9, 3)} Gb/s ` +
         `(advertised by ${o.device}: τ = ${advertised.tauSeconds} s, DAC ${advertised.dacBits} / ADC ${advertised.adcBits} bits, link ${advertised.linkBytesPerSecond || 'not stated'} B/s)`,
     ].join('\n'),

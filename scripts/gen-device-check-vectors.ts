@@ -91,6 +91,11 @@ interface Case {
 function cases(): Case[] {
   const shortTensor = { dtype: 'f64', shape: [2, 2], order: 'le', data: Buffer.alloc(24) };
   const denseBad = { form: 'dense', a: shortTensor, lambda: -1 };
+  const layered = (over: { n?: number; b?: number }) =>
+    req('Curvature', {
+      form: 'layered', n: over.n ?? 8, r: 4, b: over.b ?? 2, core: { kind: 'identity' }, scale: 1, lambda: 0.5,
+      layers: [{ kind: 'dense', bias: true, a: f64([1, 0.5, -0.5, 0.25, -1, 0.75], [2, 3]), d: f64([0.5, -0.25, 0.25, 0.5, -0.5, 0.25, 0.75, -0.25], [4, 2]) }],
+    }, ID);
   const factored = (core: Extract<RequestBody<'Curvature'>, { form: 'factored' }>['core'], lambda = 0.1) =>
     req('Curvature', { form: 'factored', j: f64([1, 0, 0, 1, 1, 1], [2, 3]), core, scale: 1, lambda }, ID);
   const hbReply = packPlain({ nonce: 1, uptimeMs: 5, state: 'IDLE' });
@@ -133,6 +138,10 @@ function cases(): Case[] {
       frame: req('ResultsRead', { field: 'final', dtype: 'f64', offset: 0, count: 200 }, ID),
     },
     { name: 'results-read-formula-fits', section: '§7.7', description: 'host maxFrameBytes 1024: maxInner = 1019, so a slice of ⌊(1019 − 12 − 160)/8⌋ = 105 f64 fits (§7.7)', setup: withResults(1024, 200), frame: req('ResultsRead', { field: 'final', dtype: 'f64', offset: 95, count: 105 }, ID) },
+    // §7.4.2 the layered form's shape checks, in their order (the device lists 'layered-curvature')
+    { name: 'layered-columns', section: '§7.4.2', description: 'layered Curvature whose layers cover 8 columns while n = 9: SHAPE_MISMATCH, reason columns', setup: ready(), frame: layered({ n: 9 }) },
+    { name: 'layered-rows-per-sample', section: '§7.4.2', description: 'layered Curvature with r = 4, b = 3 and Σ cols ≠ n too: SHAPE_MISMATCH, reason rows-per-sample (checked first)', setup: ready(), frame: layered({ b: 3, n: 9 }) },
+    { name: 'layered-accepted', section: '§7.4.2', description: 'a well-formed layered Curvature (dense 3→2 with bias, b = 2, r = 4): accepted, reply n = 8, r = 4', setup: ready(), frame: layered({}) },
   ];
   return c;
 }

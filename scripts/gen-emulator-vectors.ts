@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DOMAIN, PROFILES, SpuCore, expDet, expm1Det, gaussianAt, logDet, normInv, philox4x32, replayScenario, seedKey, wordToUniform,
+  DOMAIN, PROFILES, SpuCore, expDet, expm1Det, gaussianAt, logDet, normInv, layeredOf, philox4x32, replayScenario, seedKey, wordToUniform,
   type Scenario, type ScenarioOp,
 } from '../src/emulator/physics/index.ts';
 
@@ -191,6 +191,43 @@ for (const integ of ['euler', 'exact'] as const)
     ],
   });
 
+// Layered A (EMULATOR.md §6.1, §7.1): dense 6→4 with bias, an explicit block of 5 columns, dense
+// 4→3 without bias; b = 4 samples, m = 3 rows each (r = 12), N = 28 + 5 + 12 = 45.
+const layered = (core: Extract<ScenarioOp, { op: 'setCurvatureLayered' }>['core'], scale: number, lambda: number): ScenarioOp => ({
+  op: 'setCurvatureLayered', n: 45, r: 12, b: 4, core, scale, lambda,
+  layers: [
+    { kind: 'dense', nIn: 6, nOut: 4, bias: true, A: vec(4 * 6, 21, 1), D: vec(12 * 4, 22, 0.5) },
+    { kind: 'explicit', cols: 5, J: vec(12 * 5, 23, 0.5) },
+    { kind: 'dense', nIn: 4, nOut: 3, bias: false, A: vec(4 * 4, 24, 1), D: vec(12 * 3, 25, 0.5) },
+  ],
+});
+for (const profile of ['ideal', 'prototype'] as const)
+  for (const integ of ['euler', 'exact'] as const)
+    scenarios.push({
+      name: `layered-block-${integ}-${profile}`,
+      description: `layered A = ½·JᵀHJ + 0.05·I (dense 6→4 + bias, explicit 5 columns, dense 4→3; b = 4, r = 12, N = 45), H = four 3×3 softmax-Hessian blocks; ${integ}; run 5τ from g, new g, run 3τ with delay 0.5τ`,
+      profile: PROFILES[profile], seed: 1007, maxCells: 64, maxRank: 16,
+      ops: [
+        layered({ kind: 'block', dz: 3, blocks: softmaxBlocks(4, 3, 26) }, 0.5, 0.05),
+        { op: 'setGradient', g: vec(45, 27, 0.2) },
+        cfg(integ),
+        { op: 'run', durationTau: 5, start: 'gradient' },
+        { op: 'setGradient', g: vec(45, 28, 0.2) },
+        { op: 'run', durationTau: 3, start: 'carry', delayTau: 0.5 },
+      ],
+    });
+scenarios.push({
+  name: 'layered-identity-exact-stream-prototype',
+  description: 'layered A = JᵀJ/12 + 0.1·I (the same layers, empirical-Fisher form), prototype profile, exact integrator sample by sample (stream)',
+  profile: PROFILES.prototype, seed: 1008, maxCells: 64, maxRank: 16,
+  ops: [
+    layered({ kind: 'identity' }, 1 / 12, 0.1),
+    { op: 'setGradient', g: vec(45, 29, 0.3) },
+    cfg('exact'),
+    { op: 'run', durationTau: 2, start: 'gradient', stream: true, chunks: [3, 1, 5] },
+  ],
+});
+
 const entries = scenarios.map((s) => ({ ...s, expected: replayScenario(s) }));
 write('digests.json', {
   description: 'Canonical emulator scenarios (EMULATOR.md §Golden digests). expected.sha256 = SHA-256 over, for each run in order, mean then final as f64 little-endian, then that run\'s streamed sample rows (if stream). Replay with any conforming implementation must give identical digests.',
@@ -204,8 +241,9 @@ const stability = [];
 for (const sc of scenarios) {
   const core = new SpuCore({ maxCells: sc.maxCells, maxRank: sc.maxRank, profile: sc.profile, seed: sc.seed });
   for (const o of sc.ops) {
-    if (o.op !== 'setCurvatureDense' && o.op !== 'setCurvatureFactored') continue;
+    if (o.op !== 'setCurvatureDense' && o.op !== 'setCurvatureFactored' && o.op !== 'setCurvatureLayered') continue;
     if (o.op === 'setCurvatureDense') core.setCurvatureDense(o.n, Float64Array.from(o.A), o.lambda ?? 0);
+    else if (o.op === 'setCurvatureLayered') core.setCurvatureLayered(layeredOf(o));
     else {
       const c = o.core;
       const spec =

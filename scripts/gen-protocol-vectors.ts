@@ -31,7 +31,7 @@ import {
   tensorCrc32c,
   tensorFromFloat64,
 } from '../src/protocol/index.ts';
-import type { DecoderCounters, FaultKind, Message, MessageKind } from '../src/protocol/index.ts';
+import type { DecoderCounters, FEATURES, FaultKind, Message, MessageKind } from '../src/protocol/index.ts';
 
 export const VECTOR_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'firmware-spec', 'vectors', 'protocol');
 
@@ -82,7 +82,7 @@ export function exampleMessages(): Message[] {
     bulkWindow: 8,
     sampleRingBlocks: 64,
     errorQueueDepth: 16,
-    features: ['emulator', 'exact-integrator', 'sample-stream', 'delay', 'dense-curvature', 'factored-curvature', 'i16-dac'] as ('emulator' | 'exact-integrator' | 'sample-stream' | 'delay' | 'dense-curvature' | 'factored-curvature' | 'i16-dac')[],
+    features: ['emulator', 'exact-integrator', 'sample-stream', 'delay', 'dense-curvature', 'factored-curvature', 'i16-dac', 'layered-curvature'] as (typeof FEATURES)[number][],
   };
   const bulkTensor = tensorFromFloat64([1, -2, 3, -4], [4], 'i16', { fullScale: 8 });
   return [
@@ -162,6 +162,37 @@ export function exampleMessages(): Message[] {
   ];
 }
 
+/**
+ * Further examples of a kind whose body has several forms worth a vector of their own; written as
+ * messages/<Kind>.<variant>.json (PROTOCOL.md §14).
+ */
+export function variantMessages(): { variant: string; note: string; message: Message }[] {
+  // n = 2·3 + 2 (dense 3→2 with bias) + 3 (explicit) = 11; b = 2 samples, m = 2 rows each, r = 4
+  const layered: Message = {
+    kind: 'CurvatureRequest',
+    body: {
+      form: 'layered',
+      n: 11,
+      r: 4,
+      b: 2,
+      layers: [
+        { kind: 'dense', bias: true, a: f32([1, 0.5, -2, 0.25, 0, 1], [2, 3]), d: f32([0.5, -1, 0.25, 0, 1, 2, -0.5, 0.125], [4, 2]) },
+        { kind: 'explicit', j: f32([1, 0, -1, 0.5, 0.5, 0, 0, 2, 0.25, -0.25, 1, 0], [4, 3]) },
+      ],
+      core: { kind: 'block', dz: 2, blocks: f32([0.25, -0.25, -0.25, 0.25, 0.5, 0, 0, 0.5], [2, 2, 2]) },
+      scale: 0.5,
+      lambda: 0.01,
+    },
+  };
+  return [
+    {
+      variant: 'layered',
+      note: 'form "layered" (v1.3, §7.4.2): a dense layer 3→2 with bias (columns 0–7: J[ρ, 3j + t] = d[ρ, j]·a[⌊ρ/2⌋, t], J[ρ, 6 + j] = d[ρ, j]) then an explicit block of 3 columns (8–10)',
+      message: layered,
+    },
+  ];
+}
+
 /** What a reader could otherwise mistake in a vector (PROTOCOL.md §14). */
 const NOTES: Partial<Record<MessageKind, string>> = {
   HelloReply:
@@ -172,6 +203,8 @@ const NOTES: Partial<Record<MessageKind, string>> = {
 
 export interface MessageVector {
   kind: MessageKind;
+  /** a further example of the kind (file messages/<kind>.<variant>.json); absent on the one per kind */
+  variant?: string;
   /** a remark for readers; absent on most vectors */
   note?: string;
   name: string;
@@ -188,15 +221,17 @@ export interface MessageVector {
 }
 
 export function messageVectors(): MessageVector[] {
-  return exampleMessages().map((m, i) => {
+  const variants = variantMessages();
+  return [...exampleMessages(), ...variants.map((v) => v.message)].map((m, i, all) => {
     const requestId = m.kind === 'HelloRequest' || m.kind === 'HelloReply' ? 1 : 0x100 + i;
+    const variant = i >= all.length - variants.length ? variants[i - (all.length - variants.length)] : null;
     const frame = encodeFrame(m, requestId);
     const inner = cobsDecode(frame.subarray(0, frame.length - 1)) as Buffer;
     const enc = encodeMessage(m);
     const info = kindInfo(m.kind);
     return {
       kind: m.kind,
-      ...(NOTES[m.kind] !== undefined ? { note: NOTES[m.kind] } : {}),
+      ...(variant ? { variant: variant.variant, note: variant.note } : NOTES[m.kind] !== undefined ? { note: NOTES[m.kind] } : {}),
       name: info.name,
       direction: info.direction,
       type: enc.type,
@@ -319,10 +354,10 @@ export function malformedVectors(): MalformedVector[] {
 export function vectorFiles(): Map<string, string> {
   const files = new Map<string, string>();
   const msgs = messageVectors();
-  const covered = new Set(msgs.map((v) => v.kind));
+  const covered = new Set(msgs.filter((v) => !v.variant).map((v) => v.kind));
   const missing = MESSAGE_KINDS.filter((k) => !covered.has(k));
   if (missing.length) throw new Error(`no example message for ${missing.join(', ')}`);
-  for (const v of msgs) files.set(`messages/${v.kind}.json`, `${JSON.stringify(v, null, 2)}\n`);
+  for (const v of msgs) files.set(`messages/${v.kind}${v.variant ? `.${v.variant}` : ''}.json`, `${JSON.stringify(v, null, 2)}\n`);
   files.set('malformed.json', `${JSON.stringify(malformedVectors(), null, 2)}\n`);
   return files;
 }

@@ -35,3 +35,18 @@ export function projectTngdDevice(n: number, b: number, dz: number, m: DeviceMod
   const readoutSeconds = readoutBytes / m.linkBytesPerSecond;
   return { uploadBytes, readoutBytes, uploadSeconds, analogSeconds, readoutSeconds, deviceSeconds: uploadSeconds + analogSeconds + readoutSeconds };
 }
+
+/**
+ * The device part for an upload of `uploadValues` words (projectTngdDevice's model otherwise):
+ * e.g. the layered factors, each value once — a device taking the layered form expands them in
+ * its digital front end (or its array layout) for both J and Jᵀ, which this model assumes free.
+ */
+export function projectTngdDeviceUpload(uploadValues: number, n: number, m: DeviceModel): TngdProjection {
+  const bytesPerValue = m.bits / 8;
+  const uploadBytes = uploadValues * bytesPerValue;
+  const readoutBytes = n * bytesPerValue;
+  const uploadSeconds = uploadBytes / m.linkBytesPerSecond;
+  const analogSeconds = m.analogTimeTau * m.tauSeconds;
+  const readoutSeconds = readoutBytes / m.linkBytesPerSecond;
+  return { uploadBytes, readoutBytes, uploadSeconds, analogSeconds, readoutSeconds, deviceSeconds: uploadSeconds + analogSeconds + readoutSeconds };
+}

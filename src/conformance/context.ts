@@ -112,7 +112,7 @@ export class CheckContext {
   }
 
   /** A as the device takes it: dense if it can, else factored with J = I, H = A − λI. */
-  system(A: ArrayLike<number>, n: number, lambda = 0.5): CurvatureInput {
+  system(A: ArrayLike<number>, n: number, lambda = 0.5): Extract<CurvatureInput, { form: 'dense' | 'factored' }> {
     if (this.has('dense-curvature')) return { form: 'dense', n, A: Float64Array.from(A), lambda: 0 };
     const H = Float64Array.from(A);
     for (let i = 0; i < n; i++) H[i * n + i] -= lambda;
@@ -122,7 +122,7 @@ export class CheckContext {
   }
 
   /** Inline f64 Curvature body for A (same form choice as system()). */
-  curvatureBody(A: ArrayLike<number>, n: number, lambda = 0.5): RequestBody<'Curvature'> {
+  curvatureBody(A: ArrayLike<number>, n: number, lambda = 0.5): Extract<RequestBody<'Curvature'>, { form: 'dense' | 'factored' }> {
     const s = this.system(A, n, lambda);
     if (s.form === 'dense') return { form: 'dense', a: f64(s.A, [n, n]), lambda: 0 };
     const core = s.core as { kind: 'dense'; h: ArrayLike<number> };

@@ -15,6 +15,7 @@ import { argumentChecks, errorQueueChecks } from './checks/errors.ts';
 import { frameChecks } from './checks/frames.ts';
 import { handshakeChecks } from './checks/handshake.ts';
 import { hardwareChecks } from './checks/hardware.ts';
+import { layeredChecks } from './checks/layered.ts';
 import { numericsChecks } from './checks/numerics.ts';
 import { runCounterChecks } from './checks/run-counter.ts';
 import { runChecks } from './checks/runs.ts';
@@ -39,6 +40,7 @@ export const CHECKS: readonly CheckDef[] = [
   ...argumentChecks,
   ...bulkChecks,
   ...atomicChecks,
+  ...layeredChecks,
   ...runChecks,
   ...runCounterChecks,
   ...numericsChecks,

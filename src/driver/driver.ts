@@ -13,7 +13,7 @@ import { Channel } from './channel.ts';
 import type { RequestOptions } from './channel.ts';
 import { chooseDtype } from './convert.ts';
 import type { NumericArray } from './convert.ts';
-import { DisconnectedError, ProtocolMismatchError } from './errors.ts';
+import { CapabilityError, DisconnectedError, ProtocolMismatchError } from './errors.ts';
 import type { SpuDriverEvents } from './events.ts';
 import { handshake } from './handshake.ts';
 import { Liveness, UptimeWatch } from './liveness.ts';
@@ -30,6 +30,7 @@ import { SessionRecord } from './session-record.ts';
 import type { ByteLink } from './transports/open-link.ts';
 import type { ConfigureOptions, CurvatureInput, DeviceInfo, DeviceStatus, ErrorEntry, RunOptions, RunResult, SampleBlock, UploadOptions, UploadReport } from './types.ts';
 import { prepareCurvature, prepareVector, retainedCopy, sendUpload } from './uploads.ts';
+import { prepareLayered } from './layered.ts';
 import type { PreparedUpload } from './uploads.ts';
 
 export type { DriverOptions } from './options.ts';
@@ -236,9 +237,10 @@ export class SpuDriver extends EventEmitter<SpuDriverEvents> {
     return chooseDtype(this.capabilities, opts.dtype ?? this.opts.dtype);
   }
 
-  private send<K extends 'Curvature' | 'Gradient' | 'StateSet'>(up: PreparedUpload<K>, opts: UploadOptions) {
+  private send<K extends 'Curvature' | 'Gradient' | 'StateSet'>(up: PreparedUpload<K>, opts: UploadOptions, maxBulk?: number) {
     return sendUpload(this.ch, up, {
       deviceMaxFrameBytes: this.capabilities.maxFrameBytes,
+      ...(maxBulk !== undefined ? { maxBulk } : {}),
       maxInFlightBytes: this.maxInFlightBytes,
       log: this.log,
       ...(opts.inline !== undefined ? { inline: opts.inline } : {}),
@@ -248,12 +250,27 @@ export class SpuDriver extends EventEmitter<SpuDriverEvents> {
   /**
    * Loads A (factored: scale·JᵀHJ + λI, or dense + λI). Converted to the device's dtype; sent
    * inline or by bulk transfer; atomic on the device: if anything fails, the previous A stays.
+   * Layered (J per layer): sent as factors to a device with 'layered-curvature', else (or when
+   * more factor tensors need bulk transfers than the device stages at once) as the explicit J.
    */
   async uploadCurvature(c: CurvatureInput, opts: UploadOptions = {}): Promise<UploadReport> {
     this.ensureOpen();
-    const up = prepareCurvature(c, this.capabilities, this.dtypeFor(opts));
+    const dtype = this.dtypeFor(opts);
+    // layered: as such when the device has the form (else prepareCurvature expands it to J)
+    const layered = c?.form === 'layered' && this.capabilities.features.includes('layered-curvature');
+    let up = layered ? prepareLayered(c, this.capabilities, dtype) : prepareCurvature(c, this.capabilities, dtype);
     return this.exclusive(async () => {
-      const { reply, report } = await this.send(up, opts);
+      let sent;
+      try {
+        sent = await this.send(up, opts, layered ? this.capabilities.maxOpenTransfers : undefined);
+      } catch (e) {
+        // more factor tensors too large for a frame than the device can stage: send the explicit J
+        if (!(layered && e instanceof CapabilityError && e.capability === 'maxOpenTransfers')) throw e;
+        this.log.warn({ reason: e.message }, 'layered curvature: sending the explicit J instead');
+        up = prepareCurvature(c, this.capabilities, dtype);
+        sent = await this.send(up, opts);
+      }
+      const { reply, report } = sent;
       const r = reply as ReplyBody<'Curvature'>;
       if (r.n !== up.n) throw new ProtocolMismatchError(`Curvature: device loaded N = ${r.n}, host sent ${up.n}`);
       this.record.curvatureLoaded(opts.transfer ? up : retainedCopy(up), opts);

@@ -57,13 +57,28 @@ export type CoreInput =
   | { kind: 'dense'; h: NumericArray };
 
 /**
+ * One layer's block of columns of J in a layered curvature.
+ * - explicit: the block itself, r × cols, row-major (conv layers, anything not dense).
+ * - dense: a dense layer's structured factors. A (b × nIn) holds each sample's layer inputs, D
+ *   (r × nOut) each row's output sensitivities; the block has cols = nOut·nIn (+ nOut with bias)
+ *   columns, J[ρ, j·nIn + t] = D[ρ·nOut + j] · A[s·nIn + t] with s = ⌊ρ / (r/b)⌋, and the bias
+ *   columns J[ρ, nOut·nIn + j] = D[ρ·nOut + j] (the host models' W-then-bias layout).
+ */
+export type LayerBlockInput =
+  | { kind: 'explicit'; cols: number; J: NumericArray }
+  | { kind: 'dense'; nIn: number; nOut: number; bias: boolean; A: NumericArray; D: NumericArray };
+
+/**
  * Curvature A. Factored: A = scale · Jᵀ H J + λ I with J of shape r × N (row-major) — the same
  * field names as the host loop's CurvatureFactors, so `{ form: 'factored', ...factors, lambda }`
- * works. Dense: A (N × N, row-major) + λ I.
+ * works. Layered: the same A with J given per layer (the layers cover columns 0..n−1 in order;
+ * r = b·m, row ρ belongs to sample ⌊ρ/m⌋); sent as such to devices with the feature
+ * 'layered-curvature', expanded to the factored J for others. Dense: A (N × N, row-major) + λ I.
  */
 export type CurvatureInput =
   | { form: 'dense'; n: number; A: NumericArray; lambda?: number }
-  | { form: 'factored'; n: number; r: number; J: NumericArray; core: CoreInput; scale?: number; lambda?: number };
+  | { form: 'factored'; n: number; r: number; J: NumericArray; core: CoreInput; scale?: number; lambda?: number }
+  | { form: 'layered'; n: number; r: number; b: number; layers: LayerBlockInput[]; core: CoreInput; scale?: number; lambda?: number };
 
 export interface UploadOptions {
   /** Wire dtype; 'auto' = the most precise the device accepts (f64 > f32 > i16). */

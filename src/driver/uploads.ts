@@ -10,6 +10,7 @@ import type { Channel } from './channel.ts';
 import { checkVector, pow2Normalise, toWire } from './convert.ts';
 import type { NumericArray } from './convert.ts';
 import { ArgumentError, CapabilityError, DeviceError } from './errors.ts';
+import { checkLayered, expandLayered } from './layered.ts';
 import type { CoreInput, CurvatureInput, UploadReport } from './types.ts';
 
 type TensorOp = 'Curvature' | 'Gradient' | 'StateSet';
@@ -38,20 +39,20 @@ export interface PreparedUpload<K extends TensorOp> {
   build(parts: TensorOrRef[]): RequestBody<K>;
 }
 
-function checkCount(name: string, v: number, min = 1): void {
+export function checkCount(name: string, v: number, min = 1): void {
   if (!Number.isInteger(v) || v < min) throw new ArgumentError(`${name} must be an integer ≥ ${min}, got ${String(v)}`);
 }
 
-function checkCells(caps: Capabilities, n: number): void {
+export function checkCells(caps: Capabilities, n: number): void {
   checkCount('n', n);
   if (n > caps.maxCells) throw new CapabilityError('maxCells', caps.maxCells, n, `N = ${n} exceeds the device's ${caps.maxCells} cells`);
 }
 
-function checkFeature(caps: Capabilities, feature: Capabilities['features'][number], what: string): void {
+export function checkFeature(caps: Capabilities, feature: Capabilities['features'][number], what: string): void {
   if (!caps.features.includes(feature)) throw new CapabilityError('features', caps.features, feature, `${what} needs the device feature '${feature}', which it does not declare`);
 }
 
-function nonNegative(name: string, v: number): number {
+export function nonNegative(name: string, v: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ArgumentError(`${name} must be a finite number ≥ 0, got ${String(v)}`);
   return v;
 }
@@ -74,7 +75,13 @@ export function prepareCurvature(input: CurvatureInput, caps: Capabilities, dtyp
       build: ([A]) => ({ form: 'dense', a: A, lambda }),
     };
   }
-  if (input.form !== 'factored') throw new ArgumentError(`curvature.form must be 'dense' or 'factored', got ${String((input as { form: unknown }).form)}`);
+  if (input.form === 'layered') {
+    // Devices without the layered form get the explicit J it stands for (the same A, exactly).
+    checkLayered(input);
+    const { layers: _layers, b: _b, form: _form, ...rest } = input;
+    return prepareCurvature({ ...rest, form: 'factored', J: expandLayered(input) }, caps, dtype);
+  }
+  if (input.form !== 'factored') throw new ArgumentError(`curvature.form must be 'dense', 'factored' or 'layered', got ${String((input as { form: unknown }).form)}`);
   checkFeature(caps, 'factored-curvature', 'a factored curvature');
   const { n, r } = input;
   checkCells(caps, n);
@@ -90,7 +97,31 @@ export function prepareCurvature(input: CurvatureInput, caps: Capabilities, dtyp
     J = nj.values;
     scale *= 4 ** nj.shift;
   }
-  const core = input.core;
+  const cs = coreSlotOf(input.core, r, dtype, fs);
+  scale *= 2 ** cs.shift;
+  const { slot: coreSlot, build: buildCore } = cs;
+  const slots: TensorSlot[] = [{ name: 'J', ...toWire(J, [r, n], dtype, fs) }];
+  if (coreSlot) slots.push({ name: coreSlot.name, ...toWire(coreSlot.values, coreSlot.shape, dtype, fs) });
+  const finalScale = scale;
+  return {
+    op: 'Curvature',
+    n,
+    r,
+    dtype,
+    slots,
+    build: ([j, c]) => ({ form: 'factored', j, core: buildCore(c), scale: finalScale, lambda }),
+  };
+}
+
+/**
+ * The core H of a factored or layered curvature as a slot (none for identity) and its wire body;
+ * for i16 the values are scaled by 2^−shift (the caller multiplies `scale` by 2^shift).
+ */
+export function coreSlotOf(core: CoreInput, r: number, dtype: Dtype, fs: number): {
+  slot: { shape: number[]; values: NumericArray; name: string } | null;
+  build: (t: TensorOrRef | undefined) => CoreBody;
+  shift: number;
+} {
   let coreSlot: { shape: number[]; values: NumericArray; name: string } | null = null;
   let buildCore: (t: TensorOrRef | undefined) => CoreBody;
   switch (core?.kind) {
@@ -119,22 +150,13 @@ export function prepareCurvature(input: CurvatureInput, caps: Capabilities, dtyp
     default:
       throw new ArgumentError(`core.kind must be identity, diagonal, block or dense, got ${String((core as CoreInput | undefined)?.kind)}`);
   }
+  let shift = 0;
   if (coreSlot && dtype === 'i16') {
     const nc = pow2Normalise(coreSlot.values, fs);
     coreSlot.values = nc.values;
-    scale *= 2 ** nc.shift;
+    shift = nc.shift;
   }
-  const slots: TensorSlot[] = [{ name: 'J', ...toWire(J, [r, n], dtype, fs) }];
-  if (coreSlot) slots.push({ name: coreSlot.name, ...toWire(coreSlot.values, coreSlot.shape, dtype, fs) });
-  const finalScale = scale;
-  return {
-    op: 'Curvature',
-    n,
-    r,
-    dtype,
-    slots,
-    build: ([j, c]) => ({ form: 'factored', j, core: buildCore(c), scale: finalScale, lambda }),
-  };
+  return { slot: coreSlot, build: buildCore, shift };
 }
 
 export function prepareVector<K extends 'Gradient' | 'StateSet'>(op: K, v: NumericArray, n: number, caps: Capabilities, dtype: Dtype): PreparedUpload<K> {
@@ -173,6 +195,8 @@ export interface SendOptions {
   maxInFlightBytes?: number;
   inline?: boolean;
   timeoutMs?: number;
+  /** refuse (CapabilityError 'maxOpenTransfers', nothing sent) a plan needing more bulk transfers */
+  maxBulk?: number;
   log: Logger;
 }
 
@@ -200,6 +224,8 @@ export async function sendUpload<K extends TensorOp>(ch: Channel, up: PreparedUp
     }
     if (opts.inline === true && !fitsFrame(up.op, up.build(parts), inlineBytes(parts), limit))
       throw new ArgumentError(`${up.op}: the tensors do not fit one ${opts.deviceMaxFrameBytes}-byte frame inline; allow bulk transfer`);
+    if (opts.maxBulk !== undefined && bulk.size > opts.maxBulk)
+      throw new CapabilityError('maxOpenTransfers', opts.maxBulk, bulk.size, `${up.op}: ${bulk.size} tensors need bulk transfers, the device holds ${opts.maxBulk} at once`);
     const refs: number[] = [];
     try {
       for (const i of bulk) {

@@ -3,10 +3,11 @@
 // params in place (or a loop that refills its batch buffers) before the curvature is asked for
 // still gets the curvature of this batch at this batch's parameters.
 
-import type { BatchOracle, CurvatureFactors, CurvatureKind, KfacSensitivities, KroneckerLayer, SampleSource } from './types.ts';
+import type { BatchOracle, CurvatureFactors, CurvatureKind, KfacSensitivities, KroneckerLayer, LayeredFactors, SampleSource } from './types.ts';
 import type { Model } from './models/model.ts';
 import type { LossKind, Targets } from './models/losses.ts';
-import { buildEmpiricalFisherFactors, buildGgnFactors, type FactorWorkspace } from './curvature/factors.ts';
+import { buildEmpiricalFisherFactors, buildGgnFactors, FactorWorkspace } from './curvature/factors.ts';
+import { buildLayeredEmpiricalFisherFactors, buildLayeredGgnFactors, supportsLayered } from './curvature/layered.ts';
 import { buildKroneckerFactors } from './curvature/kronecker.ts';
 
 export interface ModelBatchOracle extends BatchOracle {
@@ -28,6 +29,23 @@ export function makeBatchOracle(
   const ys: Targets = y instanceof Int32Array ? y.slice(0, b) : y.slice(0, b * model.outputDim);
   const { loss: value, grad, outputs } = model.lossAndGrad(theta, xs, ys, b, loss);
   const cache = new Map<CurvatureKind, CurvatureFactors>();
+  const layeredCache = new Map<string, LayeredFactors>();
+  // layered factors need buffers that live as long as this oracle's factors
+  const lws = ws ?? new FactorWorkspace();
+  const layered = (kind: CurvatureKind, core: 'block' | 'folded' = 'block'): LayeredFactors => {
+    const key = `${kind}:${core}`;
+    let f = layeredCache.get(key);
+    if (!f) {
+      // theta and xs are this oracle's own copies, never changed: the model's last forward pass
+      // on them (if nothing ran since) is reused
+      const opts = { z: outputs, reuseForward: true };
+      if (kind === 'ggn') f = buildLayeredGgnFactors(model, theta, xs, b, loss, lws, { ...opts, coreForm: core });
+      else if (kind === 'ef') f = buildLayeredEmpiricalFisherFactors(model, theta, xs, ys, b, loss, lws, opts);
+      else throw new RangeError(`unknown curvature kind '${String(kind)}' (expected 'ggn' or 'ef')`);
+      layeredCache.set(key, f);
+    }
+    return f;
+  };
   return {
     loss: value,
     grad,
@@ -43,6 +61,7 @@ export function makeBatchOracle(
       }
       return f;
     },
+    ...(supportsLayered(model) ? { layered } : {}),
     kronecker(mode: KfacSensitivities, rng: SampleSource): KroneckerLayer[] {
       return buildKroneckerFactors(model, theta, xs, b, loss, mode, rng);
     },

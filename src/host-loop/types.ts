@@ -24,6 +24,37 @@ export interface CurvatureFactors {
   scale: number;
 }
 
+/**
+ * One layer's columns of J in a layered factor. 'dense': the layer's rows are outer products, so
+ * J[ρ, c0 + j·nIn + t] = D[ρ·nOut + j]·A[s·nIn + t] and the bias column J[ρ, c0 + nOut·nIn + j] =
+ * D[ρ·nOut + j], with s = ⌊ρ/m⌋ the sample of row ρ (m = r/b rows per sample). 'explicit': the
+ * layer's r × cols block of J as is (conv layers).
+ */
+export type LayerBlock =
+  | { kind: 'explicit'; cols: number; J: Float64Array }
+  /** A: b × nIn layer inputs; D: r × nOut sensitivities of the pre-activations */
+  | { kind: 'dense'; nIn: number; nOut: number; bias: boolean; A: Float64Array; D: Float64Array };
+
+/**
+ * Curvature A = scale · Jᵀ H J (+ λI) with J given per layer (the layers cover the N columns in
+ * order): the same matrix as CurvatureFactors without writing the r × N Jacobian. Field names
+ * match the driver's 'layered' CurvatureInput (minus λ).
+ */
+export interface LayeredFactors {
+  n: number;
+  r: number;
+  /** samples; r = b·m */
+  b: number;
+  layers: LayerBlock[];
+  core: CoreMatrix;
+  scale: number;
+}
+
+/** Reusable buffers by name (factor workspaces): the same key and length give the same array. */
+export interface BufferPool {
+  take(key: string, len: number): Float64Array;
+}
+
 export type CurvatureKind = 'ggn' | 'ef';
 
 /** K-FAC's output sensitivities: exact GGN statistics or labels sampled from the model. */
@@ -54,6 +85,13 @@ export interface BatchOracle {
   batchSize: number;
   /** Curvature factors at the current parameters, computed on demand (cached per batch). */
   curvature(kind: CurvatureKind): CurvatureFactors;
+  /**
+   * The same curvature with J per layer (LayeredFactors), computed on demand without the r × N
+   * Jacobian (cached per batch). `core` 'folded': the GGN's H folded into the factor (identity
+   * core, H = L Lᵀ rank-cut as NGD-Woodbury does; the same A to rounding). Optional: absent when
+   * the model has no layer structure.
+   */
+  layered?(kind: CurvatureKind, core?: 'block' | 'folded'): LayeredFactors;
   /**
    * Per dense layer Kronecker factors of this batch's curvature (K-FAC). Optional: absent when
    * the oracle has no layer structure; throws when the model has layers K-FAC does not cover.

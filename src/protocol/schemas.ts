@@ -26,7 +26,9 @@ export type TensorOrRef = z.infer<typeof TensorOrRefSchema>;
 export const EmptySchema = z.object({});
 
 // ---- handshake -------------------------------------------------------------------------------
-export const FEATURES = ['emulator', 'exact-integrator', 'sample-stream', 'delay', 'dense-curvature', 'factored-curvature', 'i16-dac'] as const;
+export const FEATURES = ['emulator', 'exact-integrator', 'sample-stream', 'delay', 'dense-curvature', 'factored-curvature', 'i16-dac', 'layered-curvature'] as const;
+/** Features a device advertises only in sessions of at least this minor (older hosts' enums lack them). */
+export const FEATURE_SINCE_MINOR: Partial<Record<(typeof FEATURES)[number], number>> = { 'layered-curvature': 3 };
 
 export const HelloRequestSchema = z.object({
   major: u8.meta({ description: 'host protocol major' }),
@@ -152,6 +154,23 @@ export const CoreSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('dense'), h: TensorOrRefSchema.meta({ description: 'shape [r, r]' }) }),
 ]);
 
+/** Most layer blocks one layered Curvature request may carry (PROTOCOL.md §12). */
+export const MAX_CURVATURE_LAYERS = 64;
+
+/** One layer's block of J's columns in a layered curvature (v1.3, PROTOCOL.md §7.4.2). */
+export const LayerBlockSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('explicit'),
+    j: TensorOrRefSchema.meta({ description: 'the block of J, shape [r, cols]' }),
+  }),
+  z.object({
+    kind: z.literal('dense'),
+    bias: z.boolean().meta({ description: 'the block ends with nOut bias columns' }),
+    a: TensorOrRefSchema.meta({ description: "per-sample layer inputs A, shape [b, nIn]" }),
+    d: TensorOrRefSchema.meta({ description: 'per-row output sensitivities D, shape [r, nOut]; J[ρ, j·nIn + t] = D[ρ, j]·A[⌊ρ/(r/b)⌋, t], bias J[ρ, nOut·nIn + j] = D[ρ, j]' }),
+  }),
+]);
+
 export const CurvatureRequestSchema = z.discriminatedUnion('form', [
   z.object({
     form: z.literal('dense'),
@@ -164,6 +183,16 @@ export const CurvatureRequestSchema = z.discriminatedUnion('form', [
     core: CoreSchema,
     scale: posFinite,
     lambda: nonNeg.meta({ description: 'A = scale · Jᵀ H J + λ I' }),
+  }),
+  z.object({
+    form: z.literal('layered'),
+    n: u32.min(1).meta({ description: 'N = Σ of the layers\' columns' }),
+    r: u32.min(1).meta({ description: 'rows of J, a multiple of b' }),
+    b: u32.min(1).meta({ description: 'samples; row ρ of J belongs to sample ⌊ρ/(r/b)⌋' }),
+    layers: z.array(LayerBlockSchema).min(1).max(MAX_CURVATURE_LAYERS).meta({ description: "v1.3, feature 'layered-curvature': J's column blocks in order" }),
+    core: CoreSchema,
+    scale: posFinite,
+    lambda: nonNeg.meta({ description: 'A = scale · Jᵀ H J + λ I, J given per layer' }),
   }),
 ]);
 export type CurvatureRequest = z.infer<typeof CurvatureRequestSchema>;

@@ -1,5 +1,5 @@
 /** Protocol version: the header carries the major; Hello negotiates the minor. */
-export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 3 } as const;
 export const PROTOCOL_MAJOR = PROTOCOL_VERSION.major;
 
 /** Every device accepts encoded frames of at least this many bytes (so Hello always fits). */

@@ -36,6 +36,7 @@ const CASES: [string[], RegExp][] = [
   [['train', '--lr', '-1', '--optimizer', 'sgd'], /--lr: lr \(learning rate η\) must be > 0/],
   [['train', '--seed', '1.5'], /--seed: expected an integer, got '1\.5'/],
   [['train', '--loss', 'l1'], /--loss: expected 'ce' or 'mse'/],
+  [['train', '--optimizer', 'tngd', '--curvature-form', 'kronecker'], /--curvature-form: curvatureForm must be 'auto', 'explicit' or 'layered'/],
   [['train', '--model', 'mlp:abc'], /invalid model spec 'mlp:abc'/],
   [['train', '--device', 'emu:?maxCells=0'], /--device: invalid link URL .*maxCells must be an integer in \[1, 16777216\], got '0'/],
   [['train', '--device', 'ftp://x'], /--device: /],

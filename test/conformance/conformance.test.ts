@@ -187,3 +187,36 @@ describe('numerics.mean tolerance derivation', () => {
     }
   });
 });
+
+describe('layered curvature (protocol 1.3)', () => {
+  it("skips devices without 'layered-curvature', naming why", async () => {
+    const r = await runConformance('emu:?seed=1', { hardware: false, only: ['layered'], connect: { emulator: { capabilities: { features: FEATURES.filter((f) => f !== 'layered-curvature') } } } });
+    expect(r.checks.map((c) => [c.id, c.status, c.reason])).toEqual([
+      ['layered.equivalence', 'skip', "the device does not list 'layered-curvature'"],
+      ['layered.validation', 'skip', "the device does not list 'layered-curvature'"],
+    ]);
+  });
+
+  it('fails layered.equivalence when the device pairs rows with the wrong sample (and passes without the fault)', async () => {
+    // the proxy swaps the two samples' inputs of every inline dense layer: J's rows then use the other sample's a
+    const swapSamples = (m: Message): Message => {
+      if (m.kind !== 'CurvatureRequest' || m.body.form !== 'layered') return m;
+      const layers = m.body.layers.map((l) => {
+        if (l.kind !== 'dense' || 'ref' in l.a) return l;
+        const [b, nIn] = l.a.shape;
+        const v = tensorToFloat64(l.a);
+        const w = new Float64Array(v.length);
+        for (let s = 0; s < b; s++) w.set(v.subarray(s * nIn, s * nIn + nIn), (b - 1 - s) * nIn);
+        return { ...l, a: tensorFromFloat64(w, [b, nIn], 'f64') };
+      });
+      return { ...m, body: { ...m.body, layers } };
+    };
+    const run = (swap: boolean) =>
+      runConformance(() => SpuDriver.open(async () => duplexLink(messageProxy(createEmulatedDevice({ seed: 5 }), swap ? { up: swapSamples } : {}), 'swap-samples'), { heartbeatIntervalMs: 0 }), {
+        hardware: false,
+        only: ['layered.equivalence'],
+      });
+    expect((await run(false)).checks.map((c) => c.status)).toEqual(['pass']);
+    expect((await run(true)).checks.map((c) => c.status)).toEqual(['fail']);
+  });
+});

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  SpuCore, expDet, expm1Det, gaussianAt, logDet, normInv, normInvWord, philox4x32, replayScenario, wordToUniform, type CoreSpec, type Scenario, type ScenarioOutcome,
+  SpuCore, expDet, layeredOf, expm1Det, gaussianAt, logDet, normInv, normInvWord, philox4x32, replayScenario, wordToUniform, type CoreSpec, type Scenario, type ScenarioOutcome,
 } from '../../src/emulator/physics/index.ts';
 
 const dir = new URL('../../firmware-spec/vectors/emulator/', import.meta.url);
@@ -83,8 +83,9 @@ describe('Euler step stability data (stability.json)', () => {
     expect(st.systems).toHaveLength(v.scenarios.length);
     for (const s of v.scenarios) {
       const core = new SpuCore({ maxCells: s.maxCells, maxRank: s.maxRank, profile: s.profile, seed: s.seed });
-      const up = s.ops.find((o) => o.op === 'setCurvatureDense' || o.op === 'setCurvatureFactored')!;
+      const up = s.ops.find((o) => o.op === 'setCurvatureDense' || o.op === 'setCurvatureFactored' || o.op === 'setCurvatureLayered')!;
       if (up.op === 'setCurvatureDense') core.setCurvatureDense(up.n, Float64Array.from(up.A), up.lambda ?? 0);
+      else if (up.op === 'setCurvatureLayered') core.setCurvatureLayered(layeredOf(up));
       else if (up.op === 'setCurvatureFactored') {
         const c = up.core;
         const spec: CoreSpec =

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SpuCore } from '../../src/emulator/physics/index.ts';
+import { SpuCore, layeredOf } from '../../src/emulator/physics/index.ts';
 import type { Scenario, ScenarioOutcome } from '../../src/emulator/physics/index.ts';
 
 const dir = join(import.meta.dirname, '..', '..', 'firmware-spec', 'vectors', 'emulator');
@@ -25,7 +25,8 @@ function digest(s: Scenario, withCounts: boolean): string {
       const c = o.core;
       const cs = c.kind === 'identity' ? c : c.kind === 'diagonal' ? { kind: c.kind, d: f(c.d) } : c.kind === 'block' ? { kind: c.kind, dz: c.dz, blocks: f(c.blocks) } : { kind: c.kind, h: f(c.h) };
       core.setCurvatureFactored({ n: o.n, r: o.r, J: f(o.J), core: cs, scale: o.scale, lambda: o.lambda });
-    } else if (o.op === 'setGradient') core.setGradient(f(o.g));
+    } else if (o.op === 'setCurvatureLayered') core.setCurvatureLayered(layeredOf(o));
+    else if (o.op === 'setGradient') core.setGradient(f(o.g));
     else if (o.op === 'setState') core.setState(f(o.x));
     else if (o.op === 'configure') core.configure(o.config);
     else {

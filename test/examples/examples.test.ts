@@ -34,14 +34,33 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     await costMain(['--quick', '--out', dir]);
     const { json } = checkStudyOutput(dir, 'cost');
     const r = json['results.json'] as {
-      rows: { n: number; r: number; iterSeconds: Record<string, number | null>; tngd: { uploadBytes: number } }[];
+      rows: {
+        n: number;
+        r: number;
+        hidden: number;
+        iterSeconds: Record<string, number | null>;
+        tngd: { uploadBytes: number };
+        tngdExplicit: { uploadBytes: number };
+        wireNumbersLayered: number;
+        wireNumbersExplicit: number;
+      }[];
       device: { bits: number };
     };
     expect(r.rows.map((x) => x.n)).toEqual([424, 838, 1666]); // mlp:196-H-10, H = 2, 4, 8
     for (const row of r.rows) {
-      for (const k of ['sgd', 'adam', 'ngd-cg', 'ngd-woodbury', 'tngd-projected']) expect(row.iterSeconds[k]).toBeGreaterThan(0);
+      for (const k of ['sgd', 'adam', 'ngd-cg', 'ngd-woodbury', 'tngd-projected', 'tngd-projected-explicit']) expect(row.iterSeconds[k], k).toBeGreaterThan(0);
+      // the quick variant runs NGD on the explicit J only up to N ≤ 900
+      for (const k of ['ngd-cg-explicit', 'ngd-woodbury-explicit']) if (row.n > 900) expect(row.iterSeconds[k], k).toBeNull();
+      else expect(row.iterSeconds[k], k).toBeGreaterThan(0);
       expect(row.r).toBe(320);
-      expect(row.tngd.uploadBytes).toBe((row.r * (row.r + 2 * row.n) + row.n) * (r.device.bits / 8));
+      expect(row.tngdExplicit.uploadBytes).toBe((row.r * (row.r + 2 * row.n) + row.n) * (r.device.bits / 8));
+      // layered, the CE core folded into D (rank d_z − 1 = 9 per sample, r′ = 288): A (b·196, b·H),
+      // D (r′·H, r′·10) and g (N), each once
+      const h = row.hidden;
+      const layered = 32 * 196 + 288 * h + 32 * h + 288 * 10 + row.n;
+      expect(row.wireNumbersLayered).toBe(layered);
+      expect(row.tngd.uploadBytes).toBe(layered * (r.device.bits / 8));
+      expect(row.wireNumbersExplicit).toBe(320 * row.n + 3200 + row.n);
     }
     // the quick variant caps exact NGD at N ≤ 900
     expect(r.rows.map((x) => x.iterSeconds['ngd-exact'] !== null)).toEqual([true, true, false]);

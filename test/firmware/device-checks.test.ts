@@ -1,6 +1,6 @@
 // firmware-spec/vectors/protocol/device-checks.json: the answer a device gives when a request
-// breaks several rules at once (PROTOCOL.md §10.1 check order, §5.1, §7.4.1 upload rules, §7.5,
-// §7.7). The expectations below are written down independently of the generator, which computes
+// breaks several rules at once (PROTOCOL.md §10.1 check order, §5.1, §7.4.1 upload rules, §7.4.2
+// layered shapes, §7.5, §7.7). The expectations below are written down independently of the generator, which computes
 // them by driving the emulated device.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,9 @@ const EXPECTED: Record<string, { answer: number | string; reason?: string; count
   'results-read-past-end': { answer: E.OUT_OF_RANGE, counters: ok },
   'results-read-too-large': { answer: E.REPLY_TOO_LARGE, counters: ok },
   'results-read-formula-fits': { answer: 'ResultsReadReply', counters: ok },
+  'layered-columns': { answer: E.SHAPE_MISMATCH, reason: 'columns', counters: ok },
+  'layered-rows-per-sample': { answer: E.SHAPE_MISMATCH, reason: 'rows-per-sample', counters: ok },
+  'layered-accepted': { answer: 'CurvatureReply', counters: ok },
 };
 
 describe('device-check vectors (firmware-spec/vectors/protocol/device-checks.json)', () => {

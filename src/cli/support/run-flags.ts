@@ -25,6 +25,7 @@ export const HYPERPARAMETER_FLAGS: Readonly<Record<string, { key: string; flag: 
   weightDecay: { key: 'weightDecay', flag: '--weight-decay', kind: 'num' },
   lambda: { key: 'damping', flag: '--lambda', kind: 'num' },
   curvature: { key: 'curvature', flag: '--curvature', kind: 'str' },
+  curvatureForm: { key: 'curvatureForm', flag: '--curvature-form', kind: 'str' },
   inner: { key: 'inner', flag: '--inner', kind: 'str' },
   cgIters: { key: 'maxIter', flag: '--cg-iters', kind: 'int' },
   cgTol: { key: 'tol', flag: '--cg-tol', kind: 'num' },
@@ -48,6 +49,7 @@ export function addHyperparameterOptions(cmd: Command): Command {
     .option('--weight-decay <w>', 'L2 weight decay')
     .option('--lambda <λ>', 'damping λ of the curvature A = F + λI (ngd-*, tngd; default 0.1)')
     .option('--curvature <kind>', 'ggn | ef (generalised Gauss-Newton or empirical Fisher; default ggn)')
+    .option('--curvature-form <form>', 'auto | explicit | layered: J per layer (the host never writes the r × N Jacobian) or explicit (ngd-cg, ngd-woodbury, tngd; default auto)')
     .option('--inner <rule>', 'update rule applied to the NGD direction: sgd | adam')
     .option('--cg-iters <n>', 'CG iterations per step (ngd-cg; default 20)')
     .option('--cg-tol <tol>', 'CG relative residual tolerance (ngd-cg)')

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import {
   DeviceFaultError,
   ErrorCode,
+  FEATURE_SINCE_MINOR,
+  PROTOCOL_VERSION,
   MIN_MAX_FRAME_BYTES,
   ProtocolError,
   ResourceError,
@@ -101,6 +103,8 @@ export class FirmwareState {
   state: DeviceState = 'IDLE';
   hostMaxFrame = MIN_MAX_FRAME_BYTES;
   sessionId = 0;
+  /** the minor negotiated by the last Hello (features newer than it are neither advertised nor honoured) */
+  sessionMinor: number = PROTOCOL_VERSION.minor;
   /** powered off: nothing more is sent, input is ignored */
   dead = false;
   /** bumped when the host side of the link goes away (a chunk in progress is then dropped) */
@@ -151,7 +155,7 @@ export class FirmwareState {
   }
 
   has(f: Feature): boolean {
-    return this.opts.capabilities.features.includes(f);
+    return this.opts.capabilities.features.includes(f) && (FEATURE_SINCE_MINOR[f] ?? 0) <= this.sessionMinor;
   }
 
   needFeature(f: Feature, what: string): void {

@@ -3,7 +3,7 @@
 import { ErrorCode, SchemaError, ValueRangeError, tensorAsFloat64, tensorElementCount, tensorToFloat64 } from '../../protocol/index.ts';
 import type { Capabilities, RequestBody, TensorOrRef, WireTensor } from '../../protocol/index.ts';
 import { PhysicsError } from '../physics/index.ts';
-import type { CoreSpec, FactoredCurvature } from '../physics/index.ts';
+import type { CoreSpec, FactoredCurvature, LayerFactors, LayeredCurvature } from '../physics/index.ts';
 import { adoptedBy } from '../physics/kernels/store.ts';
 import type { FactorStore } from '../physics/kernels/store.ts';
 import type { Staging } from './transfers.ts';
@@ -18,7 +18,8 @@ export type CurvatureLoad =
       bytes: number;
       /** the core's store that adopted the staged J (f.J is then empty: read J with committedJ) */
       heldBy?: FactorStore;
-    };
+    }
+  | { form: 'layered'; n: number; r: number; f: LayeredCurvature; bytes: number };
 
 /**
  * After the core has loaded `load`: when it adopted the staged J's memory (rearranging it in
@@ -106,16 +107,72 @@ export function curvatureLoad(req: RequestBody<'Curvature'>, res: TensorResolver
     const { v } = res.values(req.a, 'A', [n, n]);
     return { form: 'dense', n, r: 0, a: v, lambda: req.lambda, bytes: 8 * n * n };
   }
+  if (req.form === 'layered') return layeredLoad(req, res, caps);
   const js = res.shapeOf(req.j);
   if (js.length !== 2) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `J must be [r, N], got ${JSON.stringify(js)}`);
   const [r, n] = js;
   checkCells(n, caps, 'J');
-  if (r < 1) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, 'J: r must be ≥ 1');
-  if (r > caps.maxRank) throw new ValueRangeError(ErrorCode.RANK_TOO_LARGE, `J: r = ${r} exceeds maxRank ${caps.maxRank}`, { r, maxRank: caps.maxRank });
+  checkRank(r, caps, 'J');
   const J = res.values(req.j, 'J', [r, n]).v;
+  const { core, coreBytes } = coreLoad(req.core, r, res);
+  return { form: 'factored', n, r, f: { n, r, J, core, scale: req.scale, lambda: req.lambda }, bytes: 8 * r * n + coreBytes };
+}
+
+function checkRank(r: number, caps: Capabilities, what: string): void {
+  if (r < 1) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `${what}: r must be ≥ 1`);
+  if (r > caps.maxRank) throw new ValueRangeError(ErrorCode.RANK_TOO_LARGE, `${what}: r = ${r} exceeds maxRank ${caps.maxRank}`, { r, maxRank: caps.maxRank });
+}
+
+type LayeredBody = Extract<RequestBody<'Curvature'>, { form: 'layered' }>;
+
+/**
+ * A layered curvature (PROTOCOL.md §7.4.2): N, r and b as declared, every tensor's shape
+ * consistent with them (SHAPE_MISMATCH, detail.reason 'layer-shape', 'rows-per-sample' or
+ * 'columns'), then values as for every tensor (dtype, finiteness).
+ */
+function layeredLoad(req: LayeredBody, res: TensorResolver, caps: Capabilities): CurvatureLoad {
+  const { n, r, b } = req;
+  checkCells(n, caps, 'layered curvature');
+  checkRank(r, caps, 'layered curvature');
+  if (r % b !== 0) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `r = ${r} is not a multiple of b = ${b}`, { reason: 'rows-per-sample', r, b });
+  const mismatch = (i: number, what: string, got: number[], want: string) =>
+    new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `layers[${i}].${what} has shape ${JSON.stringify(got)}, expected ${want}`, { reason: 'layer-shape', layer: i });
+  // shapes first (cheap), so a wrong Σ cols is refused before any value is decoded
+  let cols = 0;
+  req.layers.forEach((l, i) => {
+    if (l.kind === 'explicit') {
+      const s = res.shapeOf(l.j);
+      if (s.length !== 2 || s[0] !== r || s[1] < 1) throw mismatch(i, 'j', s, `[${r}, cols]`);
+      cols += s[1];
+    } else {
+      const a = res.shapeOf(l.a);
+      const d = res.shapeOf(l.d);
+      if (a.length !== 2 || a[0] !== b || a[1] < 1) throw mismatch(i, 'a', a, `[${b}, nIn]`);
+      if (d.length !== 2 || d[0] !== r || d[1] < 1) throw mismatch(i, 'd', d, `[${r}, nOut]`);
+      cols += d[1] * a[1] + (l.bias ? d[1] : 0);
+    }
+  });
+  if (cols !== n) throw new ValueRangeError(ErrorCode.SHAPE_MISMATCH, `the layers cover ${cols} columns, n = ${n}`, { reason: 'columns', columns: cols, n });
+  let bytes = 0;
+  const layers: LayerFactors[] = req.layers.map((l, i) => {
+    if (l.kind === 'explicit') {
+      const { v, shape } = res.values(l.j, `layers[${i}].j`, [r, null]);
+      bytes += 8 * v.length;
+      return { kind: 'explicit', cols: shape[1], J: v };
+    }
+    const a = res.values(l.a, `layers[${i}].a`, [b, null]);
+    const d = res.values(l.d, `layers[${i}].d`, [r, null]);
+    bytes += 8 * (a.v.length + d.v.length);
+    return { kind: 'dense', nIn: a.shape[1], nOut: d.shape[1], bias: l.bias, A: a.v, D: d.v };
+  });
+  const { core, coreBytes } = coreLoad(req.core, r, res);
+  // the core's own copy of the factors plus its r×r Gram (exact integrator) are what it holds
+  return { form: 'layered', n, r, f: { n, r, b, layers, core, scale: req.scale, lambda: req.lambda }, bytes: bytes + coreBytes + 8 * r * r };
+}
+
+function coreLoad(c: LayeredBody['core'], r: number, res: TensorResolver): { core: CoreSpec; coreBytes: number } {
   let core: CoreSpec;
   let coreBytes = 0;
-  const c = req.core;
   switch (c.kind) {
     case 'identity':
       core = { kind: 'identity' };
@@ -134,7 +191,7 @@ export function curvatureLoad(req: RequestBody<'Curvature'>, res: TensorResolver
       coreBytes = 8 * r * r;
       break;
   }
-  return { form: 'factored', n, r, f: { n, r, J, core, scale: req.scale, lambda: req.lambda }, bytes: 8 * r * n + coreBytes };
+  return { core, coreBytes };
 }
 
 /** A vector of N cells (gradient or state). */

@@ -10,7 +10,8 @@ import { seedKey } from './philox.ts';
 import { validateProfile, type Profile } from './profile.ts';
 import { CoreRunHandle, type RunHost, type System } from './run-handle.ts';
 import { checkEulerStep, lambdaMaxOf } from './stability.ts';
-import { dac, realiseDense, realiseFactored, type DeviceTraits } from './uploads.ts';
+import { dac, realiseDense, realiseFactored, realiseLayered, type DeviceTraits } from './uploads.ts';
+import type { LayeredCurvature } from './layered-coupling.ts';
 import type {
   CoreRunResult, CoreUploadReport, FactoredCurvature, RunConfig, RunOptions, SpuCoreOptions, UploadOptions,
 } from './types.ts';
@@ -126,6 +127,14 @@ export class SpuCore implements RunHost {
   setCurvatureFactored(f: FactoredCurvature, opts: UploadOptions = {}): CoreUploadReport {
     this.guardIdle();
     const { coupling, dacClips } = realiseFactored(this.traits, f, opts);
+    this.staged.op = coupling;
+    return { dacClips };
+  }
+
+  /** Loads A = s·JᵀHJ + λI with J given per layer (never formed); same all-or-nothing validation. */
+  setCurvatureLayered(f: LayeredCurvature, opts: UploadOptions = {}): CoreUploadReport {
+    this.guardIdle();
+    const { coupling, dacClips } = realiseLayered(this.traits, f, opts);
     this.staged.op = coupling;
     return { dacClips };
   }

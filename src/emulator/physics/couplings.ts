@@ -6,6 +6,7 @@ import { symmetricEigen } from './linalg.ts';
 import { FactorStore } from './kernels/store.ts';
 import { DOMAIN } from './philox.ts';
 import { factoredSpectral, type Spectral } from './spectral.ts';
+import type { LayeredCoupling } from './layered-coupling.ts';
 
 export type CoreSpec =
   | { kind: 'identity' }
@@ -15,6 +16,37 @@ export type CoreSpec =
   | { kind: 'block'; dz: number; blocks: Float64Array }
   /** r×r row-major */
   | { kind: 'dense'; h: Float64Array };
+
+/** w = s·(H y) for a core H of rank r, per the core kind (EMULATOR.md §7); factored and layered A share it. */
+export function applyCoreSpec(c: CoreSpec, r: number, s: number, y: Float64Array, w: Float64Array): void {
+  switch (c.kind) {
+    case 'identity':
+      for (let k = 0; k < r; k++) w[k] = s * y[k];
+      break;
+    case 'diagonal':
+      for (let k = 0; k < r; k++) w[k] = s * (c.d[k] * y[k]);
+      break;
+    case 'block': {
+      const dz = c.dz;
+      for (let b0 = 0; b0 < r; b0 += dz) {
+        for (let k = 0; k < dz; k++) {
+          let acc = 0;
+          const row = b0 * dz + k * dz; // block (b0/dz), row k
+          for (let l = 0; l < dz; l++) acc = acc + c.blocks[row + l] * y[b0 + l];
+          w[b0 + k] = s * acc;
+        }
+      }
+      break;
+    }
+    case 'dense':
+      for (let k = 0; k < r; k++) {
+        let acc = 0;
+        for (let l = 0; l < r; l++) acc = acc + c.h[k * r + l] * y[l];
+        w[k] = s * acc;
+      }
+      break;
+  }
+}
 
 export class DenseCoupling {
   readonly kind = 'dense';
@@ -107,36 +139,7 @@ export class FactoredCoupling {
 
   /** w = s·(H y), per the core kind (see EMULATOR.md §Drift). */
   applyCore(y: Float64Array, w: Float64Array): void {
-    const r = this.r;
-    const s = this.scale;
-    const c = this.core;
-    switch (c.kind) {
-      case 'identity':
-        for (let k = 0; k < r; k++) w[k] = s * y[k];
-        break;
-      case 'diagonal':
-        for (let k = 0; k < r; k++) w[k] = s * (c.d[k] * y[k]);
-        break;
-      case 'block': {
-        const dz = c.dz;
-        for (let b0 = 0; b0 < r; b0 += dz) {
-          for (let k = 0; k < dz; k++) {
-            let acc = 0;
-            const row = b0 * dz + k * dz; // block (b0/dz), row k
-            for (let l = 0; l < dz; l++) acc = acc + c.blocks[row + l] * y[b0 + l];
-            w[b0 + k] = s * acc;
-          }
-        }
-        break;
-      }
-      case 'dense':
-        for (let k = 0; k < r; k++) {
-          let acc = 0;
-          for (let l = 0; l < r; l++) acc = acc + c.h[k * r + l] * y[l];
-          w[k] = s * acc;
-        }
-        break;
-    }
+    applyCoreSpec(this.core, this.r, this.scale, y, w);
   }
 
   /** y_k = Σ_j ascending J_kj·x_j from +0 (EMULATOR.md §7). */
@@ -187,4 +190,4 @@ export class FactoredCoupling {
   }
 }
 
-export type Coupling = DenseCoupling | FactoredCoupling;
+export type Coupling = DenseCoupling | FactoredCoupling | LayeredCoupling;

@@ -47,6 +47,9 @@ export const DOMAIN = {
   mismatchJ: 16,
   mismatchH: 17,
   mismatchA: 18,
+  /** layered curvature (EMULATOR.md §6.1): a dense layer's inputs A_l and sensitivities D_l */
+  mismatchLayerA: 19,
+  mismatchLayerD: 20,
   /** start vector of the Euler stability estimate (EMULATOR.md §9.1.1), under key 0 */
   stability: 32,
 } as const;

@@ -5,6 +5,7 @@ import { DIVERGENCE_LIMIT, UINT32_MAX, countOf, fail } from './checks.ts';
 import type { Coupling } from './couplings.ts';
 import { eulerStep, type EulerParams } from './euler.ts';
 import { exactDense, exactFactored, type FactoredScratch } from './exact.ts';
+import { exactLayered } from './layered-coupling.ts';
 import type { SegmentPlan } from './ou.ts';
 import { Adc, type Profile } from './profile.ts';
 import { SampleStream, readFinal } from './readout.ts';
@@ -204,6 +205,7 @@ export class CoreRunHandle {
     const kappa = this.spec.cfg.kappa0;
     const op = sys.op;
     if (op.kind === 'dense') exactDense(op, sys.g, x, kappa, plan, addr, scratch, x, outMean);
+    else if (op.kind === 'layered') exactLayered(op, sys.g, x, kappa, plan, addr, scratch, x, outMean);
     else exactFactored(op, sys.g, x, kappa, plan, addr, scratch, x, outMean);
     for (let i = 0; i < this.n; i++) if (!Number.isFinite(x[i]) || Math.abs(x[i]) > DIVERGENCE_LIMIT) fail('diverged', 'exact state left the representable range');
   }

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { SpuCore } from './core.ts';
 import type { RunConfig, StartMode } from './types.ts';
 import type { Profile } from './profile.ts';
+import type { CoreSpec } from './couplings.ts';
+import type { LayeredCurvature } from './layered-coupling.ts';
 
 type CoreJson =
   | { kind: 'identity' }
@@ -15,6 +17,10 @@ type CoreJson =
 export type ScenarioOp =
   | { op: 'setCurvatureDense'; n: number; A: number[]; lambda?: number }
   | { op: 'setCurvatureFactored'; n: number; r: number; J: number[]; core: CoreJson; scale: number; lambda: number }
+  | {
+      op: 'setCurvatureLayered'; n: number; r: number; b: number; core: CoreJson; scale: number; lambda: number;
+      layers: ({ kind: 'explicit'; cols: number; J: number[] } | { kind: 'dense'; nIn: number; nOut: number; bias: boolean; A: number[]; D: number[] })[];
+    }
   | { op: 'setGradient'; g: number[] }
   | { op: 'setState'; x: number[] }
   | { op: 'configure'; config: RunConfig }
@@ -48,6 +54,21 @@ export interface ScenarioOutcome {
 
 const f64 = (v: number[]) => Float64Array.from(v);
 
+function coreOf(c: CoreJson): CoreSpec {
+  return c.kind === 'identity' ? c
+    : c.kind === 'diagonal' ? { kind: 'diagonal', d: f64(c.d) }
+    : c.kind === 'block' ? { kind: 'block', dz: c.dz, blocks: f64(c.blocks) }
+    : { kind: 'dense', h: f64(c.h) };
+}
+
+/** The physics core's layered upload for a scenario op (also used by the vector generator). */
+export function layeredOf(o: Extract<ScenarioOp, { op: 'setCurvatureLayered' }>): LayeredCurvature {
+  return {
+    n: o.n, r: o.r, b: o.b, core: coreOf(o.core), scale: o.scale, lambda: o.lambda,
+    layers: o.layers.map((l) => (l.kind === 'explicit' ? { kind: 'explicit', cols: l.cols, J: f64(l.J) } : { kind: 'dense', nIn: l.nIn, nOut: l.nOut, bias: l.bias, A: f64(l.A), D: f64(l.D) })),
+  };
+}
+
 /** Replays a scenario; `chunks` on a run op advances it in those step counts (cycled). */
 export function replayScenario(s: Scenario, opts: { forceChunk?: number } = {}): ScenarioOutcome {
   const core = new SpuCore({ maxCells: s.maxCells, maxRank: s.maxRank, profile: s.profile, seed: s.seed });
@@ -69,6 +90,9 @@ export function replayScenario(s: Scenario, opts: { forceChunk?: number } = {}):
         core.setCurvatureFactored({ n: o.n, r: o.r, J: f64(o.J), core: core2, scale: o.scale, lambda: o.lambda });
         break;
       }
+      case 'setCurvatureLayered':
+        core.setCurvatureLayered(layeredOf(o));
+        break;
       case 'setGradient':
         core.setGradient(f64(o.g));
         break;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { DOMAIN, fillGaussians, seedKey } from './philox.ts';
 import type { DenseCoupling, FactoredCoupling, Coupling } from './couplings.ts';
+import type { LayeredCoupling } from './layered-coupling.ts';
 
 /** Refuse when δt·λ ≥ STEP_LIMIT = 2·(1 − 1/16): below it the top mode still contracts by ≥ 1/8 per step. */
 export const STEP_LIMIT = 1.875;
@@ -55,6 +56,23 @@ function contentKey(op: Coupling): string {
   if (op.kind === 'dense') {
     h.update(`dense ${op.n};`);
     bytes(op.a);
+  } else if (op.kind === 'layered') {
+    const { n, r, b, core, scale, lambda } = op;
+    h.update(`layered ${n} ${r} ${b} ${core.kind} ${core.kind === 'block' ? core.dz : 0};`);
+    bytes(Float64Array.of(scale, lambda));
+    for (const l of op.layers) {
+      if (l.kind === 'explicit') {
+        h.update(`explicit ${l.cols};`);
+        bytes(l.J);
+      } else {
+        h.update(`dense ${l.nIn} ${l.nOut} ${l.bias ? 1 : 0};`);
+        bytes(l.A);
+        bytes(l.D);
+      }
+    }
+    if (core.kind === 'diagonal') bytes(core.d);
+    else if (core.kind === 'block') bytes(core.blocks);
+    else if (core.kind === 'dense') bytes(core.h);
   } else {
     const { n, r, core, scale, lambda, store } = op;
     h.update(`factored ${n} ${r} ${core.kind} ${core.kind === 'block' ? core.dz : 0};`);
@@ -102,9 +120,9 @@ function denseBound(op: DenseCoupling): number {
  * f_b = Σ_{k∈b} ascending Σ_j ascending J_kj·J_kj = trace(J_b J_bᵀ) ≥ λmax(J_b J_bᵀ); by Weyl,
  * λmax(Σ_b J_bᵀ(sH_b)J_b) ≤ Σ_b c_b·f_b.
  */
-function factoredBound(op: FactoredCoupling): number {
+function factoredBound(op: FactoredCoupling | LayeredCoupling): number {
   const { r, core, scale } = op;
-  const rowSq = op.store.rowSquares();
+  const rowSq = op.kind === 'layered' ? op.rowSquares() : op.store.rowSquares();
   const dz = core.kind === 'block' ? core.dz : core.kind === 'dense' ? r : 1;
   let total = 0;
   for (let b0 = 0; b0 < r; b0 += dz) {
@@ -128,7 +146,7 @@ function factoredBound(op: FactoredCoupling): number {
   return op.lambda + total;
 }
 
-/** The power iteration of EMULATOR.md §9.1.1 on B = A (dense) or B = A − λI (factored). */
+/** The power iteration of EMULATOR.md §9.1.1 on B = A (dense) or B = A − λI (factored, layered). */
 function powerEstimate(op: Coupling): { estimate: number; iterations: number } {
   const n = op.n;
   const v = new Float64Array(n);

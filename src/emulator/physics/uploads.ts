@@ -7,6 +7,7 @@ import { isPositiveDefinite } from './linalg.ts';
 import { DOMAIN, gaussianAt } from './philox.ts';
 import { dacQuantise, type Profile } from './profile.ts';
 import type { FactoredCurvature, UploadOptions } from './types.ts';
+import { LayeredCoupling, layerColumns, type LayerFactors, type LayeredCurvature } from './layered-coupling.ts';
 
 /** What realising an upload needs from the device: its profile, key and limits. */
 export interface DeviceTraits {
@@ -99,9 +100,15 @@ export function realiseFactored(
   if (!(lambda > 0)) fail('not-positive-definite', 'lambda must be > 0');
   const h = checkedCore(core, r, opts);
   const J = opts.transfer ? f.J : Float64Array.from(f.J);
-  const p = t.profile;
-  let clips = dac(p, J);
+  const clips = dac(t.profile, J) + realiseCore(t, h, r);
   mismatch(t, J, r, n, DOMAIN.mismatchJ, false);
+  return { coupling: new FactoredCoupling(n, r, J, h, scale, lambda, { scalarKernels: t.scalarKernels }), dacClips: clips };
+}
+
+/** DAC and mismatch of a checked core H in place (EMULATOR.md §6); returns the DAC clips. */
+function realiseCore(t: DeviceTraits, h: CoreSpec, r: number): number {
+  const p = t.profile;
+  let clips = 0;
   if (h.kind === 'diagonal') {
     clips += dac(p, h.d);
     const d = h.d;
@@ -115,5 +122,68 @@ export function realiseFactored(
     clips += dac(p, h.h);
     mismatch(t, h.h, r, r, DOMAIN.mismatchH, true);
   }
-  return { coupling: new FactoredCoupling(n, r, J, h, scale, lambda, { scalarKernels: t.scalarKernels }), dacClips: clips };
+  return clips;
+}
+
+/**
+ * Layered A = s·JᵀHJ + λI with J per layer (EMULATOR.md §6.1), realised; same all-or-nothing
+ * validation as factored. The array holds the factors: each tensor is DAC-quantised on its own
+ * (explicit blocks, A_l, D_l), explicit entries get J's mismatch at their global (row, column),
+ * A_l[s,t] and D_l[ρ,j] their own static gain errors (streams (s, l) and (ρ, l)).
+ */
+export function realiseLayered(
+  t: DeviceTraits, f: LayeredCurvature, opts: UploadOptions,
+): { coupling: LayeredCoupling; dacClips: number } {
+  const { n, r, b, core, scale, lambda } = f;
+  if (!Number.isInteger(n) || n < 1 || n > t.maxCells) fail('shape', `n = ${n} outside [1, ${t.maxCells}]`);
+  if (!Number.isInteger(r) || r < 1 || r > t.maxRank) fail('shape', `r = ${r} outside [1, ${t.maxRank}]`);
+  if (!Number.isInteger(b) || b < 1 || r % b !== 0) fail('shape', `r = ${r} is not a multiple of b = ${b}`);
+  if (!Array.isArray(f.layers) || f.layers.length < 1) fail('shape', 'no layers');
+  let cols = 0;
+  f.layers.forEach((l, i) => {
+    if (l.kind === 'explicit') {
+      if (!Number.isInteger(l.cols) || l.cols < 1) fail('shape', `layer ${i}: cols = ${l.cols}`);
+      checkFinite(l.J, r * l.cols, `layer ${i} J`);
+    } else if (l.kind === 'dense') {
+      if (!Number.isInteger(l.nIn) || l.nIn < 1 || !Number.isInteger(l.nOut) || l.nOut < 1) fail('shape', `layer ${i}: nIn = ${l.nIn}, nOut = ${l.nOut}`);
+      checkFinite(l.A, b * l.nIn, `layer ${i} A`);
+      checkFinite(l.D, r * l.nOut, `layer ${i} D`);
+    } else fail('shape', `layer ${i}: unknown kind`);
+    cols += layerColumns(l);
+  });
+  if (cols !== n) fail('shape', `the layers cover ${cols} columns, n = ${n}`);
+  if (!Number.isFinite(scale) || !Number.isFinite(lambda)) fail('non-finite', 'scale and lambda must be finite');
+  if (scale < 0) fail('not-positive-definite', 'scale must be ≥ 0');
+  if (!(lambda > 0)) fail('not-positive-definite', 'lambda must be > 0');
+  const h = checkedCore(core, r, opts);
+  const cp = (v: Float64Array) => (opts.transfer ? v : Float64Array.from(v));
+  const p = t.profile;
+  const sigma = p.mismatchSigma;
+  let clips = realiseCore(t, h, r);
+  let c0 = 0;
+  const layers: LayerFactors[] = f.layers.map((l, li) => {
+    let out: LayerFactors;
+    if (l.kind === 'explicit') {
+      const J = cp(l.J);
+      clips += dac(p, J);
+      if (sigma !== 0)
+        for (let i = 0; i < r; i++)
+          for (let k = 0; k < l.cols; k++) J[i * l.cols + k] = J[i * l.cols + k] * (1 + sigma * gaussianAt(t.k0, t.k1, i, 0, DOMAIN.mismatchJ, c0 + k));
+      out = { kind: 'explicit', cols: l.cols, J };
+    } else {
+      const A = cp(l.A);
+      const D = cp(l.D);
+      clips += dac(p, A) + dac(p, D);
+      if (sigma !== 0) {
+        for (let s = 0; s < b; s++)
+          for (let k = 0; k < l.nIn; k++) A[s * l.nIn + k] = A[s * l.nIn + k] * (1 + sigma * gaussianAt(t.k0, t.k1, s, li, DOMAIN.mismatchLayerA, k));
+        for (let i = 0; i < r; i++)
+          for (let j = 0; j < l.nOut; j++) D[i * l.nOut + j] = D[i * l.nOut + j] * (1 + sigma * gaussianAt(t.k0, t.k1, i, li, DOMAIN.mismatchLayerD, j));
+      }
+      out = { kind: 'dense', nIn: l.nIn, nOut: l.nOut, bias: l.bias, A, D };
+    }
+    c0 += layerColumns(l);
+    return out;
+  });
+  return { coupling: new LayeredCoupling(n, r, b, layers, h, scale, lambda), dacClips: clips };
 }

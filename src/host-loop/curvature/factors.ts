@@ -3,7 +3,7 @@
 //                     (for 'mse' H_i = I, returned as the cheaper identity core)
 //   empirical Fisher: J = per-sample loss gradients (b × N), H = I, scale 1/b
 
-import type { CurvatureFactors } from '../types.ts';
+import type { BufferPool, CurvatureFactors } from '../types.ts';
 import { applyCore } from '../linalg/factored.ts';
 import type { Model } from '../models/model.ts';
 import { lossHessianBlocks, type LossKind, type Targets } from '../models/losses.ts';
@@ -12,7 +12,7 @@ import { lossHessianBlocks, type LossKind, type Targets } from '../models/losses
  * Reusable J buffers: building factors into a workspace avoids allocating b·dz·N doubles per
  * iteration. Factors built into a workspace are overwritten by the next build into it.
  */
-export class FactorWorkspace {
+export class FactorWorkspace implements BufferPool {
   private bufs = new Map<string, Float64Array>();
   take(key: string, len: number): Float64Array {
     let buf = this.bufs.get(key);

@@ -9,6 +9,11 @@ export function validateFactors(f: CurvatureFactors): void {
   if (!Number.isInteger(r) || r < 0) throw new ShapeError(`curvature r must be a non-negative integer, got ${r}`);
   if (J.length !== r * n) throw new ShapeError(`J has ${J.length} entries, expected r·n = ${r}·${n} = ${r * n}`);
   if (!Number.isFinite(scale) || scale < 0) throw new ShapeError(`curvature scale must be finite and ≥ 0, got ${scale}`);
+  validateCore(core, r);
+}
+
+/** Throws ShapeError unless the core's shape fits r rows. */
+export function validateCore(core: CoreMatrix, r: number): void {
   switch (core.kind) {
     case 'identity':
       return;

@@ -10,6 +10,7 @@
 // table and scratch buffers of one class; splitting would expose those buffers.
 
 import { Rng } from '../data/rng.ts';
+import type { BufferPool, LayerBlock } from '../types.ts';
 import { lossForward, type LossKind, type Targets } from './losses.ts';
 import { convOutSize, countParams, formatModelSpec, parseModelSpec, type Activation, type ModelSpec } from './spec.ts';
 
@@ -45,6 +46,16 @@ export interface Model {
    * this one throws a RangeError when it has conv layers.
    */
   denseLayerTrace?(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number): DenseLayerTrace[];
+  /**
+   * J of R = b·m seed rows (row r: ∂(seeds_r · z_⌊r/m⌋)/∂θ) per layer, in parameter order, from
+   * one forward and one reverse pass: dense layers as their inputs A (b × nIn) and sensitivities
+   * D (R × nOut), conv layers as explicit R × cols blocks. Never writes the R × N Jacobian; all
+   * arrays come from `pool` (overwritten by the next call with the same pool and prefix).
+   * `reuseForward`: the caller promises params and X were not changed since the model's last
+   * forward pass on these very arrays (same objects, same b), which is then reused.
+   * Optional: models without this layer structure omit it.
+   */
+  layerBlocks?(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number, pool: BufferPool, prefix: string, reuseForward?: boolean): LayerBlock[];
 }
 
 export interface DenseLayerTrace {
@@ -103,6 +114,8 @@ class SequentialModel implements Model {
   private dA = new Float64Array(0);
   private dB = new Float64Array(0);
   private readonly maxWidth: number;
+  /** the arrays of the last forward pass (the activations in pre/post are theirs) */
+  private lastRun: { params: Float64Array; X: Float64Array; b: number } | null = null;
 
   constructor(readonly spec: ModelSpec) {
     this.name = formatModelSpec(spec);
@@ -200,6 +213,7 @@ class SequentialModel implements Model {
 
   /** Runs the layers; returns the output buffer (scratch, b × dz). */
   private run(params: Float64Array, X: Float64Array, b: number): Float64Array {
+    this.lastRun = { params, X, b };
     let A = X;
     for (let li = 0; li < this.layers.length; li++) {
       const l = this.layers[li];
@@ -261,13 +275,25 @@ class SequentialModel implements Model {
     out: Float64Array,
     stride: number,
     onSensitivity?: (li: number, D: Float64Array) => void,
+    perLayer?: readonly (Float64Array | null)[],
   ): void {
     let D = this.dA;
     let Dp = this.dB;
-    const rows = stride !== 0;
     for (let li = this.layers.length - 1; li >= 0; li--) {
       const l = this.layers[li];
       const { nIn, nOut, wOff, bOff } = l;
+      // perLayer: this layer's rows go to their own r × cols block (or nowhere when null)
+      let dst = out;
+      let rowStride = stride;
+      let shift = 0;
+      const target = perLayer ? perLayer[li] : out;
+      if (perLayer && target) {
+        dst = target;
+        rowStride = bOff + (l.kind === 'conv' ? l.outC : nOut) - wOff;
+        shift = -wOff;
+      }
+      const skip = target === null;
+      const rows = rowStride !== 0;
       const A = li === 0 ? X : this.post[li - 1];
       if (l.act !== 'linear') {
         const Y = this.post[li];
@@ -290,27 +316,29 @@ class SequentialModel implements Model {
       if (needInputGrad) Dp.fill(0, 0, R * nIn);
       if (l.kind === 'dense') {
         for (let r = 0; r < R; r++) {
-          const base = r * stride;
+          const base = r * rowStride + shift;
           const ao = ((r / m) | 0) * nIn;
           const dr = r * nOut;
           const pr = r * nIn;
           for (let o = 0; o < nOut; o++) {
             const d = D[dr + o];
             const go = base + wOff + o * nIn;
-            if (rows) {
+            if (skip) {
+              // parameter rows not wanted: only propagate
+            } else if (rows) {
               // each (row, unit) segment is written exactly once: store, don't accumulate
-              out[base + bOff + o] = d;
+              dst[base + bOff + o] = d;
               if (d === 0) {
-                out.fill(0, go, go + nIn);
+                dst.fill(0, go, go + nIn);
                 continue;
               }
-              for (let j = 0; j < nIn; j++) out[go + j] = d * A[ao + j];
+              for (let j = 0; j < nIn; j++) dst[go + j] = d * A[ao + j];
             } else {
               if (d === 0) continue;
-              out[base + bOff + o] += d;
-              for (let j = 0; j < nIn; j++) out[go + j] += d * A[ao + j];
+              dst[base + bOff + o] += d;
+              for (let j = 0; j < nIn; j++) dst[go + j] += d * A[ao + j];
             }
-            if (needInputGrad) {
+            if (needInputGrad && d !== 0) {
               const wo = wOff + o * nIn;
               for (let j = 0; j < nIn; j++) Dp[pr + j] += d * params[wo + j];
             }
@@ -320,8 +348,8 @@ class SequentialModel implements Model {
         const { P, Q, outC, colIdx } = l;
         const pt = this.patches[li] as Float64Array;
         for (let r = 0; r < R; r++) {
-          const base = r * stride;
-          if (rows) out.fill(0, base + wOff, base + bOff + outC);
+          const base = r * rowStride + shift;
+          if (rows && !skip) dst.fill(0, base + wOff, base + bOff + outC);
           const po = ((r / m) | 0) * P * Q;
           const pr = r * nIn;
           for (let p = 0; p < P; p++) {
@@ -330,9 +358,11 @@ class SequentialModel implements Model {
             for (let co = 0; co < outC; co++) {
               const d = D[dr + co];
               if (d === 0) continue;
-              out[base + bOff + co] += d;
-              const go = base + wOff + co * Q;
-              for (let q = 0; q < Q; q++) out[go + q] += d * pt[prow + q];
+              if (!skip) {
+                dst[base + bOff + co] += d;
+                const go = base + wOff + co * Q;
+                for (let q = 0; q < Q; q++) dst[go + q] += d * pt[prow + q];
+              }
               if (needInputGrad) {
                 const wo = wOff + co * Q;
                 const ci = p * Q;
@@ -411,11 +441,58 @@ class SequentialModel implements Model {
       sensitivities: new Float64Array(0),
     }));
     this.dA.set(seeds.subarray(0, R * dz));
-    // the accumulated parameter gradient is a by-product; only the per-layer sensitivities are kept
-    this.backward(params, X, R, m, new Float64Array(this.numParams), 0, (li, D) => {
-      traces[li].sensitivities = D.slice(0, R * this.layers[li].nOut);
-    });
+    // only the per-layer sensitivities are kept: no parameter rows (they would cost R·N)
+    this.backward(
+      params,
+      X,
+      R,
+      m,
+      this.dB,
+      0,
+      (li, D) => {
+        traces[li].sensitivities = D.slice(0, R * this.layers[li].nOut);
+      },
+      this.layers.map(() => null),
+    );
     return traces;
+  }
+
+  layerBlocks(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number, pool: BufferPool, prefix: string, reuseForward = false): LayerBlock[] {
+    this.check(params, X, b);
+    const dz = this.outputDim;
+    const R = b * m;
+    if (!Number.isInteger(m) || m < 1 || !(seeds instanceof Float64Array) || seeds.length < R * dz)
+      throw new RangeError(`${this.name}: seeds must be a Float64Array of ${b}·${m} rows × ${dz}, got ${seeds?.length} values`);
+    const last = this.lastRun;
+    const fresh = reuseForward && last !== null && last.params === params && last.X === X && last.b === b && b <= this.cap;
+    this.ensure(b, R);
+    if (!fresh) this.run(params, X, b);
+    const blocks: LayerBlock[] = this.layers.map((l, li) => {
+      if (l.kind === 'conv') {
+        const cols = l.bOff + l.outC - l.wOff;
+        return { kind: 'explicit', cols, J: pool.take(`${prefix}:J${li}`, R * cols) };
+      }
+      // the inputs are scratch (or the caller's X): copied so the factors outlive the next call
+      const A = pool.take(`${prefix}:A${li}`, b * l.nIn);
+      A.set((li === 0 ? X : this.post[li - 1]).subarray(0, b * l.nIn));
+      return { kind: 'dense', nIn: l.nIn, nOut: l.nOut, bias: true, A, D: pool.take(`${prefix}:D${li}`, R * l.nOut) };
+    });
+    this.dA.set(seeds.subarray(0, R * dz));
+    const perLayer = blocks.map((blk) => (blk.kind === 'explicit' ? blk.J : null));
+    this.backward(
+      params,
+      X,
+      R,
+      m,
+      this.dB, // unused: every layer has a perLayer target (a block or nothing)
+      0,
+      (li, D) => {
+        const blk = blocks[li];
+        if (blk.kind === 'dense') blk.D.set(D.subarray(0, R * blk.nOut));
+      },
+      perLayer,
+    );
+    return blocks;
   }
 
   private outBuffer(rows: number, out?: Float64Array): Float64Array {

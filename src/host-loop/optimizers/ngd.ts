@@ -5,8 +5,10 @@ import type { CgResult } from '../linalg/cg.ts';
 import { choleskyInPlace, choleskySolve, formDenseCurvature } from '../linalg/dense.ts';
 import { ShapeError } from '../linalg/errors.ts';
 import { FactoredOperator } from '../linalg/factored.ts';
+import { LayeredOperator } from '../linalg/layered.ts';
 import { WoodburySolver } from '../linalg/woodbury.ts';
-import type { BatchOracle, CurvatureFactors, CurvatureKind } from '../types.ts';
+import { LayeredWoodburySolver } from '../linalg/woodbury-layered.ts';
+import type { BatchOracle, CurvatureFactors, CurvatureKind, LayeredFactors } from '../types.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
 import { OptimizerLimitError, OptimizerStateError } from './errors.ts';
 import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
@@ -36,6 +38,28 @@ export const ngdBaseShape = {
   curvature: z.enum(['ggn', 'ef'], { error: "curvature must be 'ggn' or 'ef'" }).default('ggn'),
 };
 
+/**
+ * How J reaches the solver (and TNGD's device): 'layered' per layer (dense layers as inputs ⊗
+ * sensitivities, never the r × N Jacobian; needs a model that emits them), 'explicit' the r × N
+ * J, 'auto' layered when the batch offers it.
+ */
+export const curvatureFormSchema = z
+  .enum(['auto', 'explicit', 'layered'], { error: "curvatureForm must be 'auto', 'explicit' or 'layered'" })
+  .default('auto');
+export type CurvatureForm = z.infer<typeof curvatureFormSchema>;
+
+/** The layered factors to use under `form`, or null for the explicit path. */
+export function layeredFor(batch: BatchOracle, kind: CurvatureKind, n: number, form: CurvatureForm, who: string): LayeredFactors | null {
+  if (form === 'explicit') return null;
+  if (!batch.layered) {
+    if (form === 'layered') throw new OptimizerLimitError(`${who}: curvatureForm 'layered' needs a model that emits per-layer factors (this batch has none); use 'auto' or 'explicit'`);
+    return null;
+  }
+  const f = batch.layered(kind);
+  if (f.n !== n) throw new ShapeError(`curvature has n = ${f.n}, parameters ${n}`);
+  return f;
+}
+
 /** Hard ceiling for exact NGD: an N×N matrix of 8192² doubles is 512 MiB. */
 export const NGD_EXACT_MAX_PARAMS_LIMIT = 8192;
 
@@ -59,8 +83,9 @@ export const ngdCgOptionsSchema = z.strictObject({
    * batch's curvature the carried state decays as e^{−λt} over a run of length t.
    */
   warmDecay: num('warmDecay').min(0, 'warmDecay must be in [0, 1]').max(1, 'warmDecay must be in [0, 1]').default(1),
+  curvatureForm: curvatureFormSchema,
 });
-export const ngdWoodburyOptionsSchema = z.strictObject({ ...ngdBaseShape });
+export const ngdWoodburyOptionsSchema = z.strictObject({ ...ngdBaseShape, curvatureForm: curvatureFormSchema });
 
 export type NgdExactOptions = z.infer<typeof ngdExactOptionsSchema>;
 export type NgdCgOptions = z.infer<typeof ngdCgOptionsSchema>;
@@ -123,11 +148,14 @@ export class NgdCgDirection implements DirectionSource {
     private readonly maxIter: number,
     private readonly warmStart: boolean,
     private readonly warmDecay = 1,
+    private readonly form: CurvatureForm = 'auto',
   ) {}
 
   compute(params: Float64Array, batch: BatchOracle, out: Float64Array): DirectionStats {
     const n = params.length;
-    const op = new FactoredOperator(curvatureFor(batch, this.kind, n), this.lambda);
+    // layered: each product costs O(b·N + r·Σ n_out) through the layers instead of O(r·N)
+    const lf = layeredFor(batch, this.kind, n, this.form, 'ngd-cg');
+    const op = lf ? new LayeredOperator(lf, this.lambda) : new FactoredOperator(curvatureFor(batch, this.kind, n), this.lambda);
     if (this.ws === null || this.ws.n !== n) this.ws = new CgWorkspace(n);
     if (this.warmStart && this.prev !== null && this.prev.length === n) {
       const prev = this.prev;
@@ -152,15 +180,26 @@ export class NgdCgDirection implements DirectionSource {
   }
 }
 
-/** NGD through the Woodbury identity on the factored curvature: O(r²N + r³) per step. */
+/**
+ * NGD through the Woodbury identity on the factored curvature: O(r²N + r³) per step explicit;
+ * layered, the r × r Gram comes from the layers (O(b²·Σ n_in + r²·Σ n_out + r³)).
+ */
 export class NgdWoodburyDirection implements DirectionSource {
   private readonly solver = new WoodburySolver();
+  private readonly layeredSolver = new LayeredWoodburySolver();
   constructor(
     private readonly lambda: number,
     private readonly kind: CurvatureKind,
+    private readonly form: CurvatureForm = 'auto',
   ) {}
 
   compute(params: Float64Array, batch: BatchOracle, out: Float64Array): DirectionStats {
+    const lf = layeredFor(batch, this.kind, params.length, this.form, 'ngd-woodbury');
+    if (lf) {
+      this.layeredSolver.factor(lf, this.lambda);
+      this.layeredSolver.solve(batch.grad, out);
+      return {};
+    }
     this.solver.factor(curvatureFor(batch, this.kind, params.length), this.lambda);
     this.solver.solve(batch.grad, out);
     return {};

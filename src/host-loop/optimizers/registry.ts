@@ -89,14 +89,14 @@ registerOptimizer({
   description: 'damped natural gradient by matrix-free conjugate gradient',
   schema: ngdCgOptionsSchema.superRefine(nesterovNeedsMomentum).superRefine(decayNeedsWarmStart),
   create: (o) =>
-    new DirectionOptimizer('ngd-cg', new NgdCgDirection(o.damping, o.curvature, o.tol, o.maxIter, o.warmStart, o.warmDecay), createUpdateRule(o.inner, o)),
+    new DirectionOptimizer('ngd-cg', new NgdCgDirection(o.damping, o.curvature, o.tol, o.maxIter, o.warmStart, o.warmDecay, o.curvatureForm), createUpdateRule(o.inner, o)),
 });
 
 registerOptimizer({
   name: 'ngd-woodbury',
   description: 'damped natural gradient through the Woodbury identity on the factored curvature',
   schema: ngdWoodburyOptionsSchema.superRefine(nesterovNeedsMomentum),
-  create: (o) => new DirectionOptimizer('ngd-woodbury', new NgdWoodburyDirection(o.damping, o.curvature), createUpdateRule(o.inner, o)),
+  create: (o) => new DirectionOptimizer('ngd-woodbury', new NgdWoodburyDirection(o.damping, o.curvature, o.curvatureForm), createUpdateRule(o.inner, o)),
 });
 
 registerOptimizer({

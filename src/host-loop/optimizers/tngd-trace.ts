@@ -9,8 +9,9 @@
 // results; the exact integrator with κ₀ > 0 draws a streamed run's noise per sample instead of
 // jointly (EMULATOR.md §9.4): statistically the same, not the same bits. The sink is told which.
 import type { RunHandle } from '../../driver/run-handle.ts';
-import type { CurvatureFactors } from '../types.ts';
+import type { CurvatureFactors, LayeredFactors } from '../types.ts';
 import { WoodburySolver } from '../linalg/woodbury.ts';
+import { LayeredWoodburySolver } from '../linalg/woodbury-layered.ts';
 
 export interface StateTrace {
   runId: number;
@@ -57,7 +58,7 @@ export function activeCells(g: Float64Array, count = 4): number[] {
 const MAX_SAMPLES = 400;
 
 export interface TraceSystem {
-  factors: CurvatureFactors;
+  factors: CurvatureFactors | LayeredFactors;
   g: Float64Array;
   lambda: number;
   kappa0: number;
@@ -75,8 +76,17 @@ export function beginTrace(sink: StateTraceSink, sys: TraceSystem): { follow(han
   let target: number[] | null = null;
   let sd: number[] | null = null;
   try {
-    const solver = new WoodburySolver();
-    solver.factor(sys.factors, sys.lambda);
+    const f = sys.factors;
+    let solver: WoodburySolver | LayeredWoodburySolver;
+    if ('layers' in f) {
+      const s = new LayeredWoodburySolver();
+      s.factor(f, sys.lambda);
+      solver = s;
+    } else {
+      const s = new WoodburySolver();
+      s.factor(f, sys.lambda);
+      solver = s;
+    }
     const sol = new Float64Array(n);
     solver.solve(sys.g, sol);
     target = cells.map((c) => sol[c]);

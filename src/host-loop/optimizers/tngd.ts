@@ -21,11 +21,12 @@ import { HostLoopError } from '../errors.ts';
 import type { SpuDriver } from '../../driver/driver.ts';
 import { curvatureRefusalOf, unstableStepOf } from '../../driver/errors.ts';
 import type { RunResult } from '../../driver/types.ts';
-import type { BatchOracle, CurvatureFactors } from '../types.ts';
+import type { BatchOracle, CurvatureFactors, LayeredFactors } from '../types.ts';
+import { FactorWorkspace } from '../curvature/factors.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
-import { OptimizerStateError } from './errors.ts';
-import { ngdBaseShape } from './ngd.ts';
-import { foldCore, psdCore } from './tngd-fold.ts';
+import { OptimizerLimitError, OptimizerStateError } from './errors.ts';
+import { curvatureFormSchema, ngdBaseShape } from './ngd.ts';
+import { foldCore, layeredUpload, psdCore } from './tngd-fold.ts';
 import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
 import { beginTrace, type StateTraceSink } from './tngd-trace.ts';
 
@@ -57,10 +58,24 @@ export const tngdShape = {
   /**
    * How the core H goes to the device: 'block' as is (b blocks dz×dz), 'folded' into the factor
    * (U = LᵀJ, identity core; needed for f32/i16 uploads of a singular CE core), 'auto' = folded
-   * for f32/i16, block otherwise.
+   * for layered uploads and for f32/i16, block otherwise.
    */
   core: z.enum(['auto', 'block', 'folded'], { error: 'core must be auto, block or folded' }).default('auto'),
+  /**
+   * How J goes to the device: 'layered' per layer (dense layers as inputs and sensitivities; the
+   * host never writes the r × N J; devices without the 'layered-curvature' feature get it
+   * expanded by the driver), 'explicit' the r × N J, 'auto' layered when the model emits it and
+   * the device takes it.
+   */
+  curvatureForm: curvatureFormSchema,
 };
+
+/** What one upload carries: explicit factors, or layered ones (told apart by `layers`). */
+export type UploadFactors = CurvatureFactors | LayeredFactors;
+
+export function isLayered(f: UploadFactors): f is LayeredFactors {
+  return 'layers' in f;
+}
 
 /** |t/unit − round(t/unit)| within the device's tolerance (EMULATOR.md §8). */
 function isMultiple(t: number, unit: number): boolean {
@@ -146,6 +161,7 @@ export class TngdDirection implements DirectionSource {
   private bound: number | null = null;
   private prevGradNorm = 0;
   private foldBuf: Float64Array | undefined;
+  private readonly foldPool = new FactorWorkspace();
 
   constructor(
     readonly driver: SpuDriver,
@@ -159,8 +175,22 @@ export class TngdDirection implements DirectionSource {
     this.fold = opts.core === 'folded' || (opts.core === 'auto' && (opts.dtype === 'f32' || opts.dtype === 'i16'));
   }
 
+  /** Layered uploads for this batch? ('auto': when the batch has them and the device takes them.) */
+  private layeredFor(batch: BatchOracle): boolean {
+    const form = this.opts.curvatureForm;
+    if (form === 'explicit') return false;
+    if (!batch.layered) {
+      if (form === 'layered') throw new OptimizerLimitError("tngd: curvatureForm 'layered' needs a model that emits per-layer factors (dense and conv MLPs through makeBatchOracle); use 'auto' or 'explicit'");
+      return false;
+    }
+    return form === 'layered' || this.driver.capabilities.features.includes('layered-curvature');
+  }
+
   /** The factors as uploaded (folded when configured). */
-  private factorsOf(batch: BatchOracle): CurvatureFactors {
+  private factorsOf(batch: BatchOracle): UploadFactors {
+    if (this.layeredFor(batch)) {
+      return layeredUpload(batch, this.opts.curvature, this.opts.core, this.foldPool);
+    }
     const f = batch.curvature(this.opts.curvature);
     if (!this.fold) return psdCore(f);
     if (!this.foldBuf || this.foldBuf.length < f.r * f.n) this.foldBuf = new Float64Array(f.r * f.n);
@@ -195,11 +225,17 @@ export class TngdDirection implements DirectionSource {
    * the tensor bytes sent (payload, without framing: deterministic, unlike link byte counts that
    * include heartbeats and request ids).
    */
-  private upload(f: CurvatureFactors, g: Float64Array): { sent: Promise<{ bytes: number; dacClips: number }>; encodeSeconds: number } {
+  private upload(f: UploadFactors, g: Float64Array): { sent: Promise<{ bytes: number; dacClips: number }>; encodeSeconds: number } {
     const t0 = hr();
     const dtype = this.opts.dtype;
+    const lambda = this.opts.damping;
     const a = this.driver
-      .uploadCurvature({ form: 'factored', n: f.n, r: f.r, J: f.J, core: f.core, scale: f.scale, lambda: this.opts.damping }, { dtype })
+      .uploadCurvature(
+        isLayered(f)
+          ? { form: 'layered', n: f.n, r: f.r, b: f.b, layers: f.layers, core: f.core, scale: f.scale, lambda }
+          : { form: 'factored', n: f.n, r: f.r, J: f.J, core: f.core, scale: f.scale, lambda },
+        { dtype },
+      )
       .catch((e: unknown) => {
         throw this.curvatureRefused(e) ?? e;
       });
@@ -234,7 +270,7 @@ export class TngdDirection implements DirectionSource {
     this.prevGradNorm = gNorm;
   }
 
-  private startRun(f: CurvatureFactors, g: Float64Array): Promise<RunResult> {
+  private startRun(f: UploadFactors, g: Float64Array): Promise<RunResult> {
     const o = this.opts;
     this.hasRun = true;
     const trace =

@@ -46,7 +46,7 @@ afterAll(async () => {
 describe('TNGD limits on the emulator', () => {
   it('κ₀ = 0, exact integrator, t = 300τ, λ = 0.1: three steps equal NGD-Woodbury to 1e-6', async () => {
     const common = { lr: 0.1, damping: 0.1, momentum: 0.5 };
-    const tngd = createOptimizer('tngd', { ...common, kappa0: 0, integrator: 'exact', tTau: 300, samplePeriod: 0.5, start: 'reset', readout: 'final' }, { driver });
+    const tngd = createOptimizer('tngd', { ...common, kappa0: 0, integrator: 'exact', tTau: 300, samplePeriod: 0.5, start: 'reset', readout: 'final', curvatureForm: 'explicit' }, { driver });
     const wood = createOptimizer('ngd-woodbury', common);
     const pt = model.init(5);
     const pw = pt.slice();

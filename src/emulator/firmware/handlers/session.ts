@@ -4,6 +4,7 @@ import {
   CRC_BYTES,
   DeviceFaultError,
   ErrorCode,
+  FEATURE_SINCE_MINOR,
   HEADER_BYTES,
   MIN_MAX_FRAME_BYTES,
   OPERATIONS,
@@ -30,14 +31,18 @@ export const sessionHandlers: Pick<HandlerTable, 'Hello' | 'Status' | 'Heartbeat
     dev.sessionId = next32(dev.sessionId);
     dev.log.info({ host: b.host, hostMaxFrameBytes: b.maxFrameBytes, fingerprintMatch: b.schemaFingerprint === SCHEMA_FINGERPRINT, sessionId: dev.sessionId }, 'hello');
     const caps = dev.opts.capabilities;
+    const minor = Math.min(b.minor, PROTOCOL_VERSION.minor);
+    dev.sessionMinor = minor;
+    // a feature newer than the session's minor is not named (the host's enum lacks it) nor honoured
+    const features = caps.features.filter((f) => (FEATURE_SINCE_MINOR[f] ?? 0) <= minor);
     dev.reply(
       'Hello',
       {
         major: PROTOCOL_VERSION.major,
-        minor: Math.min(b.minor, PROTOCOL_VERSION.minor),
+        minor,
         identity: { ...dev.opts.identity },
         schemaFingerprint: SCHEMA_FINGERPRINT,
-        capabilities: { ...caps, dtypes: [...caps.dtypes], features: [...caps.features] },
+        capabilities: { ...caps, dtypes: [...caps.dtypes], features },
         sessionId: dev.sessionId,
       },
       id,

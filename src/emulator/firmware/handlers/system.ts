@@ -58,7 +58,7 @@ export const systemHandlers: Pick<HandlerTable, 'Configure' | 'Curvature' | 'Gra
   },
 
   Curvature(dev, b, id) {
-    dev.needFeature(b.form === 'dense' ? 'dense-curvature' : 'factored-curvature', `${b.form} curvature`);
+    dev.needFeature(b.form === 'dense' ? 'dense-curvature' : b.form === 'factored' ? 'factored-curvature' : 'layered-curvature', `${b.form} curvature`);
     const res = new TensorResolver(dev.staging, dev.opts.capabilities);
     const load = curvatureLoad(b, res, dev.opts.capabilities);
     checkCurvatureRules(load);
@@ -119,6 +119,7 @@ function realise(dev: FirmwareState, load: CurvatureLoad): boolean {
   const transfer = p.dacBits === null && p.mismatchSigma === 0;
   try {
     if (load.form === 'dense') dev.core.setCurvatureDense(load.n, load.a, load.lambda, { transfer: false });
+    else if (load.form === 'layered') dev.core.setCurvatureLayered(load.f, { transfer });
     else dev.core.setCurvatureFactored(load.f, { transfer });
     return false;
   } catch (e) {
