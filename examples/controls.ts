@@ -6,6 +6,8 @@
 //   delay   Fig. 4b on the paper's grid t_d ∈ {0, 0.2, 1}τ;
 //   adam    TNGD-Adam in the paper's regime: λ = 1, t ∈ {0.1, 0.2, 0.4}τ, Euler δt = 0.02τ,
 //           β₁ = β₂ = 0, against Adam;
+//   sweep-t     Fig. 4a (t ∈ {5, 10, 20, 50}τ against exact NGD) with η tuned per arm;
+//   sweep-kappa Fig. 7 (κ₀ ∈ {1e-3, 1e-2, 1e-1} at t = τ against κ₀ = 0) with η tuned per arm;
 // and κ₀ expressed as signal-to-noise against the device's ADC full scale.
 // Per-seed results go to per-seed.csv / per-seed.json with the command and the commit.
 import { appendFileSync, existsSync } from 'node:fs';
@@ -31,7 +33,7 @@ import { runOne, summarizeGroups, validationSplit } from './lib/training.ts';
 import type { CommonRunSettings, FinishedRun, RunSpec } from './lib/training.ts';
 import type { GridPoint, TuningResult } from './lib/tuning.ts';
 
-const PARTS = ['carry', 'delay', 'adam'] as const;
+const PARTS = ['carry', 'delay', 'adam', 'sweep-t', 'sweep-kappa'] as const;
 type Part = (typeof PARTS)[number];
 
 interface ControlArm {
@@ -306,6 +308,23 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     await runPart('adam', 'tngd-adam', `TNGD-Adam in the paper's regime, b = ${o.batch}, λ = 1, Euler δt = 0.02τ, β₁ = β₂ = 0`, o.batch, 'Adam', [
       { label: 'Adam', optimizer: 'adam', options: {}, grid: adamGrid },
       ...ts.map((t) => tngdArm(`TNGD-Adam t=${t}τ`, { damping: 1, tTau: t, kappa0: o.kappa0, integrator: 'euler', dtTau: 0.02, adam: true }, adamGrid)),
+    ]);
+  }
+
+  if (parts.includes('sweep-t')) {
+    // Fig. 4a with η tuned per arm (study 2 ran every arm at the paper's η = 0.01)
+    const ts = q ? [5, 50] : [5, 10, 20, 50];
+    await runPart('sweep-t', 'sweep-t', `Fig. 4a with tuned η: analogue time t, b = ${o.batch}, λ = ${lambda}, κ₀ = ${o.kappa0}`, o.batch, 'NGD exact (Woodbury)', [
+      ...ts.map((t) => tngdArm(`TNGD t=${t}τ`, { damping: lambda, tTau: t, kappa0: o.kappa0, integrator: 'exact' }, lrGrid)),
+      { label: 'NGD exact (Woodbury)', optimizer: 'ngd-woodbury', options: { damping: lambda }, grid: lrGrid },
+    ]);
+  }
+  if (parts.includes('sweep-kappa')) {
+    // Fig. 7 with η tuned per arm, against the noise-free device at the same t = τ
+    const ks = q ? [1e-1] : [1e-3, 1e-2, 1e-1];
+    await runPart('sweep-kappa', 'sweep-kappa', `Fig. 7 with tuned η: noise κ₀ at t = τ, b = ${o.batch}, λ = ${lambda}`, o.batch, 'TNGD κ₀=0', [
+      tngdArm('TNGD κ₀=0', { damping: lambda, tTau: 1, kappa0: 0, integrator: 'exact' }, lrGrid),
+      ...ks.map((k) => tngdArm(`TNGD κ₀=${k}`, { damping: lambda, tTau: 1, kappa0: k, integrator: 'exact' }, lrGrid)),
     ]);
   }
 
