@@ -8,6 +8,7 @@
 //           β₁ = β₂ = 0, against Adam;
 //   sweep-t     Fig. 4a (t ∈ {5, 10, 20, 50}τ against exact NGD) with η tuned per arm;
 //   sweep-kappa Fig. 7 (κ₀ ∈ {1e-3, 1e-2, 1e-1} at t = τ against κ₀ = 0) with η tuned per arm;
+//   curvature   study 3's GGN against the empirical Fisher (NGD and TNGD) with η tuned per arm;
 // and κ₀ expressed as signal-to-noise against the device's ADC full scale.
 // Per-seed results go to per-seed.csv / per-seed.json with the command and the commit.
 import { appendFileSync, existsSync } from 'node:fs';
@@ -33,7 +34,7 @@ import { runOne, summarizeGroups, validationSplit } from './lib/training.ts';
 import type { CommonRunSettings, FinishedRun, RunSpec } from './lib/training.ts';
 import type { GridPoint, TuningResult } from './lib/tuning.ts';
 
-const PARTS = ['carry', 'delay', 'adam', 'sweep-t', 'sweep-kappa'] as const;
+const PARTS = ['carry', 'delay', 'adam', 'sweep-t', 'sweep-kappa', 'curvature'] as const;
 type Part = (typeof PARTS)[number];
 
 interface ControlArm {
@@ -325,6 +326,17 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     await runPart('sweep-kappa', 'sweep-kappa', `Fig. 7 with tuned η: noise κ₀ at t = τ, b = ${o.batch}, λ = ${lambda}`, o.batch, 'TNGD κ₀=0', [
       tngdArm('TNGD κ₀=0', { damping: lambda, tTau: 1, kappa0: 0, integrator: 'exact' }, lrGrid),
       ...ks.map((k) => tngdArm(`TNGD κ₀=${k}`, { damping: lambda, tTau: 1, kappa0: k, integrator: 'exact' }, lrGrid)),
+    ]);
+  }
+
+  if (parts.includes('curvature')) {
+    // study 3 ran the empirical-Fisher arms at the GGN's η; here each arm has its own
+    const tngd = { damping: lambda, tTau: o.tTau, kappa0: o.kappa0, integrator: 'exact' as const };
+    await runPart('curvature', 'curvature', `GGN against the empirical Fisher with tuned η, b = ${o.batch}, λ = ${lambda}, TNGD t = ${o.tTau}τ, κ₀ = ${o.kappa0}`, o.batch, 'TNGD GGN', [
+      tngdArm('TNGD GGN', tngd, lrGrid),
+      tngdArm('TNGD EF', { ...tngd, curvature: 'ef' }, lrGrid),
+      { label: 'NGD GGN (Woodbury)', optimizer: 'ngd-woodbury', options: { damping: lambda }, grid: lrGrid },
+      { label: 'NGD EF (Woodbury)', optimizer: 'ngd-woodbury', options: { damping: lambda, curvature: 'ef' }, grid: lrGrid },
     ]);
   }
 

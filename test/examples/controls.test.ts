@@ -67,8 +67,8 @@ describe('examples/controls --quick', { timeout: 300_000 }, () => {
       parts: { part: string; reference: string; tuning: { grid: unknown[]; best: number }[]; paired: { arm: string; metric: string; n: number }[] }[];
       snr: unknown[];
     };
-    expect(res.parts.map((p) => p.part)).toEqual(['carry', 'delay', 'adam', 'sweep-t', 'sweep-kappa']);
-    const [carry, delay, adam, sweepT, sweepKappa] = res.parts;
+    expect(res.parts.map((p) => p.part)).toEqual(['carry', 'delay', 'adam', 'sweep-t', 'sweep-kappa', 'curvature']);
+    const [carry, delay, adam, sweepT, sweepKappa, curvature] = res.parts;
     expect(carry.tuning).toHaveLength(6);
     expect(carry.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD carry κ₀=0.001', 'TNGD reset κ₀=0', 'CG warm e^{−λt}, 5 it', 'CG cold, 5 it', 'NGD exact (Woodbury)']);
     for (const p of res.parts) for (const d of p.paired) expect(d.n).toBe(2);
@@ -79,10 +79,11 @@ describe('examples/controls --quick', { timeout: 300_000 }, () => {
     expect(sweepT.tuning).toHaveLength(3);
     expect(sweepKappa.reference).toBe('TNGD κ₀=0');
     expect(sweepKappa.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD κ₀=0.1']);
+    expect(curvature.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD EF', 'NGD GGN (Woodbury)', 'NGD EF (Woodbury)']);
     const perSeed = json['per-seed.json'] as { command: string; commit: string; rows: { part: string; seed: number; lr: number }[] };
     expect(perSeed.command).toContain('npm run example:controls -- --quick');
     expect(perSeed.commit).toMatch(/^[0-9a-f]{40}$|^unknown$/);
-    expect(perSeed.rows).toHaveLength((6 + 3 + 4 + 3 + 2) * 2);
+    expect(perSeed.rows).toHaveLength((6 + 3 + 4 + 3 + 2 + 4) * 2);
     const csv = readFileSync(join(dir, 'per-seed.csv'), 'utf8').trim().split('\n');
     // progress.csv: the same runs, one line each as it finished (header + rows)
     expect(readFileSync(join(dir, 'progress.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + perSeed.rows.length);
