@@ -41,6 +41,9 @@ export interface PartData {
 
 const num = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
 
+/** test accuracy below this (10 classes: chance is 0.1) counts as a run that collapsed */
+export const CHANCE_ACCURACY = 0.15;
+
 /** Reads every docs/data/controls-* folder that holds per-seed.json and results.json. */
 export function loadControls(dataDir: string): PartData[] {
   const out: PartData[] = [];
@@ -76,6 +79,18 @@ function meanCi(xs: number[]): { mean: number; half: number; n: number } {
   return { mean, half: n > 1 ? (tQuantile975(n - 1) * sd) / Math.sqrt(n) : NaN, n };
 }
 
+/** Exact two-sided sign test: 2·P(Binomial(n, ½) ≤ min(k, n − k)), capped at 1. */
+export function signTestP(k: number, n: number): number {
+  const m = Math.min(k, n - k);
+  let c = 1;
+  let tail = 0;
+  for (let i = 0; i <= m; i++) {
+    tail += c;
+    c = (c * (n - i)) / (i + 1);
+  }
+  return Math.min(1, (2 * tail) / 2 ** n);
+}
+
 /** Markdown table: per arm η, seeds, test loss and accuracy (mean ± 95 % CI), paired Δ vs the reference. */
 export function partMarkdown(p: PartData): string {
   const lines = [
@@ -83,8 +98,8 @@ export function partMarkdown(p: PartData): string {
     '',
     `Command: \`${p.command}\` at ${p.commit.slice(0, 7)}.`,
     '',
-    '| arm | η (tuned) | seeds finished | test loss (mean ± 95 % CI) | test acc % | Δ test loss [95 % CI] | Δ test acc pp [95 % CI] | verdict (loss; acc) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| arm | η (tuned) | seeds finished | at chance | test loss (mean ± 95 % CI) | test acc % | Δ test loss [95 % CI] | Δ test acc pp [95 % CI] | verdict (loss; acc) | seeds with lower loss than ref (sign test p) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const arm of p.arms) {
     const rows = p.rows.filter((r) => r.arm === arm);
@@ -93,13 +108,16 @@ export function partMarkdown(p: PartData): string {
     const acc = meanCi(rows.map((r) => finite(r, (x) => 100 * num(x.testAccuracy))));
     const lr = t ? `${formatNumber(t.best, 3)}${t.atEdge ? ' (grid edge)' : ''}` : formatNumber(rows[0]?.lr ?? NaN, 3);
     const ci = (m: { mean: number; half: number }, d: number) => `${m.mean.toFixed(d)} ± ${Number.isFinite(m.half) ? m.half.toFixed(d) : '—'}`;
-    let diffs = ['(reference)', '', ''];
+    let diffs = ['(reference)', '', '', ''];
     if (arm !== p.reference) {
       const dl = pairedFromRows(p, arm, 'test loss');
       const da = pairedFromRows(p, arm, 'test accuracy %');
-      diffs = [formatDiff(dl, 3), formatDiff(da, 1), `${dl.verdict}; ${da.verdict}`];
+      const below = dl.perSeed.filter((d) => d.diff < 0).length;
+      diffs = [formatDiff(dl, 3), formatDiff(da, 1), `${dl.verdict}; ${da.verdict}`, `${below} of ${dl.n} (p = ${signTestP(below, dl.n).toPrecision(2)})`];
     }
-    lines.push(`| ${arm} | ${lr} | ${loss.n} of ${rows.length} | ${ci(loss, 3)} | ${ci(acc, 1)} | ${diffs.join(' | ')} |`);
+    // a run that ends at chance accuracy (10 classes) trained to nothing: its η is at that seed's stability edge
+    const atChance = rows.filter((r) => finite(r, (x) => num(x.testAccuracy)) < CHANCE_ACCURACY).length;
+    lines.push(`| ${arm} | ${lr} | ${loss.n} of ${rows.length} | ${atChance} | ${ci(loss, 3)} | ${ci(acc, 1)} | ${diffs.join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -168,7 +186,7 @@ export function main(argv: string[]): { tables: string; figures: string[] } {
   const tables = [
     '# Study 5 tables, computed from the committed per-seed data by `npx tsx examples/controls-figures.ts`',
     '',
-    'Mean ± 95 % Student-t half-width over the seeds that finished; Δ = arm − reference per seed, mean [95 % t interval] over the paired seeds; verdict "lower"/"higher" only where the interval excludes 0.',
+    'Mean ± 95 % Student-t half-width over the seeds that finished; Δ = arm − reference per seed, mean [95 % t interval] over the paired seeds; verdict "lower"/"higher" only where the interval excludes 0. "At chance": runs that finished with test accuracy < 15 % (collapsed; they stay in the means and intervals). Sign test: seeds where the arm\'s test loss is below the reference\'s, exact two-sided binomial p (robust to such collapsed seeds).',
     '',
     ...parts.flatMap((p) => [partMarkdown(p), '']),
   ].join('\n');

@@ -1,11 +1,12 @@
 // Study 5 (controls): the paired-interval arithmetic, the SNR table, and the --quick smoke run
 // (every part, 2 seeds, in-process as `npm run example:controls -- --quick` would).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main as controlsMain, snrRows, toCsv } from '../../examples/controls.ts';
 import { pairedDiff, tQuantile975 } from '../../examples/lib/paired.ts';
+import { main as figuresMain, signTestP } from '../../examples/controls-figures.ts';
 import { checkStudyOutput } from './check-output.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tngd-controls-'));
@@ -54,6 +55,40 @@ describe('study helpers', () => {
 
   it('CSV: one header, one line per row, commas quoted, non-finite as NaN', () => {
     expect(toCsv([{ arm: 'CG warm, 5 it', seed: 1, loss: NaN, ok: true }])).toBe('arm,seed,loss,ok\n"CG warm, 5 it",1,NaN,true');
+  });
+});
+
+describe('controls-figures: tables and figures from committed per-seed data', () => {
+  it('exact sign test: 0 of 10 → 2/1024, 5 of 10 → 1, 2 of 10 → 2·56/1024', () => {
+    expect(signTestP(0, 10)).toBeCloseTo(2 / 1024, 15);
+    expect(signTestP(10, 10)).toBeCloseTo(2 / 1024, 15);
+    expect(signTestP(5, 10)).toBe(1);
+    expect(signTestP(2, 10)).toBeCloseTo((2 * (1 + 10 + 45)) / 1024, 15);
+  });
+
+  it('recomputes paired intervals, collapsed runs and sign counts from per-seed.json + results.json', () => {
+    const data = join(root, 'data');
+    const figs = join(root, 'figs');
+    mkdirSync(join(data, 'controls-carry-b4'), { recursive: true });
+    mkdirSync(figs, { recursive: true });
+    // arm = reference − 0.1 on seeds 1–3, with a shared per-seed shift; seed 3 of the arm collapsed
+    const rows = [1, 2, 3].flatMap((seed) => [
+      { part: 'carry', batch: 4, arm: 'ref', lr: 0.1, seed, diverged: false, testLoss: 1 + seed, testAccuracy: 0.5 },
+      { part: 'carry', batch: 4, arm: 'arm', lr: 0.03, seed, diverged: false, testLoss: 0.9 + seed, testAccuracy: seed === 3 ? 0.1 : 0.6 },
+    ]);
+    writeFileSync(join(data, 'controls-carry-b4', 'per-seed.json'), JSON.stringify({ command: 'cmd', commit: 'a'.repeat(40), iters: 7, rows }));
+    writeFileSync(
+      join(data, 'controls-carry-b4', 'results.json'),
+      JSON.stringify({ parts: [{ part: 'carry', key: 'carry-b4', batch: 4, reference: 'ref', tuning: [{ family: 'carry-b4-arm', best: 0.03, atEdge: true, grid: [] }] }] }),
+    );
+    const { tables, figures } = figuresMain(['--data', data, '--figures', figs, '--out', join(root, 'tables.md')]);
+    const armLine = tables.split('\n').find((l) => l.startsWith('| arm | 0.03'))!;
+    expect(armLine).toContain('0.03 (grid edge)');
+    expect(armLine).toContain('| 1 |'); // one run at chance
+    expect(armLine).toContain('−0.100 [−0.100, −0.100]');
+    expect(armLine).toContain('3 of 3 (p = 0.25)');
+    expect(figures).toEqual(['controls-carry-vs-b.svg']);
+    expect(readFileSync(join(figs, 'controls-carry-vs-b.svg'), 'utf8')).toContain('<svg');
   });
 });
 
