@@ -101,6 +101,8 @@ export function partMarkdown(p: PartData): string {
     '| arm | η (tuned) | seeds finished | at chance | test loss (mean ± 95 % CI) | test acc % | Δ test loss [95 % CI] | Δ test acc pp [95 % CI] | verdict (loss; acc) | seeds with lower loss than ref (sign test p) |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
+  const notes: string[] = [];
+  const collapsed = (label: string) => new Set(p.rows.filter((r) => r.arm === label && finite(r, (x) => num(x.testAccuracy)) < CHANCE_ACCURACY).map((r) => r.seed));
   for (const arm of p.arms) {
     const rows = p.rows.filter((r) => r.arm === arm);
     const t = p.tuning.find((x) => x.family === `${p.key}-${arm}`);
@@ -114,11 +116,18 @@ export function partMarkdown(p: PartData): string {
       const da = pairedFromRows(p, arm, 'test accuracy %');
       const below = dl.perSeed.filter((d) => d.diff < 0).length;
       diffs = [formatDiff(dl, 3), formatDiff(da, 1), `${dl.verdict}; ${da.verdict}`, `${below} of ${dl.n} (p = ${signTestP(below, dl.n).toPrecision(2)})`];
+      const out = new Set([...collapsed(arm), ...collapsed(p.reference)]);
+      if (out.size) {
+        const kept = { ...p, rows: p.rows.filter((r) => !out.has(r.seed)) };
+        const d = pairedFromRows(kept, arm, 'test loss');
+        notes.push(`- ${arm}: without seed(s) ${[...out].sort((a, b) => a - b).join(', ')} (a run of this pair ended at chance): Δ test loss ${formatDiff(d, 3)} over ${d.n} seeds (${d.verdict}).`);
+      }
     }
     // a run that ends at chance accuracy (10 classes) trained to nothing: its η is at that seed's stability edge
     const atChance = rows.filter((r) => finite(r, (x) => num(x.testAccuracy)) < CHANCE_ACCURACY).length;
     lines.push(`| ${arm} | ${lr} | ${loss.n} of ${rows.length} | ${atChance} | ${ci(loss, 3)} | ${ci(acc, 1)} | ${diffs.join(' | ')} |`);
   }
+  if (notes.length) lines.push('', ...notes);
   return lines.join('\n');
 }
 

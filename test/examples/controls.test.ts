@@ -87,6 +87,7 @@ describe('controls-figures: tables and figures from committed per-seed data', ()
     expect(armLine).toContain('| 1 |'); // one run at chance
     expect(armLine).toContain('−0.100 [−0.100, −0.100]');
     expect(armLine).toContain('3 of 3 (p = 0.25)');
+    expect(tables).toContain('- arm: without seed(s) 3 (a run of this pair ended at chance): Δ test loss −0.100 [−0.100, −0.100] over 2 seeds (lower).');
     expect(figures).toEqual(['controls-carry-vs-b.svg']);
     expect(readFileSync(join(figs, 'controls-carry-vs-b.svg'), 'utf8')).toContain('<svg');
   });
