@@ -128,6 +128,16 @@ export function partMarkdown(p: PartData): string {
     lines.push(`| ${arm} | ${lr} | ${loss.n} of ${rows.length} | ${atChance} | ${ci(loss, 3)} | ${ci(acc, 1)} | ${diffs.join(' | ')} |`);
   }
   if (notes.length) lines.push('', ...notes);
+  const ngd = p.arms.find((a) => a.startsWith('NGD exact'));
+  if (p.part === 'carry' && ngd) {
+    // the question of Fig. 4a with η tuned per arm: does the device's direction beat the exact solve?
+    lines.push('', `Against ${ngd} (Δ = arm − NGD per seed):`, '', '| arm | Δ test loss [95 % CI] | verdict | seeds with lower loss than NGD (sign test p) |', '|---|---|---|---|');
+    for (const arm of p.arms.filter((a) => a !== ngd)) {
+      const d = pairedFromRows({ ...p, reference: ngd }, arm, 'test loss');
+      const below = d.perSeed.filter((x) => x.diff < 0).length;
+      lines.push(`| ${arm} | ${formatDiff(d, 3)} | ${d.verdict} | ${below} of ${d.n} (p = ${signTestP(below, d.n).toPrecision(2)}) |`);
+    }
+  }
   return lines.join('\n');
 }
 
