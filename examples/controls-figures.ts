@@ -47,7 +47,7 @@ export const CHANCE_ACCURACY = 0.15;
 /** Reads every docs/data/controls-* folder that holds per-seed.json and results.json. */
 export function loadControls(dataDir: string): PartData[] {
   const out: PartData[] = [];
-  for (const folder of readdirSync(dataDir).filter((f) => f.startsWith('controls-')).sort()) {
+  for (const folder of readdirSync(dataDir).filter((f) => f.startsWith('controls-')).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
     const ps = join(dataDir, folder, 'per-seed.json');
     const rs = join(dataDir, folder, 'results.json');
     if (!existsSync(ps) || !existsSync(rs)) continue;
