@@ -71,6 +71,7 @@ interface Options extends PaperTrainingOptions {
   delayT: number;
   shippedData: boolean;
   noiseArm: boolean;
+  tList?: number[];
 }
 
 function parseParts(s: string): Part[] {
@@ -192,6 +193,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     .option('--tuning-seeds <n>', 'tuning seeds 1000, 1001, … (disjoint from the reported seeds)', positiveInt('--tuning-seeds', 10), 1)
     .option('--parts <list>', `which controls (${PARTS.join(',')})`, PARTS.join(','))
     .option('--delay-t <t>', 'analogue time t of the delay grid, τ', positiveNumber('--delay-t'), 5)
+    .option('--t-list <list>', 'analogue times t of sweep-t, τ (default 5,10,20,50; --quick: 5,50)', numberList('--t-list'))
     .option('--no-noise-arm', 'carry controls without the κ₀ > 0 arm (one TNGD arm fewer at large b)')
     .option('--shipped-data', 'train on the shipped 6k/1k 14×14 subset (full run lengths) instead of --data', false);
   const o = parseStudyArgs<Options>(cmd, argv);
@@ -314,7 +316,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
 
   if (parts.includes('sweep-t')) {
     // Fig. 4a with η tuned per arm (study 2 ran every arm at the paper's η = 0.01)
-    const ts = q ? [5, 50] : [5, 10, 20, 50];
+    const ts = o.tList ?? (q ? [5, 50] : [5, 10, 20, 50]);
     await runPart('sweep-t', 'sweep-t', `Fig. 4a with tuned η: analogue time t, b = ${o.batch}, λ = ${lambda}, κ₀ = ${o.kappa0}`, o.batch, 'NGD exact (Woodbury)', [
       ...ts.map((t) => tngdArm(`TNGD t=${t}τ`, { damping: lambda, tTau: t, kappa0: o.kappa0, integrator: 'exact' }, lrGrid)),
       { label: 'NGD exact (Woodbury)', optimizer: 'ngd-woodbury', options: { damping: lambda }, grid: lrGrid },
