@@ -72,6 +72,7 @@ interface Options extends PaperTrainingOptions {
   shippedData: boolean;
   noiseArm: boolean;
   tList?: number[];
+  kappaList?: number[];
 }
 
 function parseParts(s: string): Part[] {
@@ -194,6 +195,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     .option('--parts <list>', `which controls (${PARTS.join(',')})`, PARTS.join(','))
     .option('--delay-t <t>', 'analogue time t of the delay grid, τ', positiveNumber('--delay-t'), 5)
     .option('--t-list <list>', 'analogue times t of sweep-t, τ (default 5,10,20,50; --quick: 5,50)', numberList('--t-list'))
+    .option('--kappa-list <list>', 'noise strengths κ₀ of sweep-kappa (default 1e-3,1e-2,1e-1; --quick: 1e-1)', numberList('--kappa-list'))
     .option('--no-noise-arm', 'carry controls without the κ₀ > 0 arm (one TNGD arm fewer at large b)')
     .option('--shipped-data', 'train on the shipped 6k/1k 14×14 subset (full run lengths) instead of --data', false);
   const o = parseStudyArgs<Options>(cmd, argv);
@@ -324,7 +326,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
   }
   if (parts.includes('sweep-kappa')) {
     // Fig. 7 with η tuned per arm, against the noise-free device at the same t = τ
-    const ks = q ? [1e-1] : [1e-3, 1e-2, 1e-1];
+    const ks = o.kappaList ?? (q ? [1e-1] : [1e-3, 1e-2, 1e-1]);
     await runPart('sweep-kappa', 'sweep-kappa', `Fig. 7 with tuned η: noise κ₀ at t = τ, b = ${o.batch}, λ = ${lambda}`, o.batch, 'TNGD κ₀=0', [
       tngdArm('TNGD κ₀=0', { damping: lambda, tTau: 1, kappa0: 0, integrator: 'exact' }, lrGrid),
       ...ks.map((k) => tngdArm(`TNGD κ₀=${k}`, { damping: lambda, tTau: 1, kappa0: k, integrator: 'exact' }, lrGrid)),
