@@ -6,8 +6,12 @@
 //   delay   Fig. 4b on the paper's grid t_d ∈ {0, 0.2, 1}τ;
 //   adam    TNGD-Adam in the paper's regime: λ = 1, t ∈ {0.1, 0.2, 0.4}τ, Euler δt = 0.02τ,
 //           β₁ = β₂ = 0, against Adam;
+//   sweep-t     Fig. 4a (t ∈ {5, 10, 20, 50}τ against exact NGD) with η tuned per arm;
+//   sweep-kappa Fig. 7 (κ₀ ∈ {1e-3, 1e-2, 1e-1} at t = τ against κ₀ = 0) with η tuned per arm;
+//   curvature   study 3's GGN against the empirical Fisher (NGD and TNGD) with η tuned per arm;
 // and κ₀ expressed as signal-to-noise against the device's ADC full scale.
 // Per-seed results go to per-seed.csv / per-seed.json with the command and the commit.
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROFILES } from '../src/emulator/physics/index.ts';
 import { formatNumber, formatTable } from '../src/host-loop/run/index.ts';
@@ -30,7 +34,7 @@ import { runOne, summarizeGroups, validationSplit } from './lib/training.ts';
 import type { CommonRunSettings, FinishedRun, RunSpec } from './lib/training.ts';
 import type { GridPoint, TuningResult } from './lib/tuning.ts';
 
-const PARTS = ['carry', 'delay', 'adam'] as const;
+const PARTS = ['carry', 'delay', 'adam', 'sweep-t', 'sweep-kappa', 'curvature'] as const;
 type Part = (typeof PARTS)[number];
 
 interface ControlArm {
@@ -66,6 +70,9 @@ interface Options extends PaperTrainingOptions {
   parts: string;
   delayT: number;
   shippedData: boolean;
+  noiseArm: boolean;
+  tList?: number[];
+  kappaList?: number[];
 }
 
 function parseParts(s: string): Part[] {
@@ -126,23 +133,34 @@ async function tuneArm(family: string, a: ControlArm, s: CommonRunSettings, data
   return { family, optimizer: a.optimizer, grid, best: grid[bi].lr, atEdge: grid.length > 1 && (bi === 0 || bi === grid.length - 1) };
 }
 
+function perSeedRow(part: Part, batch: number, r: FinishedRun): Record<string, string | number | boolean> {
+  return {
+    part,
+    batch,
+    arm: r.spec.label,
+    optimizer: r.spec.optimizer,
+    lr: Number(r.spec.optimizerOptions.lr),
+    seed: r.spec.seed,
+    diverged: r.diverged,
+    stoppedByDevice: (r as StoppedRun).stopped !== undefined,
+    testLoss: r.finalTest.loss,
+    testAccuracy: r.finalTest.accuracy,
+    trainLoss: r.finalTrain.loss,
+    trainAccuracy: r.finalTrain.accuracy,
+    wallSeconds: r.wallSeconds,
+  };
+}
+
 export function perSeedRows(parts: PartResult[]): Record<string, string | number | boolean>[] {
-  return parts.flatMap((p) =>
-    p.arms.runs.map((r: FinishedRun) => ({
-      part: p.part,
-      batch: p.batch,
-      arm: r.spec.label,
-      optimizer: r.spec.optimizer,
-      lr: Number(r.spec.optimizerOptions.lr),
-      seed: r.spec.seed,
-      diverged: r.diverged,
-      stoppedByDevice: (r as StoppedRun).stopped !== undefined,
-      testLoss: r.finalTest.loss,
-      testAccuracy: r.finalTest.accuracy,
-      trainLoss: r.finalTrain.loss,
-      trainAccuracy: r.finalTrain.accuracy,
-    })),
-  );
+  return parts.flatMap((p) => p.arms.runs.map((r: FinishedRun) => perSeedRow(p.part, p.batch, r)));
+}
+
+/** One line per finished reported run, written as it finishes (the study's incremental record). */
+function appendProgress(dir: string, part: Part, batch: number, r: FinishedRun): void {
+  const row = perSeedRow(part, batch, r);
+  const path = join(dir, 'progress.csv');
+  const csv = toCsv([row]).split('\n');
+  appendFileSync(path, (existsSync(path) ? '' : csv[0] + '\n') + csv[1] + '\n');
 }
 
 export function toCsv(rows: Record<string, string | number | boolean>[]): string {
@@ -176,6 +194,9 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     .option('--tuning-seeds <n>', 'tuning seeds 1000, 1001, … (disjoint from the reported seeds)', positiveInt('--tuning-seeds', 10), 1)
     .option('--parts <list>', `which controls (${PARTS.join(',')})`, PARTS.join(','))
     .option('--delay-t <t>', 'analogue time t of the delay grid, τ', positiveNumber('--delay-t'), 5)
+    .option('--t-list <list>', 'analogue times t of sweep-t, τ (default 5,10,20,50; --quick: 5,50)', numberList('--t-list'))
+    .option('--kappa-list <list>', 'noise strengths κ₀ of sweep-kappa (default 1e-3,1e-2,1e-1; --quick: 1e-1)', numberList('--kappa-list'))
+    .option('--no-noise-arm', 'carry controls without the κ₀ > 0 arm (one TNGD arm fewer at large b)')
     .option('--shipped-data', 'train on the shipped 6k/1k 14×14 subset (full run lengths) instead of --data', false);
   const o = parseStudyArgs<Options>(cmd, argv);
   const q = o.quick;
@@ -214,14 +235,18 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
       tuning.push(t);
       tuned.push({ label: a.label, optimizer: a.optimizer, options: { ...a.options, lr: t.best } });
     }
+    // Seed-major order, each finished run appended to progress.csv at once: a study stopped
+    // part-way keeps complete pairs for its first seeds, and --reuse picks them up again.
     const runs: FinishedRun[] = [];
-    for (const a of tuned)
-      for (const seed of seeds) {
+    for (const seed of seeds)
+      for (const a of tuned) {
         const r = await runSafely({ label: a.label, optimizer: a.optimizer, optimizerOptions: a.options, seed }, settings, data, runsDir);
         if (r.stopped) stopped.push({ label: a.label, seed, lr: Number(a.options.lr), message: r.stopped });
         else console.log(`[${key}] ${a.label} seed ${seed}: train loss (last 10) ${tailMean(r).toFixed(4)}, test acc ${(r.finalTest.accuracy * 100).toFixed(2)}%${r.diverged ? ' (diverged)' : ''}`);
         runs.push(r);
+        appendProgress(out.dir, part, batch, r);
       }
+    runs.sort((x, y) => tuned.findIndex((a) => a.label === x.spec.label) - tuned.findIndex((a) => a.label === y.spec.label) || x.spec.seed - y.spec.seed);
     const res: ArmsResult = { name: key, arms: tuned, runs, groups: summarizeGroups(runs) };
     const bySeed = (label: string, pick: (r: FinishedRun) => number) => ({ label, bySeed: new Map(res.runs.filter((r) => r.spec.label === label).map((r) => [r.spec.seed, r.diverged ? NaN : pick(r)])) });
     const paired = arms
@@ -244,7 +269,7 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     for (const b of bList)
       await runPart('carry', `carry-b${b}`, `Carry controls, b = ${b}, λ = ${lambda}, t = ${o.tTau}τ`, b, 'TNGD carry κ₀=0', [
         tngdArm('TNGD carry κ₀=0', { damping: lambda, tTau: o.tTau, kappa0: 0, integrator: 'exact' }, lrGrid),
-        tngdArm(`TNGD carry κ₀=${o.kappa0}`, { damping: lambda, tTau: o.tTau, kappa0: o.kappa0, integrator: 'exact' }, lrGrid),
+        ...(o.noiseArm ? [tngdArm(`TNGD carry κ₀=${o.kappa0}`, { damping: lambda, tTau: o.tTau, kappa0: o.kappa0, integrator: 'exact' }, lrGrid)] : []),
         tngdArm('TNGD reset κ₀=0', { damping: lambda, tTau: o.tTau, kappa0: 0, integrator: 'exact', start: 'reset' }, lrGrid),
         { label: `CG warm e^{−λt}, ${o.cgIters} it`, optimizer: 'ngd-cg', options: { ...cg, warmStart: true, warmDecay: Number(decay.toPrecision(12)) }, grid: lrGrid },
         { label: `CG cold, ${o.cgIters} it`, optimizer: 'ngd-cg', options: cg, grid: lrGrid },
@@ -288,6 +313,34 @@ export async function main(argv: string[]): Promise<{ out: StudyOutput; parts: P
     await runPart('adam', 'tngd-adam', `TNGD-Adam in the paper's regime, b = ${o.batch}, λ = 1, Euler δt = 0.02τ, β₁ = β₂ = 0`, o.batch, 'Adam', [
       { label: 'Adam', optimizer: 'adam', options: {}, grid: adamGrid },
       ...ts.map((t) => tngdArm(`TNGD-Adam t=${t}τ`, { damping: 1, tTau: t, kappa0: o.kappa0, integrator: 'euler', dtTau: 0.02, adam: true }, adamGrid)),
+    ]);
+  }
+
+  if (parts.includes('sweep-t')) {
+    // Fig. 4a with η tuned per arm (study 2 ran every arm at the paper's η = 0.01)
+    const ts = o.tList ?? (q ? [5, 50] : [5, 10, 20, 50]);
+    await runPart('sweep-t', 'sweep-t', `Fig. 4a with tuned η: analogue time t, b = ${o.batch}, λ = ${lambda}, κ₀ = ${o.kappa0}`, o.batch, 'NGD exact (Woodbury)', [
+      ...ts.map((t) => tngdArm(`TNGD t=${t}τ`, { damping: lambda, tTau: t, kappa0: o.kappa0, integrator: 'exact' }, lrGrid)),
+      { label: 'NGD exact (Woodbury)', optimizer: 'ngd-woodbury', options: { damping: lambda }, grid: lrGrid },
+    ]);
+  }
+  if (parts.includes('sweep-kappa')) {
+    // Fig. 7 with η tuned per arm, against the noise-free device at the same t = τ
+    const ks = o.kappaList ?? (q ? [1e-1] : [1e-3, 1e-2, 1e-1]);
+    await runPart('sweep-kappa', 'sweep-kappa', `Fig. 7 with tuned η: noise κ₀ at t = τ, b = ${o.batch}, λ = ${lambda}`, o.batch, 'TNGD κ₀=0', [
+      tngdArm('TNGD κ₀=0', { damping: lambda, tTau: 1, kappa0: 0, integrator: 'exact' }, lrGrid),
+      ...ks.map((k) => tngdArm(`TNGD κ₀=${k}`, { damping: lambda, tTau: 1, kappa0: k, integrator: 'exact' }, lrGrid)),
+    ]);
+  }
+
+  if (parts.includes('curvature')) {
+    // study 3 ran the empirical-Fisher arms at the GGN's η; here each arm has its own
+    const tngd = { damping: lambda, tTau: o.tTau, kappa0: o.kappa0, integrator: 'exact' as const };
+    await runPart('curvature', 'curvature', `GGN against the empirical Fisher with tuned η, b = ${o.batch}, λ = ${lambda}, TNGD t = ${o.tTau}τ, κ₀ = ${o.kappa0}`, o.batch, 'TNGD GGN', [
+      tngdArm('TNGD GGN', tngd, lrGrid),
+      tngdArm('TNGD EF', { ...tngd, curvature: 'ef' }, lrGrid),
+      { label: 'NGD GGN (Woodbury)', optimizer: 'ngd-woodbury', options: { damping: lambda }, grid: lrGrid },
+      { label: 'NGD EF (Woodbury)', optimizer: 'ngd-woodbury', options: { damping: lambda, curvature: 'ef' }, grid: lrGrid },
     ]);
   }
 

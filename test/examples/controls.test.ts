@@ -1,11 +1,12 @@
 // Study 5 (controls): the paired-interval arithmetic, the SNR table, and the --quick smoke run
 // (every part, 2 seeds, in-process as `npm run example:controls -- --quick` would).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main as controlsMain, snrRows, toCsv } from '../../examples/controls.ts';
 import { pairedDiff, tQuantile975 } from '../../examples/lib/paired.ts';
+import { main as figuresMain, signTestP } from '../../examples/controls-figures.ts';
 import { checkStudyOutput } from './check-output.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tngd-controls-'));
@@ -57,6 +58,41 @@ describe('study helpers', () => {
   });
 });
 
+describe('controls-figures: tables and figures from committed per-seed data', () => {
+  it('exact sign test: 0 of 10 → 2/1024, 5 of 10 → 1, 2 of 10 → 2·56/1024', () => {
+    expect(signTestP(0, 10)).toBeCloseTo(2 / 1024, 15);
+    expect(signTestP(10, 10)).toBeCloseTo(2 / 1024, 15);
+    expect(signTestP(5, 10)).toBe(1);
+    expect(signTestP(2, 10)).toBeCloseTo((2 * (1 + 10 + 45)) / 1024, 15);
+  });
+
+  it('recomputes paired intervals, collapsed runs and sign counts from per-seed.json + results.json', () => {
+    const data = join(root, 'data');
+    const figs = join(root, 'figs');
+    mkdirSync(join(data, 'controls-carry-b4'), { recursive: true });
+    mkdirSync(figs, { recursive: true });
+    // arm = reference − 0.1 on seeds 1–3, with a shared per-seed shift; seed 3 of the arm collapsed
+    const rows = [1, 2, 3].flatMap((seed) => [
+      { part: 'carry', batch: 4, arm: 'ref', lr: 0.1, seed, diverged: false, testLoss: 1 + seed, testAccuracy: 0.5 },
+      { part: 'carry', batch: 4, arm: 'arm', lr: 0.03, seed, diverged: false, testLoss: 0.9 + seed, testAccuracy: seed === 3 ? 0.1 : 0.6 },
+    ]);
+    writeFileSync(join(data, 'controls-carry-b4', 'per-seed.json'), JSON.stringify({ command: 'cmd', commit: 'a'.repeat(40), iters: 7, rows }));
+    writeFileSync(
+      join(data, 'controls-carry-b4', 'results.json'),
+      JSON.stringify({ parts: [{ part: 'carry', key: 'carry-b4', batch: 4, reference: 'ref', tuning: [{ family: 'carry-b4-arm', best: 0.03, atEdge: true, grid: [] }] }] }),
+    );
+    const { tables, figures } = figuresMain(['--data', data, '--figures', figs, '--out', join(root, 'tables.md')]);
+    const armLine = tables.split('\n').find((l) => l.startsWith('| arm | 0.03'))!;
+    expect(armLine).toContain('0.03 (grid edge)');
+    expect(armLine).toContain('| 1 |'); // one run at chance
+    expect(armLine).toContain('−0.100 [−0.100, −0.100]');
+    expect(armLine).toContain('3 of 3 (p = 0.25)');
+    expect(tables).toContain('- arm: without seed(s) 3 (a run of this pair ended at chance): Δ test loss −0.100 [−0.100, −0.100] over 2 seeds (lower).');
+    expect(figures).toEqual(['controls-carry-vs-b.svg']);
+    expect(readFileSync(join(figs, 'controls-carry-vs-b.svg'), 'utf8')).toContain('<svg');
+  });
+});
+
 describe('examples/controls --quick', { timeout: 300_000 }, () => {
   it('runs every part with tuned η per arm, paired intervals per arm, per-seed CSV/JSON with command and commit', async () => {
     const dir = join(root, 'controls');
@@ -67,19 +103,26 @@ describe('examples/controls --quick', { timeout: 300_000 }, () => {
       parts: { part: string; reference: string; tuning: { grid: unknown[]; best: number }[]; paired: { arm: string; metric: string; n: number }[] }[];
       snr: unknown[];
     };
-    expect(res.parts.map((p) => p.part)).toEqual(['carry', 'delay', 'adam']);
-    const [carry, delay, adam] = res.parts;
+    expect(res.parts.map((p) => p.part)).toEqual(['carry', 'delay', 'adam', 'sweep-t', 'sweep-kappa', 'curvature']);
+    const [carry, delay, adam, sweepT, sweepKappa, curvature] = res.parts;
     expect(carry.tuning).toHaveLength(6);
     expect(carry.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD carry κ₀=0.001', 'TNGD reset κ₀=0', 'CG warm e^{−λt}, 5 it', 'CG cold, 5 it', 'NGD exact (Woodbury)']);
     for (const p of res.parts) for (const d of p.paired) expect(d.n).toBe(2);
     expect(delay.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD t_d=0.2τ', 'TNGD t_d=1τ']);
     expect(adam.reference).toBe('Adam');
     expect(adam.tuning.every((t) => t.grid.length === 2)).toBe(true);
+    expect(sweepT.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD t=5τ', 'TNGD t=50τ']);
+    expect(sweepT.tuning).toHaveLength(3);
+    expect(sweepKappa.reference).toBe('TNGD κ₀=0');
+    expect(sweepKappa.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD κ₀=0.1']);
+    expect(curvature.paired.filter((d) => d.metric === 'test loss').map((d) => d.arm)).toEqual(['TNGD EF', 'NGD GGN (Woodbury)', 'NGD EF (Woodbury)']);
     const perSeed = json['per-seed.json'] as { command: string; commit: string; rows: { part: string; seed: number; lr: number }[] };
     expect(perSeed.command).toContain('npm run example:controls -- --quick');
     expect(perSeed.commit).toMatch(/^[0-9a-f]{40}$|^unknown$/);
-    expect(perSeed.rows).toHaveLength((6 + 3 + 4) * 2);
+    expect(perSeed.rows).toHaveLength((6 + 3 + 4 + 3 + 2 + 4) * 2);
     const csv = readFileSync(join(dir, 'per-seed.csv'), 'utf8').trim().split('\n');
+    // progress.csv: the same runs, one line each as it finished (header + rows)
+    expect(readFileSync(join(dir, 'progress.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + perSeed.rows.length);
     expect(csv[0]).toMatch(/^# npm run example:controls -- --quick/);
     expect(csv).toHaveLength(2 + 1 + perSeed.rows.length);
     expect(res.snr).toHaveLength(3);
