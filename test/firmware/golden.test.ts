@@ -39,6 +39,23 @@ async function replayOverWire(s: Scenario): Promise<string> {
           await h.ok('Curvature', { form: 'factored', j: { ref: await h.bulk(o.J, [o.r, o.n]) }, core, scale: o.scale, lambda: o.lambda });
           break;
         }
+        case 'setCurvatureLayered': {
+          const k = o.core;
+          const core: z.infer<typeof CoreSchema> =
+            k.kind === 'identity' ? { kind: 'identity' }
+            : k.kind === 'diagonal' ? { kind: 'diagonal', d: f64(k.d) }
+            : k.kind === 'block' ? { kind: 'block', dz: k.dz, blocks: f64(k.blocks, [o.r / k.dz, k.dz, k.dz]) }
+            : { kind: 'dense', h: f64(k.h, [o.r, o.r]) };
+          // the largest tensor by bulk transfer, the rest inline: both paths of a layered request
+          const layers: Extract<RequestBody<'Curvature'>, { form: 'layered' }>['layers'] = [];
+          for (const l of o.layers)
+            layers.push(
+              l.kind === 'explicit' ? { kind: 'explicit', j: { ref: await h.bulk(l.J, [o.r, l.cols]) } }
+              : { kind: 'dense', bias: l.bias, a: f64(l.A, [o.b, l.nIn]), d: f64(l.D, [o.r, l.nOut]) },
+            );
+          await h.ok('Curvature', { form: 'layered', n: o.n, r: o.r, b: o.b, layers, core, scale: o.scale, lambda: o.lambda });
+          break;
+        }
         case 'setGradient':
           await h.ok('Gradient', { g: f64(o.g) });
           break;

@@ -30,7 +30,7 @@ export interface EulerBuffers {
 export function eulerStep(op: Coupling, g: Float64Array, s: number, p: EulerParams, b: EulerBuffers): number {
   const { x, ax, z } = b;
   const { n, dt, sigma, fullScale: fs } = p;
-  if (op.kind === 'factored') {
+  if (op.kind !== 'dense') {
     return op.eulerStep(x, g, p, s);
   }
   op.apply(x, ax);

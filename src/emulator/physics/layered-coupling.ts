@@ -4,8 +4,10 @@
 // J·x, Jᵀ·w and the Gram JJᵀ are per-layer products in O(b·N + r·Σ nOut) (Gram O(r²·Σ nOut)),
 // in the fixed summation orders below. Same interface as FactoredCoupling; the exact integrator
 // reuses the factored spectral set-up from the r×r Gram.
-import { applyCoreSpec, type CoreSpec } from './couplings.ts';
+import { applyCoreSpec, type CoreSpec, type EulerStepParams } from './couplings.ts';
 import { DOMAIN, fillGaussians } from './philox.ts';
+import * as scalar from './kernels/scalar.ts';
+import { instantiate, type WasmKernels } from './kernels/wasm.ts';
 import { modeLaw, type ModeLaw, type SegmentPlan } from './ou.ts';
 import { factoredSpectral, type Spectral } from './spectral.ts';
 import type { FactoredScratch, NoiseAddress } from './exact.ts';
@@ -50,6 +52,9 @@ export class LayeredCoupling {
   /** n-length scratch of the exact integrator (x₀ copy, Jᵀρ) */
   readonly xs: Float64Array;
   readonly acc: Float64Array;
+  /** kernel memory for the n-cell Gaussians and the Euler update (made on first use) */
+  private deck: Deck | null = null;
+  private readonly scalarKernels: boolean;
 
   constructor(
     readonly n: number,
@@ -60,7 +65,9 @@ export class LayeredCoupling {
     readonly core: CoreSpec,
     readonly scale: number,
     readonly lambda: number,
+    opts: { scalarKernels?: boolean } = {},
   ) {
+    this.scalarKernels = opts.scalarKernels === true;
     this.m = r / b;
     this.starts = new Int32Array(layers.length);
     let c0 = 0;
@@ -277,10 +284,95 @@ export class LayeredCoupling {
     return out;
   }
 
+  /** The kernel deck (x, A·x, g and two noise vectors of n cells), made on first use. */
+  kernelDeck(): Deck {
+    if (!this.deck) this.deck = new Deck(this.n, this.scalarKernels);
+    return this.deck;
+  }
+
+  /**
+   * One Euler step (EMULATOR.md §9.1): the layered drift A·x, then the noise G(s, run, 1) and the
+   * update in the kernels (WASM f64x2 or the scalar reference, same bits) as for factored A.
+   * Returns the clamp count, or −1 when a cell left ±1e150.
+   */
+  eulerStep(x: Float64Array, g: Float64Array, p: EulerStepParams, s: number): number {
+    const d = this.kernelDeck();
+    const n = this.n;
+    this.apply(x, d.vax);
+    d.vx.set(x.subarray(0, n));
+    d.holdG(g);
+    if (p.sigma !== 0) d.gauss(d.Z, p.k0, p.k1, s, p.run, DOMAIN.euler);
+    const sats = d.euler(p.dt, p.sigma, p.saturate, p.fullScale);
+    x.set(d.vx);
+    return sats;
+  }
+
   /** Spectral data for the exact integrator (EMULATOR.md §9.2), from the Gram as for factored A. */
   getSpectral(): Spectral {
     if (!this.spectral) this.spectral = factoredSpectral(this.gram(), this.r, this.core, this.scale, this.lambda);
     return this.spectral;
+  }
+}
+
+const even = (k: number) => k + (k & 1);
+
+/**
+ * n-cell vectors in kernel memory: x, A·x, g, z (Euler noise, or the exact run's w1) and z2 (w2).
+ * The Gaussians come from the kernels' generator (bit-identical to fillGaussians, EMULATOR.md §4).
+ */
+export class Deck {
+  readonly X = 0;
+  readonly AX: number;
+  readonly G: number;
+  readonly Z: number;
+  readonly Z2: number;
+  readonly m: Float64Array;
+  private readonly k: WasmKernels | null;
+  readonly vx: Float64Array;
+  readonly vax: Float64Array;
+  readonly vz: Float64Array;
+  readonly vz2: Float64Array;
+  private gHeld: Float64Array | null = null;
+
+  constructor(readonly n: number, forceScalar: boolean) {
+    const e = even(n);
+    this.AX = e;
+    this.G = 2 * e;
+    this.Z = 3 * e;
+    this.Z2 = 4 * e;
+    const doubles = 5 * e + 2;
+    let mem: { memory: ArrayBuffer; kernels: WasmKernels | null };
+    try {
+      mem = forceScalar ? { memory: new ArrayBuffer(8 * doubles), kernels: null } : instantiate(8 * doubles);
+    } catch {
+      mem = { memory: new ArrayBuffer(8 * doubles), kernels: null };
+    }
+    this.m = new Float64Array(mem.memory, 0, doubles);
+    this.k = mem.kernels;
+    this.vx = this.m.subarray(this.X, this.X + n);
+    this.vax = this.m.subarray(this.AX, this.AX + n);
+    this.vz = this.m.subarray(this.Z, this.Z + n);
+    this.vz2 = this.m.subarray(this.Z2, this.Z2 + n);
+  }
+
+  /** Loads g unless it is already there (loaded systems' arrays are immutable). */
+  holdG(g: Float64Array): void {
+    if (this.gHeld === g) return;
+    this.m.set(g.subarray(0, this.n), this.G);
+    this.gHeld = g;
+  }
+
+  /** Gaussians 0 … n−1 of stream (k0, k1, c1, c2, c3) at offset `at`. */
+  gauss(at: number, k0: number, k1: number, c1: number, c2: number, c3: number): void {
+    if (this.k) this.k.gauss(8 * at, this.n, k0, k1, c1, c2, c3, 0);
+    else fillGaussians(this.m.subarray(at, at + this.n), this.n, k0, k1, c1, c2, c3, 0);
+  }
+
+  /** The Euler update of x in place from A·x, g and z (EMULATOR.md §9.1). */
+  euler(dt: number, sigma: number, saturate: boolean, fs: number): number {
+    const noise = sigma !== 0;
+    if (this.k) return this.k.euler(8 * this.X, 8 * this.AX, 8 * this.G, 8 * this.Z, this.n, dt, sigma, noise ? 1 : 0, saturate ? 1 : 0, fs);
+    return scalar.euler(this.m, this.X, this.AX, this.G, this.Z, this.n, dt, sigma, noise, saturate, fs);
   }
 }
 
@@ -300,10 +392,13 @@ export function exactLayered(
   const q = sp.q;
   const R = sp.basis;
   const wantMean = outMean !== null && plan.m > 0;
-  const { w1, w2, z, jr } = s;
+  const { z, jr } = s;
+  const deck = op.kernelDeck();
+  const w1 = deck.vz;
+  const w2 = deck.vz2;
   if (kappa > 0) {
-    fillGaussians(w1, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement1);
-    if (wantMean) fillGaussians(w2, n, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement2);
+    deck.gauss(deck.Z, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement1);
+    if (wantMean) deck.gauss(deck.Z2, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactComplement2);
     else w2.fill(0, 0, n);
     fillGaussians(z, 2 * q, addr.k0, addr.k1, addr.segment, addr.run, DOMAIN.exactModes);
   } else {

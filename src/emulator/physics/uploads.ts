@@ -185,5 +185,5 @@ export function realiseLayered(
     c0 += layerColumns(l);
     return out;
   });
-  return { coupling: new LayeredCoupling(n, r, b, layers, h, scale, lambda), dacClips: clips };
+  return { coupling: new LayeredCoupling(n, r, b, layers, h, scale, lambda, { scalarKernels: t.scalarKernels }), dacClips: clips };
 }
