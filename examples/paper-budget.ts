@@ -91,6 +91,7 @@ interface Options {
   kappa0: number;
   dt: number;
   cgMaxIter: number;
+  chunk?: number;
 }
 
 interface Ctx {
@@ -113,33 +114,40 @@ interface Segment {
   started: string;
   wallSeconds: number;
   cpuSeconds: number;
+  /** iterations completed at the end of the segment */
+  iterations: number;
+}
+
+function readSegments(folder: string): Segment[] {
+  const segPath = join(folder, 'segments.json');
+  const ckDir = join(folder, 'checkpoints');
+  const resumable = existsSync(ckDir) && readdirSync(ckDir).some((n) => n.endsWith('.ckpt')) && existsSync(segPath);
+  return resumable ? (JSON.parse(readFileSync(segPath, 'utf8')) as Segment[]) : [];
 }
 
 /**
- * Trains one configuration into `folder`, resuming from its checkpoint when an earlier process
- * was stopped; process CPU and wall time are summed over the segments.
+ * Trains one configuration into `folder` up to `untilIteration`, resuming from its checkpoint
+ * when an earlier segment (this process's previous chunk, or a process that was stopped) left
+ * one; process CPU and wall time are summed over the segments.
  */
-async function trainResumable(ctx: Ctx, cfg: Record<string, unknown>, folder: string, data: TrainTest): Promise<{ res: TrainResult; segments: Segment[] }> {
-  const segPath = join(folder, 'segments.json');
-  const ckDir = join(folder, 'checkpoints');
-  const canResume = existsSync(ckDir) && readdirSync(ckDir).some((n) => n.endsWith('.ckpt')) && existsSync(segPath);
-  const segments: Segment[] = canResume ? (JSON.parse(readFileSync(segPath, 'utf8')) as Segment[]) : [];
+async function trainResumable(cfg: Record<string, unknown>, folder: string, data: TrainTest, untilIteration: number): Promise<{ res: TrainResult; segments: Segment[] }> {
+  const segments = readSegments(folder);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const started = new Date().toISOString();
   const common = { data, report: false, log: (l: string) => console.log(`  ${l}`) };
   let res: TrainResult;
-  if (canResume) {
-    console.log(`[paper-budget] resuming ${folder}`);
-    res = await train(undefined, { ...common, resume: folder });
+  if (segments.length) {
+    res = await train(undefined, { ...common, resume: folder, overrides: { iters: untilIteration } });
   } else {
     mkdirSync(folder, { recursive: true });
-    writeJson(segPath, []);
-    res = await train(cfg, { ...common, out: folder, overwrite: true });
+    writeJson(join(folder, 'segments.json'), []);
+    const { epochs: _e, ...rest } = cfg;
+    res = await train({ ...rest, iters: untilIteration }, { ...common, out: folder, overwrite: true });
   }
   const cpu = process.cpuUsage(cpu0);
-  segments.push({ started, wallSeconds: (performance.now() - t0) / 1e3, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
-  writeJson(segPath, segments);
+  segments.push({ started, wallSeconds: (performance.now() - t0) / 1e3, cpuSeconds: (cpu.user + cpu.system) / 1e6, iterations: res.iterations });
+  writeJson(join(folder, 'segments.json'), segments);
   return { res, segments };
 }
 
@@ -209,61 +217,76 @@ async function stageRun(ctx: Ctx): Promise<void> {
   const runsDir = join(ctx.o.dataOut, 'runs');
   mkdirSync(runsDir, { recursive: true });
   const model = createModel(ctx.o.model);
-  for (const seed of seeds) {
-    const cfg = runConfig(ctx, arm, lr, seed, ctx.o.epochs);
-    const key = folderKey(cfg, [ctx.data.train.n, ctx.data.test.n]);
-    const file = join(runsDir, `${arm.key}-e${ctx.o.epochs}-s${seed}.json`);
-    if (existsSync(file)) {
-      const prev = JSON.parse(readFileSync(file, 'utf8')) as { configKey?: string };
-      if (prev.configKey === key) {
-        console.log(`[paper-budget] ${arm.key} seed ${seed}: finished earlier (${file})`);
-        continue;
+  const total = ctx.o.epochs * Math.floor(ctx.data.train.n / ctx.o.batch);
+  const chunk = ctx.o.chunk ?? total;
+  // Seeds advance round-robin by `chunk` iterations, each chunk ending in a checkpoint and a
+  // record (complete: false until the last), so a study stopped early leaves every seed at about
+  // the same iteration.
+  let pending = [...seeds];
+  while (pending.length) {
+    for (const seed of pending) {
+      const cfg = runConfig(ctx, arm, lr, seed, ctx.o.epochs);
+      const key = folderKey(cfg, [ctx.data.train.n, ctx.data.test.n]);
+      const file = join(runsDir, `${arm.key}-e${ctx.o.epochs}-s${seed}.json`);
+      if (existsSync(file)) {
+        const prev = JSON.parse(readFileSync(file, 'utf8')) as { configKey?: string; complete?: boolean };
+        if (prev.configKey !== key) throw new Error(`${file} holds a run of another configuration; move it away first`);
+        if (prev.complete) {
+          console.log(`[paper-budget] ${arm.key} seed ${seed}: finished earlier (${file})`);
+          pending = pending.filter((x) => x !== seed);
+          continue;
+        }
       }
-      throw new Error(`${file} holds a run of another configuration; move it away first`);
+      const folder = join(ctx.o.work, `${arm.key}-${key}-s${seed}`);
+      const done = readSegments(folder).at(-1)?.iterations ?? 0;
+      const until = Math.min(total, done + chunk);
+      const { res, segments } = await trainResumable(cfg, folder, ctx.data, until);
+      if (res.interrupted) throw new Error(`${arm.key} seed ${seed} was interrupted; rerun the same command to resume`);
+      const complete = res.diverged || res.iterations >= total;
+      const ok = !res.diverged;
+      const nan = { loss: NaN, accuracy: NaN };
+      const fin = (ds: TrainTest['train']) => (ok ? evaluate(model, res.params, ds, 'ce') : nan);
+      const dev = projectedDevicePerIter(ctx, arm, model.numParams, model.outputDim);
+      const host = res.records.reduce((s, r) => s + (r.hostSeconds ?? 0), 0);
+      const finalTrain = fin(ctx.data.train);
+      const finalTest = fin(ctx.data.test);
+      const rec: PaperRunRecord & { configKey: string } = {
+        schema: RUN_SCHEMA,
+        arm: arm.key,
+        label: arm.label,
+        optimizer: arm.optimizer,
+        options: { ...arm.options, lr },
+        lr,
+        seed,
+        epochs: ctx.o.epochs,
+        targetIterations: total,
+        iterations: res.iterations,
+        complete,
+        diverged: res.diverged,
+        model: model.name,
+        numParams: model.numParams,
+        batch: ctx.o.batch,
+        trainSamples: ctx.data.train.n,
+        testSamples: ctx.data.test.n,
+        evals: evalRows(res.records, dev),
+        finalTrain: { loss: finalTrain.loss, accuracy: finalTrain.accuracy },
+        finalTest: { loss: finalTest.loss, accuracy: finalTest.accuracy },
+        hostSecondsPerIter: host / Math.max(1, res.records.length),
+        projectedDeviceSecondsPerIter: dev,
+        wallSeconds: segments.reduce((s, g) => s + g.wallSeconds, 0),
+        cpuSeconds: segments.reduce((s, g) => s + g.cpuSeconds, 0),
+        segments: segments.length,
+        provenance: ctx.provenance,
+        finishedAt: new Date().toISOString(),
+        configKey: key,
+      };
+      writeJson(file, rec);
+      console.log(
+        `[paper-budget] ${arm.key} seed ${seed}: iteration ${res.iterations}/${total}, test acc ${(finalTest.accuracy * 100).toFixed(2)} %, test loss ${finalTest.loss.toFixed(4)}, ` +
+          `${rec.cpuSeconds.toFixed(0)} CPU s, ${rec.wallSeconds.toFixed(0)} wall s${res.diverged ? ' (diverged)' : ''}`,
+      );
+      if (complete) pending = pending.filter((x) => x !== seed);
     }
-    const folder = join(ctx.o.work, `${arm.key}-${key}-s${seed}`);
-    const { res, segments } = await trainResumable(ctx, cfg, folder, ctx.data);
-    if (res.interrupted) throw new Error(`${arm.key} seed ${seed} was interrupted; rerun the same command to resume`);
-    const ok = !res.diverged;
-    const nan = { loss: NaN, accuracy: NaN };
-    const fin = (ds: TrainTest['train']) => (ok ? evaluate(model, res.params, ds, 'ce') : nan);
-    const dev = projectedDevicePerIter(ctx, arm, model.numParams, model.outputDim);
-    const host = res.records.reduce((s, r) => s + (r.hostSeconds ?? 0), 0);
-    const finalTrain = fin(ctx.data.train);
-    const finalTest = fin(ctx.data.test);
-    const rec: PaperRunRecord & { configKey: string } = {
-      schema: RUN_SCHEMA,
-      arm: arm.key,
-      label: arm.label,
-      optimizer: arm.optimizer,
-      options: { ...arm.options, lr },
-      lr,
-      seed,
-      epochs: ctx.o.epochs,
-      iterations: res.iterations,
-      diverged: res.diverged,
-      model: model.name,
-      numParams: model.numParams,
-      batch: ctx.o.batch,
-      trainSamples: ctx.data.train.n,
-      testSamples: ctx.data.test.n,
-      evals: evalRows(res.records, dev),
-      finalTrain: { loss: finalTrain.loss, accuracy: finalTrain.accuracy },
-      finalTest: { loss: finalTest.loss, accuracy: finalTest.accuracy },
-      hostSecondsPerIter: host / Math.max(1, res.records.length),
-      projectedDeviceSecondsPerIter: dev,
-      wallSeconds: segments.reduce((s, g) => s + g.wallSeconds, 0),
-      cpuSeconds: segments.reduce((s, g) => s + g.cpuSeconds, 0),
-      segments: segments.length,
-      provenance: ctx.provenance,
-      finishedAt: new Date().toISOString(),
-      configKey: key,
-    };
-    writeJson(file, rec);
-    console.log(
-      `[paper-budget] ${arm.key} seed ${seed}: test acc ${(finalTest.accuracy * 100).toFixed(2)} %, test loss ${finalTest.loss.toFixed(4)}, ` +
-        `${rec.cpuSeconds.toFixed(0)} CPU s, ${rec.wallSeconds.toFixed(0)} wall s${res.diverged ? ' (diverged)' : ''}`,
-    );
   }
 }
 
@@ -284,7 +307,8 @@ async function stageTune(ctx: Ctx): Promise<void> {
       }
       const cfg = { ...runConfig(ctx, arm, lr, seed, ctx.o.tuneEpochs), evalEvery: 100_000 };
       const key = folderKey(cfg, [split.train.n, split.test.n]);
-      const { res, segments } = await trainResumable(ctx, cfg, join(ctx.o.work, `tune-${arm.key}-${key}-s${seed}`), split);
+      const iters = ctx.o.tuneEpochs * Math.floor(split.train.n / ctx.o.batch);
+      const { res, segments } = await trainResumable(cfg, join(ctx.o.work, `tune-${arm.key}-${key}-s${seed}`), split, iters);
       const v = res.diverged ? { loss: Infinity, accuracy: NaN } : evaluate(model, res.params, split.test, 'ce');
       const rec: TunePointRecord = {
         schema: TUNE_SCHEMA,
@@ -312,36 +336,54 @@ const ci = (xs: number[], scale = 1, d = 3) => {
   return `${f3(i.mean, d)} ± ${f3((i.hi - i.lo) / 2, 2)}`;
 };
 
+const atIter = (r: PaperRunRecord, iter: number): EvalRow | undefined => r.evals.find((e) => e.iter === iter);
+
 /** Tables, paired differences against TNGD and figures, from the committed records only. */
 export function report(dataDir: string, figuresDir: string, prefix = 'paper-budget'): { summary: string; figures: string[] } {
-  const runs = readRunRecords(dataDir).filter((r) => !r.diverged);
-  const diverged = readRunRecords(dataDir).filter((r) => r.diverged);
+  const all = readRunRecords(dataDir);
+  const runs = all.filter((r) => !r.diverged);
+  const diverged = all.filter((r) => r.diverged);
   const tune = readTunePoints(dataDir);
-  const groups = new Map<string, PaperRunRecord[]>();
-  for (const r of runs) groups.set(`${r.arm}|${r.epochs}`, [...(groups.get(`${r.arm}|${r.epochs}`) ?? []), r]);
-  const maxEpochs = Math.max(...runs.map((r) => r.epochs));
+  const arms = [...new Set(runs.map((r) => r.arm))];
+  const byArm = (arm: string) => runs.filter((r) => r.arm === arm);
   const lines: string[] = [];
-  const head = '| arm | η | epochs | seeds | train loss | train acc % | test loss | test acc % | host ms/iter | compute s/run | CPU s/run |';
-  lines.push(head, '|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const [, g] of groups) {
+  lines.push('### Complete runs (final parameters on the whole train and test sets)', '');
+  lines.push('| arm | η | iterations | seeds | train loss | train acc % | test loss | test acc % | host ms/iter | compute s/run | CPU s/run | wall s/run |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const arm of arms) {
+    const g = byArm(arm).filter((r) => r.complete);
+    if (!g.length) continue;
     const r0 = g[0];
     lines.push(
-      `| ${r0.label} | ${f3(r0.lr)} | ${r0.epochs} | ${g.map((r) => r.seed).join(',')} | ${ci(g.map((r) => r.finalTrain.loss))} | ${ci(g.map((r) => r.finalTrain.accuracy), 100)} | ` +
+      `| ${r0.label} | ${f3(r0.lr)} | ${r0.iterations} (${r0.epochs} ep.) | ${g.map((r) => r.seed).join(',')} | ${ci(g.map((r) => r.finalTrain.loss))} | ${ci(g.map((r) => r.finalTrain.accuracy), 100)} | ` +
         `${ci(g.map((r) => r.finalTest.loss))} | ${ci(g.map((r) => r.finalTest.accuracy), 100)} | ${ci(g.map((r) => r.hostSecondsPerIter), 1e3)} | ` +
-        `${ci(g.map((r) => r.evals[r.evals.length - 1].computeSeconds))} | ${ci(g.map((r) => r.cpuSeconds))} |`,
+        `${ci(g.map((r) => r.evals[r.evals.length - 1].computeSeconds))} | ${ci(g.map((r) => r.cpuSeconds))} | ${ci(g.map((r) => r.wallSeconds))} |`,
     );
   }
-  // paired (by seed) differences against TNGD (exact) at each arm's horizon, from TNGD's eval row at that iteration
-  const ref = runs.filter((r) => r.arm === 'tngd');
-  const pairs: string[] = ['| arm − TNGD (exact) | at iteration | seeds | Δ test loss [95 % CI] | verdict | Δ test acc pp [95 % CI] | verdict |', '|---|---|---|---|---|---|---|'];
-  for (const [, g] of groups) {
-    if (g[0].arm === 'tngd' || ref.length === 0) continue;
-    const iter = g[0].evals[g[0].evals.length - 1].iter;
-    const at = (r: PaperRunRecord) => r.evals.find((e) => e.iter === iter);
-    const m = (rs: PaperRunRecord[], pick: (e: EvalRow) => number) => new Map(rs.filter((r) => at(r)).map((r) => [r.seed, pick(at(r)!)] as [number, number]));
-    const dl = pairedDiff('testLoss', { label: g[0].label, bySeed: m(g, (e) => e.testLoss) }, { label: 'TNGD', bySeed: m(ref, (e) => e.testLoss) });
-    const da = pairedDiff('testAccuracy', { label: g[0].label, bySeed: m(g, (e) => e.testAccuracy * 100) }, { label: 'TNGD', bySeed: m(ref, (e) => e.testAccuracy * 100) });
-    pairs.push(`| ${g[0].label} (${g[0].epochs} ep.) | ${iter} | ${dl.n} | ${formatDiff(dl, 4)} | ${dl.verdict} | ${formatDiff(da, 2)} | ${da.verdict} |`);
+  const partial = runs.filter((r) => !r.complete);
+  lines.push('', partial.length ? `Stopped before the target: ${partial.map((r) => `${r.arm} seed ${r.seed} at ${r.iterations}/${r.targetIterations}`).join(', ')}.` : 'Every run reached its target.');
+  // every arm against TNGD (exact) at the last iteration all seeds of both reached, paired by seed
+  const ref = byArm('tngd');
+  const reached = (rs: PaperRunRecord[]) => Math.min(...rs.map((r) => r.evals[r.evals.length - 1].iter));
+  const hRef = ref.length ? reached(ref) : Infinity;
+  lines.push('', '### Every arm at a common iteration, paired by seed against TNGD (exact)', '');
+  lines.push('| arm | at iteration | seeds | test loss | test acc % | Δ test loss vs TNGD [95 % CI] | verdict | Δ test acc pp vs TNGD [95 % CI] | verdict |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
+  for (const arm of arms) {
+    const g = byArm(arm);
+    const h = Math.min(hRef, reached(g));
+    const rows = g.map((r) => atIter(r, h)).filter((e): e is EvalRow => e !== undefined);
+    const m = (rs: PaperRunRecord[], pick: (e: EvalRow) => number) => new Map(rs.filter((r) => atIter(r, h)).map((r) => [r.seed, pick(atIter(r, h)!)] as [number, number]));
+    let dl = '—';
+    let vl = '';
+    let da = '—';
+    let va = '';
+    if (arm !== 'tngd' && ref.length) {
+      const pl = pairedDiff('testLoss', { label: arm, bySeed: m(g, (e) => e.testLoss) }, { label: 'tngd', bySeed: m(ref, (e) => e.testLoss) });
+      const pa = pairedDiff('testAccuracy', { label: arm, bySeed: m(g, (e) => e.testAccuracy * 100) }, { label: 'tngd', bySeed: m(ref, (e) => e.testAccuracy * 100) });
+      [dl, vl, da, va] = [formatDiff(pl, 4), pl.verdict, formatDiff(pa, 2), pa.verdict];
+    }
+    lines.push(`| ${g[0].label} | ${h} | ${rows.length} | ${ci(rows.map((e) => e.testLoss))} | ${ci(rows.map((e) => e.testAccuracy), 100)} | ${dl} | ${vl} | ${da} | ${va} |`);
   }
   const tuneLines: string[] = ['| arm | tuning iterations | seeds | η: validation loss | chosen η |', '|---|---|---|---|---|'];
   for (const arm of [...new Set(tune.map((t) => t.arm))]) {
@@ -350,7 +392,6 @@ export function report(dataDir: string, figuresDir: string, prefix = 'paper-budg
       `| ${arm} | ${c.grid[0].iterations} | ${c.grid[0].seeds.join(',')} | ${c.grid.map((g) => `${f3(g.lr)}: ${f3(g.validationLoss, 4)}`).join('; ')} | ${f3(c.best)}${c.atEdge ? ' (grid edge)' : ''} |`,
     );
   }
-  const full = runs.filter((r) => r.epochs === maxEpochs);
   const recs = (rs: PaperRunRecord[], x: 'iter' | 'compute'): RunRecord[] =>
     rs.map((r) => ({
       optimizer: r.label,
@@ -369,36 +410,37 @@ export function report(dataDir: string, figuresDir: string, prefix = 'paper-budg
     }));
   const tl = 'compute seconds (host; TNGD: + projected device)';
   const figs = [
-    curveFigure(`${prefix}-train-loss-vs-iter.svg`, 'Train loss (mini-batch mean between evaluations)', recs(full, 'iter'), 'iter', 'trainLoss'),
-    curveFigure(`${prefix}-train-acc-vs-iter.svg`, 'Train accuracy (mini-batch mean between evaluations)', recs(full, 'iter'), 'iter', 'trainAccuracy'),
-    curveFigure(`${prefix}-test-loss-vs-iter.svg`, 'Test loss', recs(full, 'iter'), 'iter', 'testLoss'),
-    curveFigure(`${prefix}-test-acc-vs-iter.svg`, 'Test accuracy', recs(full, 'iter'), 'iter', 'testAccuracy'),
-    curveFigure(`${prefix}-test-loss-vs-time.svg`, 'Test loss against compute time', recs(full, 'compute'), 'wallSeconds', 'testLoss', tl),
-    curveFigure(`${prefix}-test-acc-vs-time.svg`, 'Test accuracy against compute time', recs(full, 'compute'), 'wallSeconds', 'testAccuracy', tl),
-    curveFigure(`${prefix}-train-loss-vs-time.svg`, 'Train loss against compute time', recs(full, 'compute'), 'wallSeconds', 'trainLoss', tl),
+    curveFigure(`${prefix}-train-loss-vs-iter.svg`, 'Train loss (mini-batch mean between evaluations)', recs(runs, 'iter'), 'iter', 'trainLoss'),
+    curveFigure(`${prefix}-train-acc-vs-iter.svg`, 'Train accuracy (mini-batch mean between evaluations)', recs(runs, 'iter'), 'iter', 'trainAccuracy'),
+    curveFigure(`${prefix}-test-loss-vs-iter.svg`, 'Test loss', recs(runs, 'iter'), 'iter', 'testLoss'),
+    curveFigure(`${prefix}-test-acc-vs-iter.svg`, 'Test accuracy', recs(runs, 'iter'), 'iter', 'testAccuracy'),
+    curveFigure(`${prefix}-train-loss-vs-time.svg`, 'Train loss against compute time', recs(runs, 'compute'), 'wallSeconds', 'trainLoss', tl),
+    curveFigure(`${prefix}-test-loss-vs-time.svg`, 'Test loss against compute time', recs(runs, 'compute'), 'wallSeconds', 'testLoss', tl),
+    curveFigure(`${prefix}-test-acc-vs-time.svg`, 'Test accuracy against compute time', recs(runs, 'compute'), 'wallSeconds', 'testAccuracy', tl),
   ];
-  const short = runs.filter((r) => r.epochs < maxEpochs);
-  if (short.length) {
-    const horizon = Math.max(...short.map((r) => r.evals[r.evals.length - 1].iter));
-    const clip = (rs: PaperRunRecord[]) => recs(rs, 'iter').map((r) => ({ ...r, metrics: r.metrics.filter((m) => m.iter <= horizon) }));
-    figs.push(curveFigure(`${prefix}-reduced-budget-test-loss.svg`, `Test loss, first ${horizon} iterations (arms run at a reduced budget, with the full-budget arms)`, [...clip(full), ...clip(short).map((r) => ({ ...r, optimizer: `${r.optimizer} (${runs.find((x) => x.label === r.optimizer)!.epochs} ep.)` }))], 'iter', 'testLoss'));
-  }
   if (tune.length)
     figs.push({
       file: `${prefix}-lr-tuning.svg`,
-      svg: simpleFigure('Learning-rate tuning: final validation loss (2 000 held-out training images)', 'log10 learning rate', 'validation loss', [...new Set(tune.map((t) => t.arm))].map((arm) => ({ name: arm, points: chooseLr(tune, arm)!.grid.map((g) => ({ x: Math.log10(g.lr), y: Math.min(g.validationLoss, 5) })) })), true),
+      svg: simpleFigure(
+        'Learning-rate tuning: final validation loss (images held out of the training set)',
+        'log10 learning rate',
+        'validation loss',
+        [...new Set(tune.map((t) => t.arm))].map((arm) => ({ name: arm, points: chooseLr(tune, arm)!.grid.map((g) => ({ x: Math.log10(g.lr), y: Math.min(g.validationLoss, 5) })) })),
+        true,
+      ),
     });
   mkdirSync(figuresDir, { recursive: true });
   for (const f of figs) writeFileSync(join(figuresDir, f.file), f.svg.endsWith('\n') ? f.svg : f.svg + '\n');
-  const cmds = [...new Set([...runs, ...diverged].map((r) => `${r.provenance.command} (commit ${r.provenance.commit.slice(0, 10)}${r.provenance.dirty ? ', uncommitted changes' : ''})`))];
+  const cmds = [...new Set(all.map((r) => `${r.provenance.command} (commit ${r.provenance.commit.slice(0, 10)}${r.provenance.dirty ? ', uncommitted changes' : ''})`))];
+  const r0 = runs[0];
   const summary = [
-    `# Paper-budget study: ${runs[0]?.model ?? '?'} (N = ${runs[0]?.numParams ?? '?'}), b = ${runs[0]?.batch ?? '?'}, ${runs[0]?.trainSamples ?? '?'} train / ${runs[0]?.testSamples ?? '?'} test images`,
+    `# Paper-budget study: ${r0?.model ?? '?'} (N = ${r0?.numParams ?? '?'}), b = ${r0?.batch ?? '?'}, ${r0?.trainSamples ?? '?'} train / ${r0?.testSamples ?? '?'} test images`,
     '',
-    'Mean ± half-width of the 95 % Student-t interval over seeds.',
+    'Mean ± half-width of the 95 % Student-t interval over seeds; paired differences are arm − TNGD (exact) per seed.',
     '',
     ...lines,
     '',
-    ...pairs,
+    '### Learning-rate tuning (final validation loss, mean over tuning seeds)',
     '',
     ...tuneLines,
     '',
@@ -436,6 +478,7 @@ export async function main(argv: string[]): Promise<{ summary?: string }> {
     .option('--t-tau <t>', 'TNGD analogue time per iteration, τ (paper: 50)', positiveNumber('--t-tau'), 50)
     .option('--kappa0 <κ>', 'TNGD device noise κ₀', positiveNumber('--kappa0'), 1e-3)
     .option('--dt <δt>', 'Euler step of the tngd-euler arm, τ (paper: 0.1)', positiveNumber('--dt'), 0.1)
+    .option('--chunk <n>', 'advance the seeds round-robin by this many iterations (default: one whole run per seed)', positiveInt('--chunk'))
     .option('--cg-max-iter <n>', 'NGD-CG iteration cap', positiveInt('--cg-max-iter', 10000), 10);
   const o = parseStudyArgs<Omit<Options, 'quick' | 'out' | 'seeds'>>(cmd, argv);
   const opts: Options = { ...o, dataOut: resolve(o.dataOut), work: resolve(o.work) };

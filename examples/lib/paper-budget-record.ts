@@ -38,7 +38,12 @@ export interface PaperRunRecord {
   lr: number;
   seed: number;
   epochs: number;
+  /** epochs × batches per epoch */
+  targetIterations: number;
+  /** iterations reached (less than targetIterations while complete is false) */
   iterations: number;
+  /** false: the run was stopped (or is still running) before targetIterations */
+  complete: boolean;
   diverged: boolean;
   model: string;
   numParams: number;
@@ -95,7 +100,8 @@ function num(file: string, o: Record<string, unknown>, k: string): number {
 function checkRun(file: string, o: Record<string, unknown>): PaperRunRecord {
   if (o.schema !== RUN_SCHEMA) throw new RecordError(file, `schema '${String(o.schema)}', expected '${RUN_SCHEMA}'`);
   for (const k of ['arm', 'label', 'optimizer', 'model']) if (typeof o[k] !== 'string') throw new RecordError(file, `field '${k}' must be a string`);
-  for (const k of ['lr', 'seed', 'epochs', 'iterations', 'numParams', 'batch', 'trainSamples', 'testSamples', 'hostSecondsPerIter', 'projectedDeviceSecondsPerIter', 'wallSeconds', 'cpuSeconds'])
+  if (typeof o.complete !== 'boolean' || typeof o.diverged !== 'boolean') throw new RecordError(file, "fields 'complete' and 'diverged' must be booleans");
+  for (const k of ['lr', 'seed', 'epochs', 'targetIterations', 'iterations', 'numParams', 'batch', 'trainSamples', 'testSamples', 'hostSecondsPerIter', 'projectedDeviceSecondsPerIter', 'wallSeconds', 'cpuSeconds'])
     num(file, o, k);
   if (!Array.isArray(o.evals) || o.evals.length === 0) throw new RecordError(file, "field 'evals' must be a non-empty array");
   for (const e of o.evals as Record<string, unknown>[])

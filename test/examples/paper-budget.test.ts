@@ -36,6 +36,7 @@ describe('paper-budget study, tiny scale', { timeout: 120_000 }, () => {
     for (const r of runs) {
       expect(r.schema).toBe(RUN_SCHEMA);
       expect(r.iterations).toBe(24);
+      expect(r.complete).toBe(true);
       expect(r.evals.map((e) => e.iter)).toEqual([4, 8, 12, 16, 20, 24]);
       expect(r.trainSamples).toBe(96);
       expect(r.testSamples).toBe(50);
@@ -59,13 +60,28 @@ describe('paper-budget study, tiny scale', { timeout: 120_000 }, () => {
     const { summary } = await main(['--stage', 'report', ...io]);
     expect(summary).toContain('| Adam |');
     expect(summary).toContain('| TNGD (exact) |');
-    expect(summary).toMatch(/\| Adam \(2 ep\.\) \| 24 \| 2 \|/);
+    // the paired table: Adam against TNGD at iteration 24 on 2 seeds
+    expect(summary).toMatch(/\| Adam \| 24 \| 2 \| [^|]+\| [^|]+\| [−+]\d/);
     const figs = readdirSync(join(root, 'fig'));
     expect(figs).toContain('paper-budget-test-acc-vs-time.svg');
     expect(figs).toContain('paper-budget-lr-tuning.svg');
     for (const f of figs) {
       const names = checkSvgWellFormed(readFileSync(join(root, 'fig', f), 'utf8'));
       expect(names.filter((n) => n === 'path' || n === 'circle').length, `${f} draws data`).toBeGreaterThan(0);
+    }
+  });
+
+  it('advancing the seeds in chunks (checkpoint, resume) gives the same run as one go', async () => {
+    const chunked = join(root, 'chunked');
+    const argsFor = (out: string) => ['--stage', 'run', '--arm', 'tngd', '--lr', '0.05', '--seed-list', '1,2', '--epochs', '2', ...common, '--data-out', out, '--work', join(out, 'work')];
+    await main([...argsFor(chunked), '--chunk', '8']);
+    const a = readRunRecords(chunked);
+    const b = readRunRecords(dataOut).filter((r) => r.arm === 'tngd');
+    expect(a.map((r) => r.segments)).toEqual([3, 3]);
+    for (const r of a) {
+      const s = b.find((x) => x.seed === r.seed)!;
+      expect(r.evals.map((e) => [e.iter, e.trainLoss, e.testLoss, e.testAccuracy])).toEqual(s.evals.map((e) => [e.iter, e.trainLoss, e.testLoss, e.testAccuracy]));
+      expect(r.finalTest).toEqual(s.finalTest);
     }
   });
 
@@ -76,7 +92,7 @@ describe('paper-budget study, tiny scale', { timeout: 120_000 }, () => {
     mkdirSync(runsDir, { recursive: true });
     writeFileSync(join(runsDir, 'adam-e1-s1.json'), JSON.stringify({ schema: 'something-else/1', arm: 'adam' }));
     expect(() => readRunRecords(dir)).toThrow(/schema 'something-else\/1'/);
-    writeFileSync(join(runsDir, 'adam-e1-s1.json'), JSON.stringify({ schema: RUN_SCHEMA, arm: 'adam', label: 'Adam', optimizer: 'adam', model: 'm' }));
+    writeFileSync(join(runsDir, 'adam-e1-s1.json'), JSON.stringify({ schema: RUN_SCHEMA, arm: 'adam', label: 'Adam', optimizer: 'adam', model: 'm', complete: true, diverged: false }));
     expect(() => readRunRecords(dir)).toThrow(/field 'lr' must be a number/);
   });
 });
