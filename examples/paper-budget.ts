@@ -12,7 +12,7 @@
 //   --stage report reads the committed files only: headline table (mean ± 95 % t-interval,
 //                  paired differences against TNGD), figures, summary.md
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '../src/host-loop/data/load.ts';
 import type { TrainTest } from '../src/host-loop/data/load.ts';
@@ -223,8 +223,21 @@ async function stageRun(ctx: Ctx): Promise<void> {
   // record (complete: false until the last), so a study stopped early leaves every seed at about
   // the same iteration.
   let pending = [...seeds];
+  const locks = join(ctx.o.work, 'locks');
+  mkdirSync(locks, { recursive: true });
   while (pending.length) {
-    for (const seed of pending) {
+    // the least advanced seed no other process is training (several processes may share the seeds)
+    const order = pending
+      .map((seed) => ({ seed, done: readSegments(join(ctx.o.work, `${arm.key}-${folderKey(runConfig(ctx, arm, lr, seed, ctx.o.epochs), [ctx.data.train.n, ctx.data.test.n])}-s${seed}`)).at(-1)?.iterations ?? 0 }))
+      .sort((a, b) => a.done - b.done || a.seed - b.seed);
+    const claimed = order.map((x) => x.seed).find((seed) => claimLock(join(locks, `${arm.key}-e${ctx.o.epochs}-s${seed}.lock`)));
+    if (claimed === undefined) {
+      console.log(`[paper-budget] ${arm.key}: the remaining seeds (${pending.join(', ')}) are being trained by another process`);
+      break;
+    }
+    const release = () => rmSync(join(locks, `${arm.key}-e${ctx.o.epochs}-s${claimed}.lock`), { force: true });
+    try {
+      const seed = claimed;
       const cfg = runConfig(ctx, arm, lr, seed, ctx.o.epochs);
       const key = folderKey(cfg, [ctx.data.train.n, ctx.data.test.n]);
       const file = join(runsDir, `${arm.key}-e${ctx.o.epochs}-s${seed}.json`);
@@ -286,8 +299,29 @@ async function stageRun(ctx: Ctx): Promise<void> {
           `${rec.cpuSeconds.toFixed(0)} CPU s, ${rec.wallSeconds.toFixed(0)} wall s${res.diverged ? ' (diverged)' : ''}`,
       );
       if (complete) pending = pending.filter((x) => x !== seed);
+    } finally {
+      release();
     }
   }
+}
+
+/** Creates `path` holding this pid unless a live process holds it; a lock of a dead process is taken over. */
+function claimLock(path: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      const pid = Number(readFileSync(path, 'utf8'));
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        rmSync(path, { force: true });
+      }
+    }
+  }
+  return false;
 }
 
 async function stageTune(ctx: Ctx): Promise<void> {
