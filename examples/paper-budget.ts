@@ -120,9 +120,18 @@ interface Segment {
 
 function readSegments(folder: string): Segment[] {
   const segPath = join(folder, 'segments.json');
+  return existsSync(segPath) ? (JSON.parse(readFileSync(segPath, 'utf8')) as Segment[]) : [];
+}
+
+/** Iteration of the newest checkpoint in a run folder (0: none). */
+function checkpointedIteration(folder: string): number {
   const ckDir = join(folder, 'checkpoints');
-  const resumable = existsSync(ckDir) && readdirSync(ckDir).some((n) => n.endsWith('.ckpt')) && existsSync(segPath);
-  return resumable ? (JSON.parse(readFileSync(segPath, 'utf8')) as Segment[]) : [];
+  if (!existsSync(ckDir)) return 0;
+  const its = readdirSync(ckDir)
+    .map((n) => /^ckpt-(\d+)\.ckpt$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  return its.length ? Math.max(...its) : 0;
 }
 
 /**
@@ -132,16 +141,18 @@ function readSegments(folder: string): Segment[] {
  */
 async function trainResumable(cfg: Record<string, unknown>, folder: string, data: TrainTest, untilIteration: number): Promise<{ res: TrainResult; segments: Segment[] }> {
   const segments = readSegments(folder);
+  // a process stopped mid-segment leaves a checkpoint but no segment entry (its CPU time is lost)
+  const resumable = checkpointedIteration(folder) > 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const started = new Date().toISOString();
   const common = { data, report: false, log: (l: string) => console.log(`  ${l}`) };
   let res: TrainResult;
-  if (segments.length) {
+  if (resumable) {
     res = await train(undefined, { ...common, resume: folder, overrides: { iters: untilIteration } });
   } else {
     mkdirSync(folder, { recursive: true });
-    writeJson(join(folder, 'segments.json'), []);
+    segments.length = 0;
     const { epochs: _e, ...rest } = cfg;
     res = await train({ ...rest, iters: untilIteration }, { ...common, out: folder, overwrite: true });
   }
@@ -228,7 +239,7 @@ async function stageRun(ctx: Ctx): Promise<void> {
   while (pending.length) {
     // the least advanced seed no other process is training (several processes may share the seeds)
     const order = pending
-      .map((seed) => ({ seed, done: readSegments(join(ctx.o.work, `${arm.key}-${folderKey(runConfig(ctx, arm, lr, seed, ctx.o.epochs), [ctx.data.train.n, ctx.data.test.n])}-s${seed}`)).at(-1)?.iterations ?? 0 }))
+      .map((seed) => ({ seed, done: checkpointedIteration(join(ctx.o.work, `${arm.key}-${folderKey(runConfig(ctx, arm, lr, seed, ctx.o.epochs), [ctx.data.train.n, ctx.data.test.n])}-s${seed}`)) }))
       .sort((a, b) => a.done - b.done || a.seed - b.seed);
     const claimed = order.map((x) => x.seed).find((seed) => claimLock(join(locks, `${arm.key}-e${ctx.o.epochs}-s${seed}.lock`)));
     if (claimed === undefined) {
@@ -251,7 +262,7 @@ async function stageRun(ctx: Ctx): Promise<void> {
         }
       }
       const folder = join(ctx.o.work, `${arm.key}-${key}-s${seed}`);
-      const done = readSegments(folder).at(-1)?.iterations ?? 0;
+      const done = checkpointedIteration(folder);
       const until = Math.min(total, done + chunk);
       const { res, segments } = await trainResumable(cfg, folder, ctx.data, until);
       if (res.interrupted) throw new Error(`${arm.key} seed ${seed} was interrupted; rerun the same command to resume`);
