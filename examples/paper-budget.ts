@@ -92,6 +92,7 @@ interface Options {
   dt: number;
   cgMaxIter: number;
   chunk?: number;
+  until?: number;
 }
 
 interface Ctx {
@@ -230,6 +231,8 @@ async function stageRun(ctx: Ctx): Promise<void> {
   const model = createModel(ctx.o.model);
   const total = ctx.o.epochs * Math.floor(ctx.data.train.n / ctx.o.batch);
   const chunk = ctx.o.chunk ?? total;
+  // --until: stop every seed at this iteration (a stated reduced budget; records stay incomplete)
+  const stopAt = Math.min(total, ctx.o.until ?? total);
   // Seeds advance round-robin by `chunk` iterations, each chunk ending in a checkpoint and a
   // record (complete: false until the last), so a study stopped early leaves every seed at about
   // the same iteration.
@@ -263,7 +266,11 @@ async function stageRun(ctx: Ctx): Promise<void> {
       }
       const folder = join(ctx.o.work, `${arm.key}-${key}-s${seed}`);
       const done = checkpointedIteration(folder);
-      const until = Math.min(total, done + chunk);
+      if (done >= stopAt) {
+        pending = pending.filter((x) => x !== seed);
+        continue;
+      }
+      const until = Math.min(stopAt, done + chunk);
       const { res, segments } = await trainResumable(cfg, folder, ctx.data, until);
       if (res.interrupted) throw new Error(`${arm.key} seed ${seed} was interrupted; rerun the same command to resume`);
       const complete = res.diverged || res.iterations >= total;
@@ -309,7 +316,7 @@ async function stageRun(ctx: Ctx): Promise<void> {
         `[paper-budget] ${arm.key} seed ${seed}: iteration ${res.iterations}/${total}, test acc ${(finalTest.accuracy * 100).toFixed(2)} %, test loss ${finalTest.loss.toFixed(4)}, ` +
           `${rec.cpuSeconds.toFixed(0)} CPU s, ${rec.wallSeconds.toFixed(0)} wall s${res.diverged ? ' (diverged)' : ''}`,
       );
-      if (complete) pending = pending.filter((x) => x !== seed);
+      if (complete || res.iterations >= stopAt) pending = pending.filter((x) => x !== seed);
     } finally {
       release();
     }
@@ -524,6 +531,7 @@ export async function main(argv: string[]): Promise<{ summary?: string }> {
     .option('--kappa0 <κ>', 'TNGD device noise κ₀', positiveNumber('--kappa0'), 1e-3)
     .option('--dt <δt>', 'Euler step of the tngd-euler arm, τ (paper: 0.1)', positiveNumber('--dt'), 0.1)
     .option('--chunk <n>', 'advance the seeds round-robin by this many iterations (default: one whole run per seed)', positiveInt('--chunk'))
+    .option('--until <n>', 'stop the seeds at this iteration (a reduced budget; the records say complete: false)', positiveInt('--until'))
     .option('--cg-max-iter <n>', 'NGD-CG iteration cap', positiveInt('--cg-max-iter', 10000), 10);
   const o = parseStudyArgs<Omit<Options, 'quick' | 'out' | 'seeds'>>(cmd, argv);
   const opts: Options = { ...o, dataOut: resolve(o.dataOut), work: resolve(o.work) };
