@@ -267,6 +267,7 @@ async function stageRun(ctx: Ctx): Promise<void> {
       const folder = join(ctx.o.work, `${arm.key}-${key}-s${seed}`);
       const done = checkpointedIteration(folder);
       if (done >= stopAt) {
+        if (!existsSync(file)) throw new Error(`${folder} reached iteration ${done} but ${file} is missing; remove the folder to retrain`);
         pending = pending.filter((x) => x !== seed);
         continue;
       }
