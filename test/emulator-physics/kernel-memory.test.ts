@@ -2,6 +2,7 @@
 // its store (rearranged in place, no second copy), recycled memories hold old values that must
 // never show, and every path gives the layout a fresh copy gives.
 import { describe, expect, it } from 'vitest';
+import { PROFILES, SpuCore } from '../../src/emulator/physics/index.ts';
 import { FactorStore, adoptedBy, kernelArray, releaseKernelArray } from '../../src/emulator/physics/kernels/store.ts';
 
 /** Row-major r×n J with values that differ in every position (and some exact zeros). */
@@ -83,5 +84,42 @@ describe('kernel memory', () => {
     expect(part.m.buffer).not.toBe(staged.buffer);
     expect(same(staged, J)).toBe(true);
     releaseKernelArray(staged);
+  });
+});
+
+describe('the core retires the systems it drops', () => {
+  const n = 40;
+  const r = 3;
+  const system = (seed: number) => ({ n, r, J: rowMajor(n, r, seed), core: { kind: 'identity' as const }, scale: 0.5, lambda: 0.25 });
+  /** white-box: the store of the core's pending or live system */
+  const storeOf = (c: SpuCore, which: 'staged' | 'live'): FactorStore => (c as unknown as Record<string, { op: { store: FactorStore } }>)[which].op.store;
+  const retired = (s: FactorStore): boolean => {
+    try {
+      void s.ops;
+      return false;
+    } catch {
+      return true;
+    }
+  };
+
+  it('a replaced pending system at once; the live one only after the run whose delay reads it', () => {
+    const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 1 });
+    c.configure({ kappa0: 0.1, integrator: { kind: 'exact' }, samplePeriodTau: 0.5, burnInTau: 0 });
+    c.setGradient(Float64Array.from({ length: n }, (_, i) => Math.sin(i)));
+    c.setCurvatureFactored(system(1));
+    const first = storeOf(c, 'staged');
+    c.setCurvatureFactored(system(2)); // never run: dropped
+    expect(retired(first)).toBe(true);
+    const second = storeOf(c, 'staged');
+    c.run({ durationTau: 1 }); // second becomes live
+    c.setCurvatureFactored(system(3));
+    expect(retired(second)).toBe(false); // a delay may still need it
+    const h = c.startRun({ durationTau: 1, delayTau: 0.5 }); // reads second during the delay
+    h.advance(1);
+    expect(retired(second)).toBe(false);
+    while (!h.done) h.advance(64);
+    expect(h.result().mean.every(Number.isFinite)).toBe(true);
+    expect(retired(second)).toBe(true); // the run has ended: the third system is live
+    expect(retired(storeOf(c, 'live'))).toBe(false);
   });
 });

@@ -44,6 +44,8 @@ export class SpuCore implements RunHost {
   private config: RunConfig | null = null;
   private runCounter = 0;
   private busy = false;
+  /** systems replaced while a run might still use them (a delay's old system): retired when it ends */
+  private retiring: Coupling[] = [];
   /** state (first n cells meaningful) */
   readonly x: Float64Array;
   // per-core scratch, allocated once
@@ -119,7 +121,9 @@ export class SpuCore implements RunHost {
   setCurvatureDense(n: number, A: Float64Array, lambda = 0, opts: UploadOptions = {}): CoreUploadReport {
     this.guardIdle();
     const { coupling, dacClips } = realiseDense(this.traits, n, A, lambda, opts);
+    const prev = this.staged.op;
     this.staged.op = coupling;
+    this.retire(prev);
     return { dacClips };
   }
 
@@ -127,7 +131,9 @@ export class SpuCore implements RunHost {
   setCurvatureFactored(f: FactoredCurvature, opts: UploadOptions = {}): CoreUploadReport {
     this.guardIdle();
     const { coupling, dacClips } = realiseFactored(this.traits, f, opts);
+    const prev = this.staged.op;
     this.staged.op = coupling;
+    this.retire(prev);
     return { dacClips };
   }
 
@@ -237,10 +243,27 @@ export class SpuCore implements RunHost {
   // —— internals used by CoreRunHandle ——
   /** @internal */ _setBusy(b: boolean): void {
     this.busy = b;
+    if (b) return;
+    const done = this.retiring;
+    this.retiring = [];
+    for (const op of done) this.retire(op);
   }
   /** @internal */ _commit(sys: System): void {
+    const prev = this.live.op;
     this.live = { op: sys.op, g: sys.g };
     this.staged = { op: null, g: null };
+    this.retire(prev);
+  }
+
+  /**
+   * A system this core no longer holds gives its kernel memory back for reuse (kernels/store.ts)
+   * at once, instead of whenever the garbage collector gets to it: a training loop uploads a new J
+   * every step. Not while a run is in progress (its delay may still read the old system).
+   */
+  private retire(op: Coupling | null): void {
+    if (!op || op === this.staged.op || op === this.live.op) return;
+    if (this.busy) this.retiring.push(op);
+    else if (op.kind === 'factored') op.store.dispose();
   }
   /** @internal */ _buffers() {
     const { k0, k1 } = this.traits;

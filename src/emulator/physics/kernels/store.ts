@@ -157,7 +157,9 @@ export class FactorStore {
   readonly np: number;
   /** the whole kernel memory as doubles */
   readonly m: Float64Array;
-  readonly ops: Ops;
+  private readonly kernelOps: Ops;
+  private readonly mem: KernelMemory;
+  private disposed = false;
   /** offsets (doubles) */
   readonly P = 0;
   readonly quad: number;
@@ -202,9 +204,10 @@ export class FactorStore {
       staged.delete(mem.memory);
       adopters.set(mem.memory, new WeakRef(this));
     }
-    collected.register(this, mem);
+    collected.register(this, mem, this);
+    this.mem = mem;
     this.m = new Float64Array(mem.memory, 0, doubles);
-    this.ops = mem.kernels && !forceScalar ? wasmOps(mem.kernels) : scalarOps(this.m);
+    this.kernelOps = mem.kernels && !forceScalar ? wasmOps(mem.kernels) : scalarOps(this.m);
     const m = this.m;
     // a reused memory holds old values: everything but J's rows starts at +0, as fresh memory does
     m.fill(0, np * 2 * n, doubles);
@@ -228,8 +231,27 @@ export class FactorStore {
     this.vw = m.subarray(this.w, this.w + 2 * np);
   }
 
+  /** Kernel calls on this store's memory (throws once the store has been disposed). */
+  get ops(): Ops {
+    if (this.disposed) throw new Error('kernel store used after its system was retired');
+    return this.kernelOps;
+  }
+
+  /**
+   * Gives the memory back for reuse now: for the owner that knows nothing will read this store
+   * again (the core, when it drops a system). Kernel calls fail from then on.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    collected.unregister(this);
+    adopters.delete(this.mem.memory);
+    toPool(this.mem);
+  }
+
   /** J as uploaded: r×n row-major (a copy). */
   rowMajor(): Float64Array {
+    if (this.disposed) throw new Error('kernel store used after its system was retired');
     const { r, n, m } = this;
     const J = new Float64Array(r * n);
     for (let k = 0; k < r; k++) {
@@ -242,6 +264,7 @@ export class FactorStore {
 
   /** J_kj. */
   at(k: number, j: number): number {
+    if (this.disposed) throw new Error('kernel store used after its system was retired');
     return this.m[(k >> 1) * 2 * this.n + (k & 1) + 2 * j];
   }
 
@@ -286,6 +309,7 @@ export class FactorStore {
    */
   gram(): Float64Array {
     const { r, n, np } = this;
+    const ops = this.ops; // (fails on a retired store)
     const K = new Float64Array(r * r);
     const rowLen = 2 * np;
     const acc = this.gacc;
@@ -303,14 +327,14 @@ export class FactorStore {
         const xa = pa * 2 * n + (a & 1);
         const out = acc + a * rowLen;
         if (dense[a]) {
-          this.ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+          ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
           continue;
         }
-        const cnt = this.ops.nzidx(xa, j0, j1, list);
+        const cnt = ops.nzidx(xa, j0, j1, list);
         if (5 * cnt > 4 * (j1 - j0)) {
-          this.ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+          ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
           if (j0 === 0) dense[a] = 1;
-        } else this.ops.jxl(this.P, pa, np, n, j0, list, cnt, xa, out, j0 > 0);
+        } else ops.jxl(this.P, pa, np, n, j0, list, cnt, xa, out, j0 > 0);
       }
     }
     for (let a = 0; a < r; a++)
@@ -324,6 +348,7 @@ export class FactorStore {
 
   /** Σ_j ascending J_kj·J_kj for each row k. */
   rowSquares(): Float64Array {
+    if (this.disposed) throw new Error('kernel store used after its system was retired');
     const { r, n } = this;
     const q = new Float64Array(r);
     const m = this.m;
