@@ -5,7 +5,7 @@
 //   npx tsx bench/run.ts --quick layered
 import { connect } from '../src/connect.ts';
 import type { CurvatureInput, LayerBlockInput } from '../src/driver/index.ts';
-import { expandLayered } from '../src/driver/layered.ts';
+import { expandLayeredJ } from '../src/driver/layered.ts';
 import { PROFILES, SpuCore } from '../src/emulator/index.ts';
 import type { CoreSpec, LayerFactors } from '../src/emulator/physics/index.ts';
 import { FactoredCoupling } from '../src/emulator/physics/couplings.ts';
@@ -47,7 +47,7 @@ function factors(net: Net) {
     for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) blocks[s * m * m + i * m + j] = (i === j ? p[i] : 0) - p[i] * p[j];
   }
   const core: CoreSpec = { kind: 'block', dz: m, blocks };
-  const J = expandLayered({ n, r, b, layers: layers as LayerBlockInput[] });
+  const J = expandLayeredJ({ n, r, b, layers: layers as LayerBlockInput[] });
   return { n, r, b, layers, core, J, scale: 1 / b, lambda: 0.01 };
 }
 

@@ -56,10 +56,10 @@ export function checkLayered(input: LayeredInput, maxLayers = Infinity): void {
 }
 
 /** The explicit J (r × n, row-major) a checked layered input stands for. */
-export function expandLayered(input: LayeredInput): Float64Array {
+export function expandLayeredJ(input: LayeredInput, out?: Float64Array): Float64Array {
   const { n, r, b, layers } = input;
   const m = r / b;
-  const J = new Float64Array(r * n);
+  const J = out && out.length >= r * n ? out.subarray(0, r * n) : new Float64Array(r * n);
   let c0 = 0;
   for (const l of layers) {
     if (l.kind === 'explicit') {

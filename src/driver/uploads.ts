@@ -10,7 +10,7 @@ import type { Channel } from './channel.ts';
 import { checkVector, pow2Normalise, toWire } from './convert.ts';
 import type { NumericArray } from './convert.ts';
 import { ArgumentError, CapabilityError, DeviceError } from './errors.ts';
-import { checkLayered, expandLayered } from './layered.ts';
+import { checkLayered, expandLayeredJ } from './layered.ts';
 import type { CoreInput, CurvatureInput, UploadReport } from './types.ts';
 
 type TensorOp = 'Curvature' | 'Gradient' | 'StateSet';
@@ -79,7 +79,7 @@ export function prepareCurvature(input: CurvatureInput, caps: Capabilities, dtyp
     // Devices without the layered form get the explicit J it stands for (the same A, exactly).
     checkLayered(input);
     const { layers: _layers, b: _b, form: _form, ...rest } = input;
-    return prepareCurvature({ ...rest, form: 'factored', J: expandLayered(input) }, caps, dtype);
+    return prepareCurvature({ ...rest, form: 'factored', J: expandLayeredJ(input) }, caps, dtype);
   }
   if (input.form !== 'factored') throw new ArgumentError(`curvature.form must be 'dense', 'factored' or 'layered', got ${String((input as { form: unknown }).form)}`);
   checkFeature(caps, 'factored-curvature', 'a factored curvature');

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../src/connect.ts';
 import { ArgumentError } from '../../src/driver/index.ts';
 import type { LayerBlockInput, SpuDriver } from '../../src/driver/index.ts';
-import { checkLayered, expandLayered } from '../../src/driver/layered.ts';
+import { checkLayered, expandLayeredJ } from '../../src/driver/layered.ts';
 import { CONFIG, bitEqual, configureOptions, emulatedDriver, messageProxy } from './helpers.ts';
 import { SpuDriver as Driver, duplexLink } from '../../src/driver/index.ts';
 import { createEmulatedDevice } from '../../src/emulator/index.ts';
@@ -38,13 +38,13 @@ export function randomLayered(b: number, m: number, seed = 1) {
   return { n: 24 + 7 + 12, r, b, layers };
 }
 
-describe('expandLayered', () => {
+describe('expandLayeredJ', () => {
   it('every entry of J follows the definition (dense: D·A, bias: D, explicit: copied)', () => {
     const b = 3;
     const m = 2;
     const sys = randomLayered(b, m, 7);
     checkLayered(sys);
-    const J = expandLayered(sys);
+    const J = expandLayeredJ(sys);
     const { n, r } = sys;
     expect(J.length).toBe(r * n);
     const [l0, l1, l2] = sys.layers as [Extract<LayerBlockInput, { kind: 'dense' }>, Extract<LayerBlockInput, { kind: 'explicit' }>, Extract<LayerBlockInput, { kind: 'dense' }>];
@@ -61,7 +61,7 @@ describe('expandLayered', () => {
 
   it('a per-sample GGN row is the outer product δ ⊗ [a, 1] of the layer', () => {
     // one sample, one output, dense 2→1 with bias: J row = [δ·a0, δ·a1, δ]
-    const J = expandLayered({ n: 3, r: 1, b: 1, layers: [{ kind: 'dense', nIn: 2, nOut: 1, bias: true, A: [3, -2], D: [0.5] }] });
+    const J = expandLayeredJ({ n: 3, r: 1, b: 1, layers: [{ kind: 'dense', nIn: 2, nOut: 1, bias: true, A: [3, -2], D: [0.5] }] });
     expect(Array.from(J)).toEqual([1.5, -1, 0.5]);
   });
 });
@@ -91,7 +91,7 @@ afterEach(async () => {
 });
 
 function expandedOf(sys: ReturnType<typeof randomLayered>) {
-  return { form: 'factored' as const, n: sys.n, r: sys.r, J: expandLayered(sys), core: CORE, scale: 0.5, lambda: 0.3 };
+  return { form: 'factored' as const, n: sys.n, r: sys.r, J: expandLayeredJ(sys), core: CORE, scale: 0.5, lambda: 0.3 };
 }
 const CORE = { kind: 'identity' as const };
 const FEATURES_WITHOUT_LAYERED = ['emulator', 'exact-integrator', 'sample-stream', 'delay', 'dense-curvature', 'factored-curvature', 'i16-dac'] as const;

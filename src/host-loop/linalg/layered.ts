@@ -6,14 +6,11 @@
 //   (Jᵀ w)    = per layer Σ_s (Σ_{ρ∈s} w_ρ D_ρ) ⊗ [A_s, 1]  per layer: r·nOut + b·nOut·nIn
 //   (J Jᵀ)_ρσ = Σ_l (D_ρ·D_σ)(A_s·A_s' + 1) + explicit blocks' J_ρ·J_σ
 // i.e. O(b·N + r·Σ n_out) per product instead of O(r·N).
-import type { CurvatureFactors, LayerBlock, LayeredFactors } from '../types.ts';
+import type { CurvatureFactors, LayeredFactors } from '../types.ts';
 import { ShapeError } from './errors.ts';
 import { applyCore, validateCore } from './factored.ts';
+import { expandLayeredJ, layerCols } from '../../driver/layered.ts';
 
-/** Number of parameter columns a layer block covers. */
-export function layerCols(l: LayerBlock): number {
-  return l.kind === 'explicit' ? l.cols : l.nOut * l.nIn + (l.bias ? l.nOut : 0);
-}
 
 /** Throws ShapeError unless the layers, core and scale are consistent with (n, r, b). */
 export function validateLayered(f: LayeredFactors): void {
@@ -193,29 +190,7 @@ export function layeredGram(f: LayeredFactors, out = new Float64Array(f.r * f.r)
 /** The explicit r × N factor of a layered one (tests, and devices without the layered form). */
 export function expandLayered(f: LayeredFactors, out?: Float64Array): CurvatureFactors {
   validateLayered(f);
-  const { n, r, b } = f;
-  const m = r / b;
-  const J = out && out.length >= r * n ? out.subarray(0, r * n) : new Float64Array(r * n);
-  let c0 = 0;
-  for (const l of f.layers) {
-    if (l.kind === 'explicit') {
-      for (let i = 0; i < r; i++) J.set(l.J.subarray(i * l.cols, (i + 1) * l.cols), i * n + c0);
-    } else {
-      const { nIn, nOut, A, D, bias } = l;
-      for (let i = 0; i < r; i++) {
-        const ao = ((i / m) | 0) * nIn;
-        const row = i * n + c0;
-        for (let j = 0; j < nOut; j++) {
-          const d = D[i * nOut + j];
-          const o = row + j * nIn;
-          for (let t = 0; t < nIn; t++) J[o + t] = d * A[ao + t];
-          if (bias) J[row + nOut * nIn + j] = d;
-        }
-      }
-    }
-    c0 += layerCols(l);
-  }
-  return { n, r, J, core: f.core, scale: f.scale };
+  return { n: f.n, r: f.r, J: expandLayeredJ(f, out), core: f.core, scale: f.scale };
 }
 
 /** v ↦ (scale·Jᵀ H J + λI) v through the layers; scratch held across calls (CG allocates nothing). */
