@@ -3,6 +3,7 @@
 import { DOMAIN, fillGaussians } from './philox.ts';
 import { modeLaw, type ModeLaw, type SegmentPlan } from './ou.ts';
 import type { DenseCoupling, FactoredCoupling } from './couplings.ts';
+import type { Spectral } from './spectral.ts';
 
 export interface ExactScratch {
   /** ≥ 2·maxCells */
@@ -88,7 +89,6 @@ export function exactFactored(
   const { n, r, lambda } = op;
   const sp = op.getSpectral();
   const q = sp.q;
-  const R = sp.basis;
   const wantMean = outMean !== null && plan.m > 0;
   const st = op.store;
   const w1 = st.vw1;
@@ -110,20 +110,46 @@ export function exactFactored(
   st.ops.jx4(st.P, st.np, n, st.quad, st.j4);
   const m = st.m;
   const o = st.j4, ps = 2 * st.np;
+  const jr = s.jr;
+  const rF = jr.subarray(0, r), rM = jr.subarray(r, 2 * r);
+  const perp = factoredModes(sp, r, lambda, kappa, plan, z, m.subarray(o, o + r), m.subarray(o + ps, o + ps + r), m.subarray(o + 2 * ps, o + 2 * ps + r), m.subarray(o + 3 * ps, o + 3 * ps + r), wantMean, rF, rM);
+  complementState(n, g, st.vx, w1, w2, lambda, perp, plan.m, wantMean, outFinal, outMean);
+  const acc = st.vout;
+  st.vw.set(rF);
+  st.jtwSlot();
+  for (let i = 0; i < n; i++) outFinal[i] = outFinal[i] + acc[i];
+  if (wantMean) {
+    st.vw.set(rM);
+    st.jtwSlot();
+    for (let i = 0; i < n; i++) outMean![i] = outMean![i] + acc[i];
+  }
+}
+
+/**
+ * The middle of the factored exact integrator (EMULATOR.md §9.2), shared by every form of J: from
+ * the r-vectors J·x₀, J·g, J·w1, J·w2, the mode coefficients of the two U-corrections and
+ * ρ = R·c into rF (final) and rM (mean). Returns the law of the complement (eigenvalue λ).
+ */
+export function factoredModes(
+  sp: Spectral, r: number, lambda: number, kappa: number, plan: SegmentPlan, z: Float64Array,
+  jx: Float64Array, jg: Float64Array, j1: Float64Array, j2: Float64Array, wantMean: boolean,
+  rF: Float64Array, rM: Float64Array,
+): ModeLaw {
+  const q = sp.q;
+  const R = sp.basis;
   const perp: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
   modeLaw(lambda, kappa, plan, perp);
   const M = plan.m;
-  // Mode coefficients of the two U-corrections (see EMULATOR.md for the derivation).
   const cF = new Float64Array(q);
   const cM = new Float64Array(q);
   for (let j = 0; j < q; j++) {
     let xu = 0, gu = 0, u1 = 0, u2 = 0;
     for (let k = 0; k < r; k++) {
       const rk = R[k * q + j];
-      xu = xu + rk * m[o + k];
-      gu = gu + rk * m[o + ps + k];
-      u1 = u1 + rk * m[o + 2 * ps + k];
-      u2 = u2 + rk * m[o + 3 * ps + k];
+      xu = xu + rk * jx[k];
+      gu = gu + rk * jg[k];
+      u1 = u1 + rk * j1[k];
+      u2 = u2 + rk * j2[k];
     }
     const a = sp.a[j];
     modeLaw(a, kappa, plan, law);
@@ -138,9 +164,6 @@ export function exactFactored(
       cM[j] = (mj - gl) + (S - Sp) / M;
     }
   }
-  // ρ = R·c (length r), then Jᵀρ added to the full-space complement term.
-  const jr = s.jr;
-  const rF = jr.subarray(0, r), rM = jr.subarray(r, 2 * r);
   for (let k = 0; k < r; k++) {
     let af = 0, am = 0;
     for (let j = 0; j < q; j++) {
@@ -150,20 +173,18 @@ export function exactFactored(
     rF[k] = af;
     rM[k] = am;
   }
-  const xs = st.vx;
+  return perp;
+}
+
+/** The full-space complement term of the factored exact integrator (before Jᵀρ is added). */
+export function complementState(
+  n: number, g: Float64Array, xs: Float64Array, w1: Float64Array, w2: Float64Array, lambda: number,
+  perp: ModeLaw, M: number, wantMean: boolean, outFinal: Float64Array, outMean: Float64Array | null,
+): void {
   for (let i = 0; i < n; i++) {
     const gl = g[i] / lambda;
     const d = xs[i] - gl;
     if (wantMean) outMean![i] = gl + ((perp.cS * d + perp.L21 * w1[i]) + perp.L22 * w2[i]) / M;
     outFinal[i] = gl + (perp.cT * d + perp.L11 * w1[i]);
-  }
-  const acc = st.vout;
-  st.vw.set(rF);
-  st.jtwSlot();
-  for (let i = 0; i < n; i++) outFinal[i] = outFinal[i] + acc[i];
-  if (wantMean) {
-    st.vw.set(rM);
-    st.jtwSlot();
-    for (let i = 0; i < n; i++) outMean![i] = outMean![i] + acc[i];
   }
 }

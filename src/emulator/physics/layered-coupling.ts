@@ -8,9 +8,9 @@ import { applyCoreSpec, type CoreSpec, type EulerStepParams } from './couplings.
 import { DOMAIN, fillGaussians } from './philox.ts';
 import * as scalar from './kernels/scalar.ts';
 import { instantiate, type WasmKernels } from './kernels/wasm.ts';
-import { modeLaw, type ModeLaw, type SegmentPlan } from './ou.ts';
+import type { SegmentPlan } from './ou.ts';
 import { factoredSpectral, type Spectral } from './spectral.ts';
-import type { FactoredScratch, NoiseAddress } from './exact.ts';
+import { complementState, factoredModes, type FactoredScratch, type NoiseAddress } from './exact.ts';
 
 /** One layer's block of J's columns, as the physics core holds it. */
 export type LayerFactors =
@@ -376,8 +376,6 @@ export class Deck {
   }
 }
 
-const law: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
-
 /**
  * The factored exact integrator (exact.ts, EMULATOR.md §9.2) on a layered A: A = λI + U diag(μ) Uᵀ
  * with U = JᵀR; the same noise streams, mode coefficients and summation orders, with J·v and Jᵀ·ρ
@@ -390,7 +388,6 @@ export function exactLayered(
   const { n, r, lambda } = op;
   const sp = op.getSpectral();
   const q = sp.q;
-  const R = sp.basis;
   const wantMean = outMean !== null && plan.m > 0;
   const { z, jr } = s;
   const deck = op.kernelDeck();
@@ -413,49 +410,9 @@ export function exactLayered(
   op.applyJ(g, jg);
   op.applyJ(w1, j1);
   op.applyJ(w2, j2);
-  const perp: ModeLaw = { cT: 0, cS: 0, L11: 0, L21: 0, L22: 0 };
-  modeLaw(lambda, kappa, plan, perp);
-  const M = plan.m;
-  const cF = new Float64Array(q);
-  const cM = new Float64Array(q);
-  for (let j = 0; j < q; j++) {
-    let xu = 0, gu = 0, u1 = 0, u2 = 0;
-    for (let k = 0; k < r; k++) {
-      const rk = R[k * q + j];
-      xu = xu + rk * jx[k];
-      gu = gu + rk * jg[k];
-      u1 = u1 + rk * j1[k];
-      u2 = u2 + rk * j2[k];
-    }
-    const a = sp.a[j];
-    modeLaw(a, kappa, plan, law);
-    const mj = gu / a;
-    const u0 = xu - mj;
-    const uT = law.cT * u0 + law.L11 * z[2 * j];
-    const gl = gu / lambda;
-    cF[j] = ((mj - gl) + uT) - (perp.cT * (xu - gl) + perp.L11 * u1);
-    if (wantMean) {
-      const S = (law.cS * u0 + law.L21 * z[2 * j]) + law.L22 * z[2 * j + 1];
-      const Sp = (perp.cS * (xu - gl) + perp.L21 * u1) + perp.L22 * u2;
-      cM[j] = (mj - gl) + (S - Sp) / M;
-    }
-  }
   const rF = jr.subarray(4 * r, 5 * r), rM = jr.subarray(5 * r, 6 * r);
-  for (let k = 0; k < r; k++) {
-    let af = 0, am = 0;
-    for (let j = 0; j < q; j++) {
-      af = af + R[k * q + j] * cF[j];
-      am = am + R[k * q + j] * cM[j];
-    }
-    rF[k] = af;
-    rM[k] = am;
-  }
-  for (let i = 0; i < n; i++) {
-    const gl = g[i] / lambda;
-    const d = xs[i] - gl;
-    if (wantMean) outMean![i] = gl + ((perp.cS * d + perp.L21 * w1[i]) + perp.L22 * w2[i]) / M;
-    outFinal[i] = gl + (perp.cT * d + perp.L11 * w1[i]);
-  }
+  const perp = factoredModes(sp, r, lambda, kappa, plan, z, jx, jg, j1, j2, wantMean, rF, rM);
+  complementState(n, g, xs, w1, w2, lambda, perp, plan.m, wantMean, outFinal, outMean);
   const acc = op.acc;
   op.applyJT(rF, acc);
   for (let i = 0; i < n; i++) outFinal[i] = outFinal[i] + acc[i];
