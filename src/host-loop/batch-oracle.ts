@@ -3,11 +3,12 @@
 // params in place (or a loop that refills its batch buffers) before the curvature is asked for
 // still gets the curvature of this batch at this batch's parameters.
 
-import type { BatchOracle, CurvatureFactors, CurvatureKind, KfacSensitivities, KroneckerLayer, LayeredFactors, SampleSource } from './types.ts';
+import type { BatchOracle, CurvatureFactors, CurvatureKind, CurvatureProducts, KfacSensitivities, KroneckerLayer, LayeredFactors, SampleSource } from './types.ts';
 import type { Model } from './models/model.ts';
 import type { LossKind, Targets } from './models/losses.ts';
 import { buildEmpiricalFisherFactors, buildGgnFactors, FactorWorkspace } from './curvature/factors.ts';
 import { buildLayeredEmpiricalFisherFactors, buildLayeredGgnFactors, supportsLayered } from './curvature/layered.ts';
+import { buildCurvatureProducts, supportsProducts } from './curvature/products.ts';
 import { buildKroneckerFactors } from './curvature/kronecker.ts';
 
 export interface ModelBatchOracle extends BatchOracle {
@@ -46,6 +47,16 @@ export function makeBatchOracle(
     }
     return f;
   };
+  const productsCache = new Map<CurvatureKind, CurvatureProducts>();
+  const products = (kind: CurvatureKind): CurvatureProducts => {
+    let p = productsCache.get(kind);
+    if (!p) {
+      // theta and xs are never changed: every product may reuse the model's last forward pass on them
+      p = buildCurvatureProducts(model, theta, xs, ys, b, loss, kind, { z: outputs, reuseForward: true });
+      productsCache.set(kind, p);
+    }
+    return p;
+  };
   return {
     loss: value,
     grad,
@@ -62,6 +73,7 @@ export function makeBatchOracle(
       return f;
     },
     ...(supportsLayered(model) ? { layered } : {}),
+    ...(supportsProducts(model) ? { products } : {}),
     kronecker(mode: KfacSensitivities, rng: SampleSource): KroneckerLayer[] {
       return buildKroneckerFactors(model, theta, xs, b, loss, mode, rng);
     },

@@ -77,6 +77,27 @@ export interface KroneckerLayer {
   G: Float64Array;
 }
 
+/**
+ * A curvature A = scale · Jᵀ H J given by products only: J is the per-sample output Jacobian
+ * (r = b·dz rows, row i·dz + k = ∂z_ik/∂θ), applied forward (jvp) and in reverse (vjp), so no
+ * Jacobian row or block is ever stored. The empirical Fisher fits the same form with the core
+ * blocks H_i = g_i g_iᵀ (g_i = ∂ℓ_i/∂z_i).
+ */
+export interface CurvatureProducts {
+  n: number;
+  b: number;
+  dz: number;
+  /** r × r with r = b·dz ('identity' or per-sample 'block') */
+  core: CoreMatrix;
+  scale: number;
+  /** layers the layered form would give as explicit column blocks (conv): where products pay off */
+  explicitLayers: number;
+  /** out (length b·dz) = J v */
+  jvp(v: Float64Array, out: Float64Array): void;
+  /** out (length n, overwritten) = Jᵀ w */
+  vjp(w: Float64Array, out: Float64Array): void;
+}
+
 /** What an optimizer sees of one mini-batch at the current parameters. */
 export interface BatchOracle {
   loss: number;
@@ -92,6 +113,11 @@ export interface BatchOracle {
    * the model has no layer structure.
    */
   layered?(kind: CurvatureKind, core?: 'block' | 'folded'): LayeredFactors;
+  /**
+   * The same curvature as JVP/VJP products (cached per kind; each product reruns the model's
+   * passes). Optional: absent when the model has no forward-mode product.
+   */
+  products?(kind: CurvatureKind): CurvatureProducts;
   /**
    * Per dense layer Kronecker factors of this batch's curvature (K-FAC). Optional: absent when
    * the oracle has no layer structure; throws when the model has layers K-FAC does not cover.

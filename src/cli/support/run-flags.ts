@@ -49,7 +49,7 @@ export function addHyperparameterOptions(cmd: Command): Command {
     .option('--weight-decay <w>', 'L2 weight decay')
     .option('--lambda <λ>', 'damping λ of the curvature A = F + λI (ngd-*, tngd; default 0.1)')
     .option('--curvature <kind>', 'ggn | ef (generalised Gauss-Newton or empirical Fisher; default ggn)')
-    .option('--curvature-form <form>', 'auto | explicit | layered: J per layer (the host never writes the r × N Jacobian) or explicit (ngd-cg, ngd-woodbury, tngd; default auto)')
+    .option('--curvature-form <form>', 'auto | explicit | layered | jvp: J per layer (the host never writes the r × N Jacobian), explicit, or (ngd-cg only) JVP/VJP products, which ngd-cg takes for conv models under auto and layered (ngd-cg, ngd-woodbury, tngd; default auto)')
     .option('--inner <rule>', 'update rule applied to the NGD direction: sgd | adam')
     .option('--cg-iters <n>', 'CG iterations per step (ngd-cg; default 20)')
     .option('--cg-tol <tol>', 'CG relative residual tolerance (ngd-cg)')

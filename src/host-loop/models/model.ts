@@ -2,7 +2,10 @@
 // vectorised over the batch. One backward routine serves three purposes:
 //   - the batch gradient (seed rows = dℓ_i/dz_i / b, accumulated into one length-N vector),
 //   - the per-sample output Jacobian (b·dz seed rows e_k, one row of J per seed),
-//   - per-sample gradients (b seed rows dℓ_i/dz_i, one row per sample).
+//   - per-sample gradients (b seed rows dℓ_i/dz_i, one row per sample),
+//   - Jᵀ·w (vjp: b seed rows w_i accumulated, as the gradient).
+// A forward-mode tangent pass (jvp) gives J·v through the same layers and patches, so
+// curvature products need no Jacobian rows or blocks.
 // Parameters are one Float64Array; each layer stores W (out × fan-in, row-major) then its bias.
 // Scratch buffers are kept between calls (reallocated only when a batch is larger than any
 // before); every returned array is freshly allocated unless the caller passes `out`.
@@ -56,6 +59,14 @@ export interface Model {
    * Optional: models without this layer structure omit it.
    */
   layerBlocks?(params: Float64Array, X: Float64Array, b: number, seeds: Float64Array, m: number, pool: BufferPool, prefix: string, reuseForward?: boolean): LayerBlock[];
+  /**
+   * Forward-mode product with the per-sample output Jacobian: out (b·dz, row i·dz + k) =
+   * Σ_p ∂z_ik/∂θ_p v_p, one tangent pass through the same layers (never a Jacobian block).
+   * `reuseForward` as for layerBlocks. Optional, like layerBlocks.
+   */
+  jvp?(params: Float64Array, X: Float64Array, b: number, v: Float64Array, out?: Float64Array, reuseForward?: boolean): Float64Array;
+  /** Reverse-mode product out (length N) = Jᵀ w for w of length b·dz: one backward pass seeded with w. */
+  vjp?(params: Float64Array, X: Float64Array, b: number, w: Float64Array, out?: Float64Array, reuseForward?: boolean): Float64Array;
 }
 
 export interface DenseLayerTrace {
@@ -113,6 +124,8 @@ class SequentialModel implements Model {
   private patches: (Float64Array | null)[] = [];
   private dA = new Float64Array(0);
   private dB = new Float64Array(0);
+  /** tangent of one sample's conv patches (P × Q), for jvp */
+  private tPatch = new Float64Array(0);
   private readonly maxWidth: number;
   /** the arrays of the last forward pass (the activations in pre/post are theirs) */
   private lastRun: { params: Float64Array; X: Float64Array; b: number } | null = null;
@@ -493,6 +506,96 @@ class SequentialModel implements Model {
       perLayer,
     );
     return blocks;
+  }
+
+  /** Runs the forward pass unless `reuse` and it already ran on these very arrays (see layerBlocks). */
+  private forwardFor(params: Float64Array, X: Float64Array, b: number, rows: number, reuse: boolean): void {
+    const last = this.lastRun;
+    const fresh = reuse && last !== null && last.params === params && last.X === X && last.b === b && b <= this.cap;
+    this.ensure(b, rows);
+    if (!fresh) this.run(params, X, b);
+  }
+
+  jvp(params: Float64Array, X: Float64Array, b: number, v: Float64Array, out?: Float64Array, reuseForward = false): Float64Array {
+    this.check(params, X, b);
+    const dz = this.outputDim;
+    if (!(v instanceof Float64Array) || v.length !== this.numParams) throw new RangeError(`${this.name}: jvp tangent must be a Float64Array of length ${this.numParams}, got ${v?.length}`);
+    if (out !== undefined && (!(out instanceof Float64Array) || out.length < b * dz)) throw new RangeError(`${this.name}: jvp out needs ${b}×${dz} values, got ${out?.length}`);
+    this.forwardFor(params, X, b, b, reuseForward);
+    // tangent of the layer input in T (b × nIn; zero for the data), of its pre-activation in U
+    let T = this.dA;
+    let U = this.dB;
+    for (let li = 0; li < this.layers.length; li++) {
+      const l = this.layers[li];
+      const { nIn, nOut, wOff, bOff } = l;
+      const A = li === 0 ? X : this.post[li - 1];
+      const tin = li > 0; // the inputs X carry no tangent
+      if (l.kind === 'dense') {
+        // dZ = V_W A + v_b + W dA
+        for (let s = 0; s < b; s++) {
+          const ao = s * nIn;
+          for (let o = 0; o < nOut; o++) {
+            const wo = wOff + o * nIn;
+            let acc = v[bOff + o];
+            for (let j = 0; j < nIn; j++) acc += v[wo + j] * A[ao + j];
+            if (tin) for (let j = 0; j < nIn; j++) acc += params[wo + j] * T[ao + j];
+            U[s * nOut + o] = acc;
+          }
+        }
+      } else {
+        // the same patches as forward; the tangent's patches gathered through the same colIdx
+        const { P, Q, outC, colIdx } = l;
+        const pt = this.patches[li] as Float64Array;
+        if (this.tPatch.length < P * Q) this.tPatch = new Float64Array(P * Q);
+        const tp = this.tPatch;
+        for (let s = 0; s < b; s++) {
+          const ao = s * nIn;
+          if (tin)
+            for (let e = 0; e < P * Q; e++) {
+              const idx = colIdx[e];
+              tp[e] = idx < 0 ? 0 : T[ao + idx];
+            }
+          const po = s * P * Q;
+          for (let p = 0; p < P; p++) {
+            const pr = po + p * Q;
+            const tr = p * Q;
+            const zo = s * nOut + p * outC;
+            for (let co = 0; co < outC; co++) {
+              const wo = wOff + co * Q;
+              let acc = v[bOff + co];
+              for (let q = 0; q < Q; q++) acc += v[wo + q] * pt[pr + q];
+              if (tin) for (let q = 0; q < Q; q++) acc += params[wo + q] * tp[tr + q];
+              U[zo + co] = acc;
+            }
+          }
+        }
+      }
+      // activation tangent in place, with the same derivative convention as backward
+      const Y = this.post[li];
+      const m = b * nOut;
+      if (l.act === 'relu') for (let i = 0; i < m; i++) { if (Y[i] <= 0) U[i] = 0; }
+      else if (l.act === 'tanh') for (let i = 0; i < m; i++) U[i] *= 1 - Y[i] * Y[i];
+      const t = T;
+      T = U;
+      U = t;
+    }
+    const res = out ?? new Float64Array(b * dz);
+    res.set(T.subarray(0, b * dz));
+    return res;
+  }
+
+  vjp(params: Float64Array, X: Float64Array, b: number, w: Float64Array, out?: Float64Array, reuseForward = false): Float64Array {
+    this.check(params, X, b);
+    const dz = this.outputDim;
+    if (!(w instanceof Float64Array) || w.length < b * dz) throw new RangeError(`${this.name}: vjp cotangent must be a Float64Array of ${b}×${dz} values, got ${w?.length}`);
+    if (out !== undefined && (!(out instanceof Float64Array) || out.length < this.numParams)) throw new RangeError(`${this.name}: vjp out needs ${this.numParams} values, got ${out?.length}`);
+    this.forwardFor(params, X, b, b, reuseForward);
+    // as lossAndGrad: b seed rows (one per sample) accumulated into one N-vector
+    this.dA.set(w.subarray(0, b * dz));
+    const res = out ?? new Float64Array(this.numParams);
+    res.fill(0, 0, this.numParams);
+    this.backward(params, X, b, 1, res, 0);
+    return res;
   }
 
   private outBuffer(rows: number, out?: Float64Array): Float64Array {

@@ -6,9 +6,10 @@ import { choleskyInPlace, choleskySolve, formDenseCurvature } from '../linalg/de
 import { ShapeError } from '../linalg/errors.ts';
 import { FactoredOperator } from '../linalg/factored.ts';
 import { LayeredOperator } from '../linalg/layered.ts';
+import { ProductOperator } from '../linalg/products.ts';
 import { WoodburySolver } from '../linalg/woodbury.ts';
 import { LayeredWoodburySolver } from '../linalg/woodbury-layered.ts';
-import type { BatchOracle, CurvatureFactors, CurvatureKind, LayeredFactors } from '../types.ts';
+import type { BatchOracle, CurvatureFactors, CurvatureKind, CurvatureProducts, LayeredFactors } from '../types.ts';
 import type { DirectionSource, DirectionStats } from './direction.ts';
 import { OptimizerLimitError, OptimizerStateError } from './errors.ts';
 import { loadVec, parseState, saveVec, vecSchema } from './state-codec.ts';
@@ -48,6 +49,30 @@ export const curvatureFormSchema = z
   .default('auto');
 export type CurvatureForm = z.infer<typeof curvatureFormSchema>;
 
+/**
+ * NGD-CG's forms: the shared ones plus 'jvp', products through the model's JVP/VJP passes (no
+ * Jacobian rows or blocks at all). Under 'auto' and 'layered' a model whose layered form would
+ * carry explicit conv blocks takes the products instead; dense-only models stay layered.
+ */
+export const ngdCgCurvatureFormSchema = z
+  .enum(['auto', 'explicit', 'layered', 'jvp'], { error: "curvatureForm must be 'auto', 'explicit', 'layered' or 'jvp'" })
+  .default('auto');
+export type NgdCgCurvatureForm = z.infer<typeof ngdCgCurvatureFormSchema>;
+
+/** The JVP/VJP products NGD-CG uses under `form`, or null for the layered or explicit path. */
+export function productsFor(batch: BatchOracle, kind: CurvatureKind, n: number, form: NgdCgCurvatureForm): CurvatureProducts | null {
+  if (form === 'explicit') return null;
+  if (!batch.products) {
+    if (form === 'jvp') throw new OptimizerLimitError(`ngd-cg: curvatureForm 'jvp' needs a model with JVP/VJP products (this batch has none); use 'auto' or 'explicit'`);
+    return null;
+  }
+  const p = batch.products(kind);
+  if (p.n !== n) throw new ShapeError(`curvature has n = ${p.n}, parameters ${n}`);
+  // dense-only models: the layered products are cheaper than two passes
+  if (form !== 'jvp' && p.explicitLayers === 0) return null;
+  return p;
+}
+
 /** The layered factors to use under `form`, or null for the explicit path. */
 export function layeredFor(batch: BatchOracle, kind: CurvatureKind, n: number, form: CurvatureForm, who: string): LayeredFactors | null {
   if (form === 'explicit') return null;
@@ -83,7 +108,7 @@ export const ngdCgOptionsSchema = z.strictObject({
    * batch's curvature the carried state decays as e^{−λt} over a run of length t.
    */
   warmDecay: num('warmDecay').min(0, 'warmDecay must be in [0, 1]').max(1, 'warmDecay must be in [0, 1]').default(1),
-  curvatureForm: curvatureFormSchema,
+  curvatureForm: ngdCgCurvatureFormSchema,
 });
 export const ngdWoodburyOptionsSchema = z.strictObject({ ...ngdBaseShape, curvatureForm: curvatureFormSchema });
 
@@ -148,14 +173,21 @@ export class NgdCgDirection implements DirectionSource {
     private readonly maxIter: number,
     private readonly warmStart: boolean,
     private readonly warmDecay = 1,
-    private readonly form: CurvatureForm = 'auto',
+    private readonly form: NgdCgCurvatureForm = 'auto',
   ) {}
+
+  private operator(batch: BatchOracle, n: number): { apply(v: Float64Array, out: Float64Array): void } {
+    // products (conv models, or 'jvp'): ~2 model passes per product, no Jacobian rows or blocks
+    const p = productsFor(batch, this.kind, n, this.form);
+    if (p) return new ProductOperator(p, this.lambda);
+    // layered: each product costs O(b·N + r·Σ n_out) through the layers instead of O(r·N)
+    const lf = layeredFor(batch, this.kind, n, this.form === 'jvp' ? 'auto' : this.form, 'ngd-cg');
+    return lf ? new LayeredOperator(lf, this.lambda) : new FactoredOperator(curvatureFor(batch, this.kind, n), this.lambda);
+  }
 
   compute(params: Float64Array, batch: BatchOracle, out: Float64Array): DirectionStats {
     const n = params.length;
-    // layered: each product costs O(b·N + r·Σ n_out) through the layers instead of O(r·N)
-    const lf = layeredFor(batch, this.kind, n, this.form, 'ngd-cg');
-    const op = lf ? new LayeredOperator(lf, this.lambda) : new FactoredOperator(curvatureFor(batch, this.kind, n), this.lambda);
+    const op = this.operator(batch, n);
     if (this.ws === null || this.ws.n !== n) this.ws = new CgWorkspace(n);
     if (this.warmStart && this.prev !== null && this.prev.length === n) {
       const prev = this.prev;
