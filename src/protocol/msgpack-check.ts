@@ -17,6 +17,9 @@ export const MAX_MSGPACK_DEPTH = 64;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Maps up to this many keys (every message body) check duplicates by comparing bytes, no strings built. */
+const SMALL_MAP = 16;
+
 class Scanner {
   pos = 0;
   constructor(private readonly b: Uint8Array) {}
@@ -40,43 +43,79 @@ class Scanner {
     this.pos += n;
   }
 
-  /** Reads a str body of `len` bytes, checking UTF-8; returns it (keys are compared). */
-  private str(len: number): string {
+  /**
+   * Skips a str body of `len` bytes, checking it is UTF-8. ASCII (every key and enum value this
+   * protocol defines) is valid as it stands, so the decoder is only asked about other bytes.
+   */
+  private str(len: number): void {
     const at = this.pos;
     this.need(len);
     this.pos += len;
-    // ASCII (every key and enum value this protocol defines) is valid UTF-8 as it stands: build
-    // short strings directly, since a TextDecoder call per key cost a third of a control frame's decode.
     const b = this.b;
-    let ascii = len <= 64;
-    for (let i = at; ascii && i < at + len; i++) ascii = b[i] < 0x80;
-    if (ascii) return String.fromCharCode.apply(null, b.subarray(at, at + len) as unknown as number[]);
-    try {
-      return utf8.decode(b.subarray(at, at + len));
-    } catch {
-      throw new MsgpackCheckError('str is not valid UTF-8', at);
+    for (let i = at; i < at + len; i++) {
+      if (b[i] < 0x80) continue;
+      try {
+        utf8.decode(b.subarray(at, at + len));
+      } catch {
+        throw new MsgpackCheckError('str is not valid UTF-8', at);
+      }
+      return;
     }
   }
 
-  /** A map key: must be a str (any width), valid UTF-8. */
-  private key(): string {
+  /** A map key: must be a str (any width), valid UTF-8. Returns the offset of its bytes (length in keyLen). */
+  private key(): number {
     const at = this.pos;
     this.need(1);
     const t = this.b[this.pos++];
-    if (t >= 0xa0 && t <= 0xbf) return this.str(t & 0x1f);
-    if (t === 0xd9) return this.str(this.uint(1));
-    if (t === 0xda) return this.str(this.uint(2));
-    if (t === 0xdb) return this.str(this.uint(4));
-    throw new MsgpackCheckError(`map key is not a str (type byte 0x${t.toString(16).padStart(2, '0')})`, at);
+    let len: number;
+    if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
+    else if (t === 0xd9) len = this.uint(1);
+    else if (t === 0xda) len = this.uint(2);
+    else if (t === 0xdb) len = this.uint(4);
+    else throw new MsgpackCheckError(`map key is not a str (type byte 0x${t.toString(16).padStart(2, '0')})`, at);
+    const start = this.pos;
+    this.str(len);
+    this.keyLen = len;
+    return start;
+  }
+
+  private keyLen = 0;
+
+  /** Valid UTF-8 has one encoding per string, so equal keys are equal bytes: compared without building strings. */
+  private sameBytes(p: number, q: number, len: number): boolean {
+    const b = this.b;
+    for (let i = 0; i < len; i++) if (b[p + i] !== b[q + i]) return false;
+    return true;
   }
 
   private map(n: number, depth: number): void {
+    if (n > SMALL_MAP) return this.bigMap(n, depth);
+    const starts: number[] = [];
+    const lens: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = this.pos;
+      const k = this.key();
+      const len = this.keyLen;
+      for (let j = 0; j < starts.length; j++) {
+        if (lens[j] === len && this.sameBytes(starts[j], k, len))
+          throw new MsgpackCheckError(`map key ${JSON.stringify(utf8.decode(this.b.subarray(k, k + len)))} appears twice`, at);
+      }
+      starts.push(k);
+      lens.push(len);
+      this.value(depth);
+    }
+  }
+
+  /** Many keys: a set, so a hostile frame of thousands of keys costs linear, not quadratic, time. */
+  private bigMap(n: number, depth: number): void {
     const seen = new Set<string>();
     for (let i = 0; i < n; i++) {
       const at = this.pos;
       const k = this.key();
-      if (seen.has(k)) throw new MsgpackCheckError(`map key ${JSON.stringify(k)} appears twice`, at);
-      seen.add(k);
+      const name = utf8.decode(this.b.subarray(k, k + this.keyLen));
+      if (seen.has(name)) throw new MsgpackCheckError(`map key ${JSON.stringify(name)} appears twice`, at);
+      seen.add(name);
       this.value(depth);
     }
   }
@@ -93,7 +132,7 @@ class Scanner {
     if (t <= 0x7f || t >= 0xe0) return; // positive / negative fixint
     if (t <= 0x8f) return this.map(t & 0x0f, depth + 1);
     if (t <= 0x9f) return this.array(t & 0x0f, depth + 1);
-    if (t <= 0xbf) return void this.str(t & 0x1f);
+    if (t <= 0xbf) return this.str(t & 0x1f);
     switch (t) {
       case 0xc0: // nil
       case 0xc2: // false
@@ -122,11 +161,11 @@ class Scanner {
       case 0xd3:
         return this.skip(8);
       case 0xd9:
-        return void this.str(this.uint(1));
+        return this.str(this.uint(1));
       case 0xda:
-        return void this.str(this.uint(2));
+        return this.str(this.uint(2));
       case 0xdb:
-        return void this.str(this.uint(4));
+        return this.str(this.uint(4));
       case 0xdc:
         return this.array(this.uint(2), depth + 1);
       case 0xdd:

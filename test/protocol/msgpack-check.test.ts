@@ -78,6 +78,17 @@ describe('checkPlainMsgpack', () => {
       expect(refusal(hex(h))).toMatch(msg);
     });
 
+  it('finds a repeated key in a map of any size, ASCII or not (small maps compare bytes, large ones use a set)', () => {
+    // de 00 NN: map 16 of NN entries; keys k0…k(NN−1), each with the value nil
+    const map = (keys: string[]) =>
+      Buffer.concat([Buffer.of(0xde, 0, keys.length), ...keys.map((k) => Buffer.concat([Buffer.of(0xa0 | Buffer.byteLength(k)), Buffer.from(k), Buffer.of(0xc0)]))]);
+    for (const size of [3, 16, 17, 40]) {
+      const keys = Array.from({ length: size }, (_, i) => (i % 2 ? `k${i}` : `ключ${i}`));
+      expect(refusal(map(keys))).toBeNull();
+      for (const dup of ['k1', 'ключ0']) expect(refusal(map([...keys.slice(0, size - 1), dup]))).toMatch(new RegExp(`"${dup}" appears twice`));
+    }
+  });
+
   it(`accepts nesting of ${MAX_MSGPACK_DEPTH}, refuses ${MAX_MSGPACK_DEPTH + 1}`, () => {
     const nest = (d: number) => Buffer.concat([Buffer.alloc(d, 0x91), Buffer.of(0xc0)]);
     expect(refusal(nest(MAX_MSGPACK_DEPTH))).toBeNull();
