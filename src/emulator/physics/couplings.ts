@@ -135,7 +135,10 @@ export class FactoredCoupling {
     this.y = new Float64Array(r);
     this.w = new Float64Array(r);
     this.store = new FactorStore(n, r, J, opts.scalarKernels);
+    this.scalarKernels = opts.scalarKernels === true;
   }
+  /** the scalar reference kernels throughout (tests compare them with the WASM ones) */
+  private readonly scalarKernels: boolean;
 
   /** w = s·(H y), per the core kind (see EMULATOR.md §Drift). */
   applyCore(y: Float64Array, w: Float64Array): void {
@@ -185,7 +188,7 @@ export class FactoredCoupling {
 
   /** Spectral data for the exact integrator (EMULATOR.md §9.2): one eigendecomposition of q×q. */
   getSpectral(): Spectral {
-    if (!this.spectral) this.spectral = factoredSpectral(this.store.gram(), this.r, this.core, this.scale, this.lambda);
+    if (!this.spectral) this.spectral = factoredSpectral(this.store.gram(), this.r, this.core, this.scale, this.lambda, { scalarKernels: this.scalarKernels });
     return this.spectral;
   }
 }

@@ -21,14 +21,13 @@ export function hypotDet(x: number, y: number): number {
   return m * Math.sqrt(u * u + v * v);
 }
 
-const EPS = 2.220446049250313e-16;
 
 interface EigenOps {
-  symv(A: number, n: number, k1: number, v: number, p: number): void;
-  rank2(A: number, n: number, k1: number, v: number, w: number): void;
+  /** the Householder reduction (v_k in row k of A, β_k at B, the steps' k at K); returns their count */
+  tridiag(A: number, n: number, B: number, K: number, p: number): number;
   hhacc(Q: number, n: number, np: number, V: number, B: number, K: number, nk: number): void;
-  rotapply(Q: number, n: number, np: number, S: number, ns: number, CS: number): void;
-  qrsweep(d: number, e: number, l: number, m: number, cs: number): void;
+  /** the QR iteration on (d, e) with its rotations applied to Q; returns the sweeps, −1 past 60·n */
+  qrdrive(d: number, e: number, n: number, Q: number, np: number, S: number, CS: number, cap: number): number;
 }
 
 /** Rotations recorded between two applications to Q (bounds the buffer, not the result). */
@@ -54,18 +53,14 @@ function eigenWork(n: number, forceScalar: boolean) {
   const k = inst.kernels;
   const ops: EigenOps = k
     ? {
-        symv: (a, nn, k1, vv, pp) => k.symv(8 * a, nn, k1, 8 * vv, 8 * pp),
-        rank2: (a, nn, k1, vv, ww) => k.rank2(8 * a, nn, k1, 8 * vv, 8 * ww),
+        tridiag: (a, nn, bb, kk, pp) => k.tridiag(8 * a, nn, 8 * bb, 4 * kk, 8 * pp),
         hhacc: (q, nn, npp, vv, bb, kk, nk) => k.hhacc(8 * q, nn, npp, 8 * vv, 8 * bb, 4 * kk, nk),
-        rotapply: (q, nn, npp, ss, ns, c) => k.rotapply(8 * q, nn, npp, 4 * ss, ns, 8 * c),
-        qrsweep: (dd, ee, l, hi, c) => k.qrsweep(8 * dd, 8 * ee, l, hi, 8 * c),
+        qrdrive: (dd, ee, nn, q, npp, ss, c, cp) => k.qrdrive(8 * dd, 8 * ee, nn, 8 * q, npp, 4 * ss, 8 * c, cp),
       }
     : {
-        symv: (a, nn, k1, vv, pp) => scalar.symv(m, a, nn, k1, vv, pp),
-        rank2: (a, nn, k1, vv, ww) => scalar.rank2(m, a, nn, k1, vv, ww),
+        tridiag: (a, nn, bb, kk, pp) => scalar.tridiag(m, mi, a, nn, bb, kk, pp),
         hhacc: (q, nn, npp, vv, bb, kk, nk) => scalar.hhacc(m, mi, q, nn, npp, vv, bb, kk, nk),
-        rotapply: (q, nn, npp, ss, ns, c) => scalar.rotapply(m, mi, q, nn, npp, ss, ns, c),
-        qrsweep: (dd, ee, l, hi, c) => scalar.qrsweep(m, dd, ee, l, hi, c),
+        qrdrive: (dd, ee, nn, q, npp, ss, c, cp) => scalar.qrdrive(m, mi, dd, ee, nn, q, npp, ss, c, cp),
       };
   return { m, mi, ops, np, cap, A, Q, B, p, d, e, cs, K, S };
 }
@@ -93,78 +88,20 @@ function workMemory(bytes: number): ReturnType<typeof instantiate> {
  */
 export function symmetricEigen(a0: Float64Array, n: number, opts: { scalarKernels?: boolean } = {}): SymEigen {
   const w = eigenWork(n, opts.scalarKernels === true);
-  const { m: mem, mi, ops, np } = w;
+  const { m: mem, ops, np } = w;
   const A = mem.subarray(w.A, w.A + n * n);
   A.set(a0.subarray(0, n * n));
   const Qp = mem.subarray(w.Q, w.Q + 2 * np * n);
   Qp.fill(0); // the work memory is reused
   for (let i = 0; i < n; i++) Qp[(i >> 1) * 2 * n + 2 * i + (i & 1)] = 1;
-  const p = mem.subarray(w.p, w.p + n);
-  let nk = 0;
-  for (let k = 0; k + 2 < n; k++) {
-    let tail = 0;
-    for (let i = k + 2; i < n; i++) tail = tail + A[i * n + k] * A[i * n + k];
-    if (tail === 0) continue;
-    // v_k (entries k+1 … n−1) goes to row k of A above the diagonal: that row is never read again
-    // (later steps touch rows and columns > k; d and e come from the diagonal and below).
-    const vo = w.A + k * n;
-    const x0 = A[(k + 1) * n + k];
-    const sigma = x0 * x0 + tail;
-    const alpha = x0 >= 0 ? -Math.sqrt(sigma) : Math.sqrt(sigma);
-    mem[vo + k + 1] = x0 - alpha;
-    for (let i = k + 2; i < n; i++) mem[vo + i] = A[i * n + k];
-    let vtv = 0;
-    for (let i = k + 1; i < n; i++) vtv = vtv + mem[vo + i] * mem[vo + i];
-    const beta = 2 / vtv;
-    ops.symv(w.A, n, k + 1, vo, w.p); // p_i = Σ_j A_ij·v_j
-    let pv = 0;
-    for (let i = k + 1; i < n; i++) {
-      p[i] = beta * p[i];
-      pv = pv + p[i] * mem[vo + i];
-    }
-    const K = (beta / 2) * pv;
-    for (let i = k + 1; i < n; i++) p[i] = p[i] - K * mem[vo + i]; // w
-    ops.rank2(w.A, n, k + 1, vo, w.p);
-    A[(k + 1) * n + k] = alpha;
-    for (let i = k + 2; i < n; i++) A[i * n + k] = 0;
-    mem[w.B + k] = beta;
-    mi[w.K + nk++] = k;
-  }
+  const nk = ops.tridiag(w.A, n, w.B, w.K, w.p);
   ops.hhacc(w.Q, n, np, w.A, w.B, w.K, nk); // Q = H_0 H_1 ⋯ (each row: the reflectors in order)
   const d = mem.subarray(w.d, w.d + n);
   const e = mem.subarray(w.e, w.e + n); // e[i] couples i and i+1
   for (let i = 0; i < n; i++) d[i] = A[i * n + i];
   for (let i = 0; i + 1 < n; i++) e[i] = A[(i + 1) * n + i];
   e[n - 1] = 0;
-
-  let sweeps = 0; // recorded, not yet applied to Q
-  let used = 0; // rotations recorded
-  const flush = () => {
-    if (sweeps > 0) ops.rotapply(w.Q, n, np, w.S, sweeps, w.cs);
-    sweeps = 0;
-    used = 0;
-  };
-  let m = n - 1;
-  let iterations = 0;
-  while (m > 0) {
-    if (Math.abs(e[m - 1]) <= EPS * (Math.abs(d[m - 1]) + Math.abs(d[m]))) {
-      e[m - 1] = 0;
-      m--;
-      continue;
-    }
-    let l = m - 1;
-    while (l > 0 && !(Math.abs(e[l - 1]) <= EPS * (Math.abs(d[l - 1]) + Math.abs(d[l])))) l--;
-    if (l > 0) e[l - 1] = 0;
-    if (++iterations > 60 * n) throw new Error('symmetricEigen: no convergence');
-    if (used + (m - l) > w.cap) flush();
-    mi[w.S + 2 * sweeps] = l;
-    mi[w.S + 2 * sweeps + 1] = m - l;
-    sweeps++;
-    // Wilkinson shift from the trailing 2×2 of the block l..m, then the sweep's rotations.
-    ops.qrsweep(w.d, w.e, l, m, w.cs + 2 * used);
-    used += m - l;
-  }
-  flush();
+  if (ops.qrdrive(w.d, w.e, n, w.Q, np, w.S, w.cs, w.cap) < 0) throw new Error('symmetricEigen: no convergence');
   const Q = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const base = (i >> 1) * 2 * n + (i & 1);

@@ -4,6 +4,7 @@
 // gives U = Jᵀ L W diag(μ^−½) = Jᵀ R with orthonormal columns and A = λI + U diag(μ) Uᵀ.
 import { PhysicsError } from './errors.ts';
 import { symmetricEigen } from './linalg.ts';
+import { instantiate } from './kernels/wasm.ts';
 import type { CoreSpec } from './couplings.ts';
 
 /** Spectral form A = Σ_j a_j u_j u_jᵀ (+ λ on the orthogonal complement for factored A). */
@@ -101,11 +102,63 @@ export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
   return { p, lo: loAll.slice(0, p), b: dz, Lc: all.slice(0, p * dz) };
 }
 
+/** One reusable kernel memory for the set-up's products (set-ups run one at a time), grown by replacing it. */
+let work: ReturnType<typeof instantiate> | null = null;
+function workMemory(bytes: number): ReturnType<typeof instantiate> {
+  if (!work || work.memory.byteLength < bytes) work = instantiate(bytes);
+  return work;
+}
+
 /** Spectral data of s·JᵀHJ + λI from the Gram K (r×r) — EMULATOR.md §9.2, factored. */
-export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: number, lambda: number): Spectral {
-  const { p, lo, b, Lc } = factorCore(core, r, s);
-  // (Loops run over each column's b contiguous entries Lc; every sum keeps the order below.)
-  // M = K·L (r×p): M_ac = Σ_l ascending over column c's block K_al·L_lc.
+export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: number, lambda: number, opts: { scalarKernels?: boolean } = {}): Spectral {
+  const f = factorCore(core, r, s);
+  const { p } = f;
+  // offsets (doubles) of K, Lc, lo (i32), M, T in the products' memory; W, keep (i32), inv, Wk, R after
+  const oK = 0, oL = oK + r * r, oLo = oL + even(p * f.b), oM = oLo + even(p) / 2, oT = oM + r * p;
+  const oW = oT + p * p, oKeep = oW + p * p, oInv = oKeep + even(p) / 2, oWk = oInv + p, oR = oWk + p * p;
+  const wk = opts.scalarKernels ? null : workMemory(8 * (oR + r * p)).kernels;
+  let T: Float64Array;
+  if (wk) {
+    const m = new Float64Array(work!.memory);
+    m.set(K.subarray(0, r * r), oK);
+    m.set(f.Lc, oL);
+    new Int32Array(work!.memory).set(f.lo, 2 * oLo);
+    wk.ktl(8 * oK, r, 8 * oL, 8 * oLo, f.b, p, 8 * oM, 8 * oT);
+    T = m.slice(oT, oT + p * p);
+  } else T = productT(K, r, f);
+  const et = p > 0 ? symmetricEigen(T, p, opts) : { values: new Float64Array(0), vectors: new Float64Array(0) };
+  let mmax = 0;
+  for (let j = 0; j < p; j++) if (et.values[j] > mmax) mmax = et.values[j];
+  const keep: number[] = [];
+  for (let j = 0; j < p; j++) if (et.values[j] > mmax * CUT) keep.push(j);
+  const q = keep.length;
+  const inv = new Float64Array(q);
+  for (let j = 0; j < q; j++) inv[j] = 1 / Math.sqrt(et.values[keep[j]]);
+  let R: Float64Array;
+  if (wk) {
+    const m = new Float64Array(work!.memory);
+    m.set(et.vectors, oW);
+    new Int32Array(work!.memory).set(keep, 2 * oKeep);
+    m.set(inv, oInv);
+    wk.rlw(8 * oL, 8 * oLo, f.b, p, r, 8 * oW, 8 * oKeep, q, 8 * oInv, 8 * oWk, 8 * oR);
+    R = m.slice(oR, oR + r * q);
+  } else R = productR(f, r, et.vectors, keep, inv);
+  const aEig = new Float64Array(q);
+  for (let j = 0; j < q; j++) {
+    aEig[j] = lambda + et.values[keep[j]];
+    if (!(aEig[j] > 0)) throw new PhysicsError('not-positive-definite', `factored A has eigenvalue ${aEig[j]}`);
+  }
+  return { q, a: aEig, basis: R };
+}
+
+const even = (k: number) => k + (k & 1);
+
+/**
+ * T = Lᵀ K L (p×p) by M = K·L (r×p), the scalar reference of kernel ktl. Loops run over each
+ * column's b contiguous entries Lc; every sum keeps the order below.
+ */
+function productT(K: Float64Array, r: number, { p, lo, b, Lc }: CoreFactor): Float64Array {
+  // M_ac = Σ_l ascending over column c's block K_al·L_lc.
   const M = new Float64Array(r * p);
   for (let a = 0; a < r; a++) {
     const krow = a * r;
@@ -116,7 +169,7 @@ export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: 
       M[a * p + c] = acc;
     }
   }
-  // T = Lᵀ M (p×p): T_cd = Σ_a ascending over column c's block L_ac·M_ad (c ≤ d, mirrored).
+  // T_cd = Σ_a ascending over column c's block L_ac·M_ad (c ≤ d, mirrored).
   const T = new Float64Array(p * p);
   const tcol = new Float64Array(p);
   for (let c = 0; c < p; c++) {
@@ -132,17 +185,16 @@ export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: 
       T[d * p + c] = tcol[d];
     }
   }
-  const et = p > 0 ? symmetricEigen(T, p) : { values: new Float64Array(0), vectors: new Float64Array(0) };
-  let mmax = 0;
-  for (let j = 0; j < p; j++) if (et.values[j] > mmax) mmax = et.values[j];
-  const keep: number[] = [];
-  for (let j = 0; j < p; j++) if (et.values[j] > mmax * CUT) keep.push(j);
+  return T;
+}
+
+/**
+ * R = L·W_keep·diag(inv) (r×q), the scalar reference of kernel rlw: R_aj = (Σ_c ascending over
+ * the columns whose block holds a L_ac·W_c,keep[j], from +0)·inv_j.
+ */
+function productR({ p, lo, b, Lc }: CoreFactor, r: number, W: Float64Array, keep: number[], inv: Float64Array): Float64Array {
   const q = keep.length;
-  // R = L·W_keep·diag(μ^−½): R_aj = (Σ_c ascending over columns whose block holds a L_ac·W_c,keep[j]) / √μ.
   const R = new Float64Array(r * q);
-  const inv = new Float64Array(q);
-  for (let j = 0; j < q; j++) inv[j] = 1 / Math.sqrt(et.values[keep[j]]);
-  const W = et.vectors;
   const Wk = new Float64Array(p * q); // the kept columns of W, row c contiguous
   for (let c = 0; c < p; c++) for (let j = 0; j < q; j++) Wk[c * q + j] = W[c * p + keep[j]];
   let c0 = 0; // columns are in block order: those of row a's block are c0 … c1−1
@@ -158,10 +210,5 @@ export function factoredSpectral(K: Float64Array, r: number, core: CoreSpec, s: 
     }
     for (let j = 0; j < q; j++) R[ra + j] = R[ra + j] * inv[j];
   }
-  const aEig = new Float64Array(q);
-  for (let j = 0; j < q; j++) {
-    aEig[j] = lambda + et.values[keep[j]];
-    if (!(aEig[j] > 0)) throw new PhysicsError('not-positive-definite', `factored A has eigenvalue ${aEig[j]}`);
-  }
-  return { q, a: aEig, basis: R };
+  return R;
 }

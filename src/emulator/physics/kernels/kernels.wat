@@ -80,6 +80,105 @@
         (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
         (br $pairs1))))
 
+  ;; Two Gram rows at once: $jx for x = each lane of the pair at $x (rows 2π_x and 2π_x+1, x_j at
+  ;; x + 16j, lane l's sums to out_l), each J load serving both rows. Every entry's sum is jx's:
+  ;; J·x_j added in ascending j, from out's value when $cont ≠ 0, else from +0. Four pairs per
+  ;; sweep (eight chains of adds), then one pair at a time.
+  (func (export "jx2") (param $P i32) (param $p0 i32) (param $p1 i32) (param $n i32) (param $j0 i32) (param $j1 i32)
+                       (param $x i32) (param $out0 i32) (param $out1 i32) (param $cont i32)
+    (local $pi i32) (local $a i32) (local $xp i32) (local $xe i32) (local $row i32) (local $o0 i32) (local $o1 i32)
+    (local $s0 v128) (local $s1 v128) (local $v v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
+    (local.set $row (i32.shl (local.get $n) (i32.const 4)))
+    (local.set $P (i32.add (local.get $P) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $x (i32.add (local.get $x) (i32.shl (local.get $j0) (i32.const 4))))
+    (local.set $xe (i32.add (local.get $x) (i32.shl (i32.sub (local.get $j1) (local.get $j0)) (i32.const 4))))
+    (local.set $pi (local.get $p0))
+    (block $done4
+      (loop $pairs4
+        (br_if $done4 (i32.gt_s (i32.add (local.get $pi) (i32.const 4)) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (local.set $o0 (i32.add (local.get $out0) (i32.shl (local.get $pi) (i32.const 4))))
+        (local.set $o1 (i32.add (local.get $out1) (i32.shl (local.get $pi) (i32.const 4))))
+        (if (local.get $cont)
+          (then
+            (local.set $c0 (v128.load (local.get $o0)))
+            (local.set $c1 (v128.load offset=16 (local.get $o0)))
+            (local.set $c2 (v128.load offset=32 (local.get $o0)))
+            (local.set $c3 (v128.load offset=48 (local.get $o0)))
+            (local.set $d0 (v128.load (local.get $o1)))
+            (local.set $d1 (v128.load offset=16 (local.get $o1)))
+            (local.set $d2 (v128.load offset=32 (local.get $o1)))
+            (local.set $d3 (v128.load offset=48 (local.get $o1))))
+          (else
+            (local.set $c0 (v128.const f64x2 0 0))
+            (local.set $c1 (v128.const f64x2 0 0))
+            (local.set $c2 (v128.const f64x2 0 0))
+            (local.set $c3 (v128.const f64x2 0 0))
+            (local.set $d0 (v128.const f64x2 0 0))
+            (local.set $d1 (v128.const f64x2 0 0))
+            (local.set $d2 (v128.const f64x2 0 0))
+            (local.set $d3 (v128.const f64x2 0 0))))
+        (local.set $xp (local.get $x))
+        (block $endj
+          (loop $lj
+            (br_if $endj (i32.ge_u (local.get $xp) (local.get $xe)))
+            (local.set $s0 (v128.load64_splat (local.get $xp)))
+            (local.set $s1 (v128.load64_splat offset=8 (local.get $xp)))
+            (local.set $v (v128.load (local.get $a)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $v) (local.get $s0))))
+            (local.set $d0 (f64x2.add (local.get $d0) (f64x2.mul (local.get $v) (local.get $s1))))
+            (local.set $v (v128.load (i32.add (local.get $a) (local.get $row))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $v) (local.get $s0))))
+            (local.set $d1 (f64x2.add (local.get $d1) (f64x2.mul (local.get $v) (local.get $s1))))
+            (local.set $v (v128.load (i32.add (local.get $a) (i32.shl (local.get $row) (i32.const 1)))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $v) (local.get $s0))))
+            (local.set $d2 (f64x2.add (local.get $d2) (f64x2.mul (local.get $v) (local.get $s1))))
+            (local.set $v (v128.load (i32.add (local.get $a) (i32.mul (local.get $row) (i32.const 3)))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $v) (local.get $s0))))
+            (local.set $d3 (f64x2.add (local.get $d3) (f64x2.mul (local.get $v) (local.get $s1))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
+            (br $lj)))
+        (v128.store (local.get $o0) (local.get $c0))
+        (v128.store offset=16 (local.get $o0) (local.get $c1))
+        (v128.store offset=32 (local.get $o0) (local.get $c2))
+        (v128.store offset=48 (local.get $o0) (local.get $c3))
+        (v128.store (local.get $o1) (local.get $d0))
+        (v128.store offset=16 (local.get $o1) (local.get $d1))
+        (v128.store offset=32 (local.get $o1) (local.get $d2))
+        (v128.store offset=48 (local.get $o1) (local.get $d3))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 4)))
+        (br $pairs4)))
+    (block $done1
+      (loop $pairs1
+        (br_if $done1 (i32.ge_s (local.get $pi) (local.get $p1)))
+        (local.set $a (i32.add (local.get $P) (i32.mul (local.get $pi) (local.get $row))))
+        (local.set $o0 (i32.add (local.get $out0) (i32.shl (local.get $pi) (i32.const 4))))
+        (local.set $o1 (i32.add (local.get $out1) (i32.shl (local.get $pi) (i32.const 4))))
+        (if (local.get $cont)
+          (then
+            (local.set $c0 (v128.load (local.get $o0)))
+            (local.set $d0 (v128.load (local.get $o1))))
+          (else
+            (local.set $c0 (v128.const f64x2 0 0))
+            (local.set $d0 (v128.const f64x2 0 0))))
+        (local.set $xp (local.get $x))
+        (block $endj1
+          (loop $lj1
+            (br_if $endj1 (i32.ge_u (local.get $xp) (local.get $xe)))
+            (local.set $v (v128.load (local.get $a)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $v) (v128.load64_splat (local.get $xp)))))
+            (local.set $d0 (f64x2.add (local.get $d0) (f64x2.mul (local.get $v) (v128.load64_splat offset=8 (local.get $xp)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
+            (br $lj1)))
+        (v128.store (local.get $o0) (local.get $c0))
+        (v128.store (local.get $o1) (local.get $d0))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $pairs1))))
+
   ;; The j in [j0, j1) with x_j ≠ +0 and ≠ −0 (x_j at x + j·16, a row of the pair layout), as byte
   ;; offsets 16·(j − j0) into the i32 list at $list, ascending; returns their count. Branch-free.
   (func (export "nzidx") (param $x i32) (param $j0 i32) (param $j1 i32) (param $list i32) (result i32)
@@ -371,7 +470,7 @@
   ;; —— symmetric eigensolver inner loops (EMULATOR.md §9.2; linalg.ts) ——
   ;; p_i = Σ_j ascending A_ij·v_j over j in [k1, n), for rows i in [k1, n); A n×n row-major.
   ;; Two rows per vector (lanes i, i+1); an odd last row in scalar code.
-  (func (export "symv") (param $A i32) (param $n i32) (param $k1 i32) (param $v i32) (param $p i32)
+  (func $symv (export "symv") (param $A i32) (param $n i32) (param $k1 i32) (param $v i32) (param $p i32)
     (local $i i32) (local $j i32) (local $a i32) (local $b i32) (local $vp i32) (local $acc v128)
     (local $s f64) (local $row i32)
     (local.set $row (i32.shl (local.get $n) (i32.const 3)))
@@ -415,7 +514,7 @@
         (f64.store (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3))) (local.get $s)))))
 
   ;; A_ij = (A_ij − v_i·w_j) − w_i·v_j for i, j in [k1, n) (i outer); two j per vector.
-  (func (export "rank2") (param $A i32) (param $n i32) (param $k1 i32) (param $v i32) (param $w i32)
+  (func $rank2 (export "rank2") (param $A i32) (param $n i32) (param $k1 i32) (param $v i32) (param $w i32)
     (local $i i32) (local $j i32) (local $a i32) (local $vi v128) (local $wi v128) (local $m i32) (local $last i32)
     (local $vj i32) (local $wj i32)
     (local.set $m (i32.sub (local.get $n) (local.get $k1)))
@@ -642,7 +741,7 @@
         (br $lw))))
 
   ;; All recorded sweeps on every pair of Q (np pairs): blocks of four pairs, then single pairs.
-  (func (export "rotapply") (param $Q i32) (param $n i32) (param $np i32) (param $S i32) (param $ns i32) (param $CS i32)
+  (func $rotapply (export "rotapply") (param $Q i32) (param $n i32) (param $np i32) (param $S i32) (param $ns i32) (param $CS i32)
     (local $pi i32) (local $row i32)
     (local.set $row (i32.shl (local.get $n) (i32.const 4)))
     (block $d4
@@ -673,7 +772,7 @@
   ;; One implicit QR sweep of §9.2 on the block l … m of the tridiagonal (d, e: f64 arrays), with
   ;; the Wilkinson shift from its trailing 2×2; rotation k − l's (c, s) stored at cs + 16·(k − l).
   ;; Scalar f64 code, the expressions of linalg.ts in the same order.
-  (func (export "qrsweep") (param $d i32) (param $e i32) (param $l i32) (param $m i32) (param $cs i32)
+  (func $qrsweep (export "qrsweep") (param $d i32) (param $e i32) (param $l i32) (param $m i32) (param $cs i32)
     (local $dd f64) (local $bm f64) (local $den f64) (local $mu f64) (local $x f64) (local $z f64)
     (local $k i32) (local $r f64) (local $c f64) (local $s f64) (local $al f64) (local $be f64) (local $ga f64)
     (local $csk f64) (local $de f64) (local $dk i32) (local $ek i32)
@@ -725,6 +824,302 @@
         (local.set $cs (i32.add (local.get $cs) (i32.const 16)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $lk))))
+
+  ;; The whole Householder reduction of §9.2 (linalg.ts's loop, scalar f64 in its order) on A
+  ;; (n×n f64, row-major), with $symv and $rank2 for the trailing block: for k = 0 … n−3 with a
+  ;; nonzero tail Σ_{i ≥ k+2} ascending A_ik², v_k goes to row k of A (entries k+1 … n−1), β_k to
+  ;; B + 8k and k to the i32 list at K; p (n f64) is scratch. Returns the number of steps taken.
+  (func (export "tridiag") (param $A i32) (param $n i32) (param $B i32) (param $K i32) (param $p i32) (result i32)
+    (local $k i32) (local $i i32) (local $nk i32) (local $row i32) (local $vo i32) (local $col i32) (local $k1 i32)
+    (local $tail f64) (local $x0 f64) (local $sg f64) (local $alpha f64) (local $t f64) (local $vtv f64)
+    (local $beta f64) (local $pv f64) (local $kk f64)
+    (local.set $row (i32.shl (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $lk
+        (br_if $done (i32.ge_s (i32.add (local.get $k) (i32.const 2)) (local.get $n)))
+        (local.set $k1 (i32.add (local.get $k) (i32.const 1)))
+        ;; column k of A below the subdiagonal: A + 8(i·n + k)
+        (local.set $col (i32.add (local.get $A) (i32.shl (i32.add (i32.mul (local.get $k1) (local.get $n)) (local.get $k)) (i32.const 3))))
+        (local.set $x0 (f64.load (local.get $col)))
+        (local.set $tail (f64.const 0))
+        (local.set $i (i32.add (local.get $k) (i32.const 2)))
+        (local.set $col (i32.add (local.get $col) (local.get $row)))
+        (block $e1 (loop $l1
+          (br_if $e1 (i32.ge_s (local.get $i) (local.get $n)))
+          (local.set $t (f64.load (local.get $col)))
+          (local.set $tail (f64.add (local.get $tail) (f64.mul (local.get $t) (local.get $t))))
+          (local.set $col (i32.add (local.get $col) (local.get $row)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l1)))
+        (if (f64.ne (local.get $tail) (f64.const 0))
+          (then
+            (local.set $vo (i32.add (local.get $A) (i32.mul (local.get $k) (local.get $row))))
+            (local.set $sg (f64.add (f64.mul (local.get $x0) (local.get $x0)) (local.get $tail)))
+            (local.set $alpha (select (f64.neg (f64.sqrt (local.get $sg))) (f64.sqrt (local.get $sg)) (f64.ge (local.get $x0) (f64.const 0))))
+            (f64.store (i32.add (local.get $vo) (i32.shl (local.get $k1) (i32.const 3))) (f64.sub (local.get $x0) (local.get $alpha)))
+            ;; v_i = A_ik (i ≥ k+2); vtv = Σ_{i ≥ k+1} ascending v_i²
+            (local.set $col (i32.add (local.get $A) (i32.shl (i32.add (i32.mul (i32.add (local.get $k) (i32.const 2)) (local.get $n)) (local.get $k)) (i32.const 3))))
+            (local.set $i (i32.add (local.get $k) (i32.const 2)))
+            (block $e2 (loop $l2
+              (br_if $e2 (i32.ge_s (local.get $i) (local.get $n)))
+              (f64.store (i32.add (local.get $vo) (i32.shl (local.get $i) (i32.const 3))) (f64.load (local.get $col)))
+              (local.set $col (i32.add (local.get $col) (local.get $row)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l2)))
+            (local.set $vtv (f64.const 0))
+            (local.set $i (local.get $k1))
+            (block $e3 (loop $l3
+              (br_if $e3 (i32.ge_s (local.get $i) (local.get $n)))
+              (local.set $t (f64.load (i32.add (local.get $vo) (i32.shl (local.get $i) (i32.const 3)))))
+              (local.set $vtv (f64.add (local.get $vtv) (f64.mul (local.get $t) (local.get $t))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l3)))
+            (local.set $beta (f64.div (f64.const 2) (local.get $vtv)))
+            (call $symv (local.get $A) (local.get $n) (local.get $k1) (local.get $vo) (local.get $p))
+            ;; p_i = β·p_i; pv = Σ ascending p_i·v_i; then w_i = p_i − (β/2·pv)·v_i in p
+            (local.set $pv (f64.const 0))
+            (local.set $i (local.get $k1))
+            (block $e4 (loop $l4
+              (br_if $e4 (i32.ge_s (local.get $i) (local.get $n)))
+              (local.set $t (f64.mul (local.get $beta) (f64.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3))))))
+              (f64.store (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3))) (local.get $t))
+              (local.set $pv (f64.add (local.get $pv) (f64.mul (local.get $t) (f64.load (i32.add (local.get $vo) (i32.shl (local.get $i) (i32.const 3)))))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l4)))
+            (local.set $kk (f64.mul (f64.div (local.get $beta) (f64.const 2)) (local.get $pv)))
+            (local.set $i (local.get $k1))
+            (block $e5 (loop $l5
+              (br_if $e5 (i32.ge_s (local.get $i) (local.get $n)))
+              (f64.store (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3)))
+                (f64.sub (f64.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 3))))
+                         (f64.mul (local.get $kk) (f64.load (i32.add (local.get $vo) (i32.shl (local.get $i) (i32.const 3)))))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l5)))
+            (call $rank2 (local.get $A) (local.get $n) (local.get $k1) (local.get $vo) (local.get $p))
+            ;; column k: α on the subdiagonal, +0 below
+            (local.set $col (i32.add (local.get $A) (i32.shl (i32.add (i32.mul (local.get $k1) (local.get $n)) (local.get $k)) (i32.const 3))))
+            (f64.store (local.get $col) (local.get $alpha))
+            (local.set $i (i32.add (local.get $k) (i32.const 2)))
+            (block $e6 (loop $l6
+              (br_if $e6 (i32.ge_s (local.get $i) (local.get $n)))
+              (local.set $col (i32.add (local.get $col) (local.get $row)))
+              (f64.store (local.get $col) (f64.const 0))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l6)))
+            (f64.store (i32.add (local.get $B) (i32.shl (local.get $k) (i32.const 3))) (local.get $beta))
+            (i32.store (i32.add (local.get $K) (i32.shl (local.get $nk) (i32.const 2))) (local.get $k))
+            (local.set $nk (i32.add (local.get $nk) (i32.const 1)))))
+        (local.set $k (local.get $k1))
+        (br $lk)))
+    (local.get $nk))
+
+  ;; |e_i| ≤ 2⁻⁵²·(|d_i| + |d_i+1|): the deflation test of §9.2 for the coupling e_i (byte offsets).
+  (func $small (param $d i32) (param $e i32) (param $i i32) (result i32)
+    (f64.le (f64.abs (f64.load (i32.add (local.get $e) (i32.shl (local.get $i) (i32.const 3)))))
+            (f64.mul (f64.const 0x1p-52)
+                     (f64.add (f64.abs (f64.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))))
+                              (f64.abs (f64.load offset=8 (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))))))))
+
+  ;; The implicit QR iteration of §9.2 on the tridiagonal (d, e) (linalg.ts's loop): deflate from
+  ;; the bottom, find the unreduced block l … m, one $qrsweep on it; the sweeps (l, m − l) are
+  ;; recorded at S and their rotations at CS, and applied to Q ($rotapply) whenever the next sweep
+  ;; would exceed cap rotations, and at the end. Returns the sweeps taken, or −1 past 60·n.
+  (func (export "qrdrive") (param $d i32) (param $e i32) (param $n i32) (param $Q i32) (param $np i32)
+                           (param $S i32) (param $CS i32) (param $cap i32) (result i32)
+    (local $m i32) (local $l i32) (local $it i32) (local $sweeps i32) (local $used i32)
+    (local.set $m (i32.sub (local.get $n) (i32.const 1)))
+    (block $done
+      (loop $lm
+        (br_if $done (i32.le_s (local.get $m) (i32.const 0)))
+        (if (call $small (local.get $d) (local.get $e) (i32.sub (local.get $m) (i32.const 1)))
+          (then
+            (f64.store (i32.add (local.get $e) (i32.shl (i32.sub (local.get $m) (i32.const 1)) (i32.const 3))) (f64.const 0))
+            (local.set $m (i32.sub (local.get $m) (i32.const 1)))
+            (br $lm)))
+        (local.set $l (i32.sub (local.get $m) (i32.const 1)))
+        (block $found (loop $ll
+          (br_if $found (i32.le_s (local.get $l) (i32.const 0)))
+          (br_if $found (call $small (local.get $d) (local.get $e) (i32.sub (local.get $l) (i32.const 1))))
+          (local.set $l (i32.sub (local.get $l) (i32.const 1)))
+          (br $ll)))
+        (if (i32.gt_s (local.get $l) (i32.const 0))
+          (then (f64.store (i32.add (local.get $e) (i32.shl (i32.sub (local.get $l) (i32.const 1)) (i32.const 3))) (f64.const 0))))
+        (local.set $it (i32.add (local.get $it) (i32.const 1)))
+        (if (i32.gt_s (local.get $it) (i32.mul (local.get $n) (i32.const 60))) (then (return (i32.const -1))))
+        (if (i32.gt_s (i32.add (local.get $used) (i32.sub (local.get $m) (local.get $l))) (local.get $cap))
+          (then
+            (if (i32.gt_s (local.get $sweeps) (i32.const 0))
+              (then (call $rotapply (local.get $Q) (local.get $n) (local.get $np) (local.get $S) (local.get $sweeps) (local.get $CS))))
+            (local.set $sweeps (i32.const 0))
+            (local.set $used (i32.const 0))))
+        (i32.store (i32.add (local.get $S) (i32.shl (local.get $sweeps) (i32.const 3))) (local.get $l))
+        (i32.store offset=4 (i32.add (local.get $S) (i32.shl (local.get $sweeps) (i32.const 3))) (i32.sub (local.get $m) (local.get $l)))
+        (local.set $sweeps (i32.add (local.get $sweeps) (i32.const 1)))
+        (call $qrsweep (local.get $d) (local.get $e) (local.get $l) (local.get $m)
+                       (i32.add (local.get $CS) (i32.shl (local.get $used) (i32.const 4))))
+        (local.set $used (i32.add (local.get $used) (i32.sub (local.get $m) (local.get $l))))
+        (br $lm)))
+    (if (i32.gt_s (local.get $sweeps) (i32.const 0))
+      (then (call $rotapply (local.get $Q) (local.get $n) (local.get $np) (local.get $S) (local.get $sweeps) (local.get $CS))))
+    (local.get $it))
+
+  ;; —— the factored spectral set-up's products (EMULATOR.md §9.2; spectral.ts) ——
+  ;; L (r×p) is held by columns: column c's b entries (rows lo_c … lo_c+b−1) at Lc + 8·c·b, lo_c
+  ;; the i32 at lo + 4c.
+
+  ;; M = K·L (r×p, row-major at M): M_ac = Σ_i ascending K_a,lo_c+i·L_c,i from +0 (K r×r);
+  ;; then T = Lᵀ·M (p×p at T): T_cd = Σ_i ascending L_c,i·M_lo_c+i,d from +0 for d ≥ c, two d per
+  ;; vector (independent sums), accumulated in row c of T and mirrored to column c.
+  (func (export "ktl") (param $K i32) (param $r i32) (param $Lc i32) (param $lo i32) (param $b i32) (param $p i32)
+                       (param $M i32) (param $T i32)
+    (local $a i32) (local $c i32) (local $i i32) (local $d i32) (local $len i32) (local $k0 i32) (local $l0 i32)
+    (local $mp i32) (local $tr i32) (local $mr i32) (local $prow i32) (local $acc f64) (local $lac v128)
+    (local.set $prow (i32.shl (local.get $p) (i32.const 3)))
+    (local.set $mp (local.get $M))
+    (block $ea (loop $la
+      (br_if $ea (i32.ge_s (local.get $a) (local.get $r)))
+      (local.set $c (i32.const 0))
+      (block $ec (loop $lc
+        (br_if $ec (i32.ge_s (local.get $c) (local.get $p)))
+        (local.set $k0 (i32.add (local.get $K) (i32.shl (i32.add (i32.mul (local.get $a) (local.get $r))
+                                                                  (i32.load (i32.add (local.get $lo) (i32.shl (local.get $c) (i32.const 2))))) (i32.const 3))))
+        (local.set $l0 (i32.add (local.get $Lc) (i32.shl (i32.mul (local.get $c) (local.get $b)) (i32.const 3))))
+        (local.set $acc (f64.const 0))
+        (local.set $i (i32.const 0))
+        (block $ei (loop $li
+          (br_if $ei (i32.ge_s (local.get $i) (local.get $b)))
+          (local.set $acc (f64.add (local.get $acc)
+            (f64.mul (f64.load (i32.add (local.get $k0) (i32.shl (local.get $i) (i32.const 3))))
+                     (f64.load (i32.add (local.get $l0) (i32.shl (local.get $i) (i32.const 3)))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $li)))
+        (f64.store (local.get $mp) (local.get $acc))
+        (local.set $mp (i32.add (local.get $mp) (i32.const 8)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $lc)))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $la)))
+    (local.set $c (i32.const 0))
+    (block $et (loop $lt
+      (br_if $et (i32.ge_s (local.get $c) (local.get $p)))
+      (local.set $len (i32.sub (local.get $p) (local.get $c)))
+      (local.set $tr (i32.add (local.get $T) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $p)) (local.get $c)) (i32.const 3))))
+      (local.set $d (i32.const 0))
+      (block $ez (loop $lz
+        (br_if $ez (i32.ge_s (local.get $d) (local.get $len)))
+        (f64.store (i32.add (local.get $tr) (i32.shl (local.get $d) (i32.const 3))) (f64.const 0))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br $lz)))
+      (local.set $l0 (i32.add (local.get $Lc) (i32.shl (i32.mul (local.get $c) (local.get $b)) (i32.const 3))))
+      (local.set $mr (i32.add (local.get $M) (i32.shl (i32.add (i32.mul (i32.load (i32.add (local.get $lo) (i32.shl (local.get $c) (i32.const 2)))) (local.get $p))
+                                                               (local.get $c)) (i32.const 3))))
+      (local.set $i (i32.const 0))
+      (block $ei2 (loop $li2
+        (br_if $ei2 (i32.ge_s (local.get $i) (local.get $b)))
+        (local.set $lac (v128.load64_splat (i32.add (local.get $l0) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $d (i32.const 0))
+        (block $ed (loop $ld
+          (br_if $ed (i32.gt_s (i32.add (local.get $d) (i32.const 2)) (local.get $len)))
+          (v128.store (i32.add (local.get $tr) (i32.shl (local.get $d) (i32.const 3)))
+            (f64x2.add (v128.load (i32.add (local.get $tr) (i32.shl (local.get $d) (i32.const 3))))
+                       (f64x2.mul (local.get $lac) (v128.load (i32.add (local.get $mr) (i32.shl (local.get $d) (i32.const 3)))))))
+          (local.set $d (i32.add (local.get $d) (i32.const 2)))
+          (br $ld)))
+        (if (i32.lt_s (local.get $d) (local.get $len))
+          (then
+            (f64.store (i32.add (local.get $tr) (i32.shl (local.get $d) (i32.const 3)))
+              (f64.add (f64.load (i32.add (local.get $tr) (i32.shl (local.get $d) (i32.const 3))))
+                       (f64.mul (f64x2.extract_lane 0 (local.get $lac)) (f64.load (i32.add (local.get $mr) (i32.shl (local.get $d) (i32.const 3)))))))))
+        (local.set $mr (i32.add (local.get $mr) (local.get $prow)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $li2)))
+      ;; mirror: T_dc = T_cd (d > c)
+      (local.set $d (i32.const 1))
+      (local.set $mr (i32.add (local.get $tr) (local.get $prow)))
+      (block $em (loop $lm
+        (br_if $em (i32.ge_s (local.get $d) (local.get $len)))
+        (f64.store (local.get $mr) (f64.load (i32.add (local.get $tr) (i32.shl (local.get $d) (i32.const 3)))))
+        (local.set $mr (i32.add (local.get $mr) (local.get $prow)))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br $lm)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $lt))))
+
+  ;; R = L·W_keep·diag(inv) (r×q at R): Wk (p×q at Wk) = the columns keep_j (i32 at keep + 4j) of
+  ;; W (p×p); R_aj = (Σ_c ascending over the columns whose block holds row a L_ac·Wk_cj, from +0)
+  ;; · inv_j; two j per vector (independent sums).
+  (func (export "rlw") (param $Lc i32) (param $lo i32) (param $b i32) (param $p i32) (param $r i32) (param $W i32)
+                       (param $keep i32) (param $q i32) (param $inv i32) (param $Wk i32) (param $R i32)
+    (local $a i32) (local $c i32) (local $j i32) (local $c0 i32) (local $c1 i32) (local $wr i32) (local $rr i32)
+    (local $lac v128) (local $qrow i32)
+    (local.set $qrow (i32.shl (local.get $q) (i32.const 3)))
+    (local.set $wr (local.get $Wk))
+    (block $ec (loop $lc
+      (br_if $ec (i32.ge_s (local.get $c) (local.get $p)))
+      (local.set $j (i32.const 0))
+      (block $ej (loop $lj
+        (br_if $ej (i32.ge_s (local.get $j) (local.get $q)))
+        (f64.store (i32.add (local.get $wr) (i32.shl (local.get $j) (i32.const 3)))
+          (f64.load (i32.add (local.get $W) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $p))
+                                                             (i32.load (i32.add (local.get $keep) (i32.shl (local.get $j) (i32.const 2))))) (i32.const 3)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
+      (local.set $wr (i32.add (local.get $wr) (local.get $qrow)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $lc)))
+    (local.set $rr (local.get $R))
+    (block $ea (loop $la
+      (br_if $ea (i32.ge_s (local.get $a) (local.get $r)))
+      ;; columns are in block order: those of row a's block are c0 … c1−1
+      (block $e0 (loop $l0
+        (br_if $e0 (i32.ge_s (local.get $c0) (local.get $p)))
+        (br_if $e0 (i32.gt_s (i32.add (i32.load (i32.add (local.get $lo) (i32.shl (local.get $c0) (i32.const 2)))) (local.get $b)) (local.get $a)))
+        (local.set $c0 (i32.add (local.get $c0) (i32.const 1)))
+        (br $l0)))
+      (local.set $c1 (local.get $c0))
+      (block $e1 (loop $l1
+        (br_if $e1 (i32.ge_s (local.get $c1) (local.get $p)))
+        (br_if $e1 (i32.gt_s (i32.load (i32.add (local.get $lo) (i32.shl (local.get $c1) (i32.const 2)))) (local.get $a)))
+        (local.set $c1 (i32.add (local.get $c1) (i32.const 1)))
+        (br $l1)))
+      (local.set $j (i32.const 0))
+      (block $ez (loop $lz
+        (br_if $ez (i32.ge_s (local.get $j) (local.get $q)))
+        (f64.store (i32.add (local.get $rr) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lz)))
+      (local.set $c (local.get $c0))
+      (block $ecc (loop $lcc
+        (br_if $ecc (i32.ge_s (local.get $c) (local.get $c1)))
+        (local.set $lac (v128.load64_splat (i32.add (local.get $Lc) (i32.shl (i32.sub (i32.add (i32.mul (local.get $c) (local.get $b)) (local.get $a))
+                                                                                      (i32.load (i32.add (local.get $lo) (i32.shl (local.get $c) (i32.const 2))))) (i32.const 3)))))
+        (local.set $wr (i32.add (local.get $Wk) (i32.mul (local.get $c) (local.get $qrow))))
+        (local.set $j (i32.const 0))
+        (block $ej2 (loop $lj2
+          (br_if $ej2 (i32.gt_s (i32.add (local.get $j) (i32.const 2)) (local.get $q)))
+          (v128.store (i32.add (local.get $rr) (i32.shl (local.get $j) (i32.const 3)))
+            (f64x2.add (v128.load (i32.add (local.get $rr) (i32.shl (local.get $j) (i32.const 3))))
+                       (f64x2.mul (local.get $lac) (v128.load (i32.add (local.get $wr) (i32.shl (local.get $j) (i32.const 3)))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 2)))
+          (br $lj2)))
+        (if (i32.lt_s (local.get $j) (local.get $q))
+          (then
+            (f64.store (i32.add (local.get $rr) (i32.shl (local.get $j) (i32.const 3)))
+              (f64.add (f64.load (i32.add (local.get $rr) (i32.shl (local.get $j) (i32.const 3))))
+                       (f64.mul (f64x2.extract_lane 0 (local.get $lac)) (f64.load (i32.add (local.get $wr) (i32.shl (local.get $j) (i32.const 3)))))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $lcc)))
+      (local.set $j (i32.const 0))
+      (block $es (loop $ls
+        (br_if $es (i32.ge_s (local.get $j) (local.get $q)))
+        (f64.store (i32.add (local.get $rr) (i32.shl (local.get $j) (i32.const 3)))
+          (f64.mul (f64.load (i32.add (local.get $rr) (i32.shl (local.get $j) (i32.const 3))))
+                   (f64.load (i32.add (local.get $inv) (i32.shl (local.get $j) (i32.const 3))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $ls)))
+      (local.set $rr (i32.add (local.get $rr) (local.get $qrow)))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br $la))))
 
   ;; —— Gaussians: Philox-4x32-10 and the AS 241 quantile (EMULATOR.md §3–§4; philox.ts, detmath.ts) ——
   ;; The four words of philox4x32 at counter (c0, c1, c2, c3) under key (k0, k1), into the globals.

@@ -124,6 +124,85 @@ export function rank2(m: Float64Array, A: number, n: number, k1: number, v: numb
   }
 }
 
+/**
+ * The Householder reduction of EMULATOR.md §9.2 on A (n×n at offset A): for k = 0 … n−3 with a
+ * nonzero tail, v_k to row k of A (entries k+1 … n−1), β_k to m[B + k], k to mi[K + count];
+ * p (n doubles) is scratch. Returns the count.
+ */
+export function tridiag(m: Float64Array, mi: Int32Array, A: number, n: number, B: number, K: number, p: number): number {
+  let nk = 0;
+  for (let k = 0; k + 2 < n; k++) {
+    let tail = 0;
+    for (let i = k + 2; i < n; i++) tail = tail + m[A + i * n + k] * m[A + i * n + k];
+    if (tail === 0) continue;
+    // v_k (entries k+1 … n−1) goes to row k of A above the diagonal: that row is never read again
+    // (later steps touch rows and columns > k; d and e come from the diagonal and below).
+    const vo = A + k * n;
+    const x0 = m[A + (k + 1) * n + k];
+    const sigma = x0 * x0 + tail;
+    const alpha = x0 >= 0 ? -Math.sqrt(sigma) : Math.sqrt(sigma);
+    m[vo + k + 1] = x0 - alpha;
+    for (let i = k + 2; i < n; i++) m[vo + i] = m[A + i * n + k];
+    let vtv = 0;
+    for (let i = k + 1; i < n; i++) vtv = vtv + m[vo + i] * m[vo + i];
+    const beta = 2 / vtv;
+    symv(m, A, n, k + 1, vo, p); // p_i = Σ_j A_ij·v_j
+    let pv = 0;
+    for (let i = k + 1; i < n; i++) {
+      m[p + i] = beta * m[p + i];
+      pv = pv + m[p + i] * m[vo + i];
+    }
+    const kk = (beta / 2) * pv;
+    for (let i = k + 1; i < n; i++) m[p + i] = m[p + i] - kk * m[vo + i]; // w
+    rank2(m, A, n, k + 1, vo, p);
+    m[A + (k + 1) * n + k] = alpha;
+    for (let i = k + 2; i < n; i++) m[A + i * n + k] = 0;
+    m[B + k] = beta;
+    mi[K + nk++] = k;
+  }
+  return nk;
+}
+
+const EPS = 2.220446049250313e-16;
+
+/**
+ * The implicit QR iteration of EMULATOR.md §9.2 on the tridiagonal (d, e): deflate from the
+ * bottom, one qrsweep on the unreduced block l … m; sweeps (l, m − l) recorded at mi[S …] and
+ * their rotations at m[CS …], applied to Q (rotapply) when the next sweep would pass `cap`
+ * rotations, and at the end. Returns the sweeps taken, or −1 past 60·n.
+ */
+export function qrdrive(mem: Float64Array, mi: Int32Array, d: number, e: number, n: number, Q: number, np: number, S: number, CS: number, cap: number): number {
+  const small = (i: number) => Math.abs(mem[e + i]) <= EPS * (Math.abs(mem[d + i]) + Math.abs(mem[d + i + 1]));
+  let sweeps = 0; // recorded, not yet applied to Q
+  let used = 0; // rotations recorded
+  let it = 0;
+  let m = n - 1;
+  while (m > 0) {
+    if (small(m - 1)) {
+      mem[e + m - 1] = 0;
+      m--;
+      continue;
+    }
+    let l = m - 1;
+    while (l > 0 && !small(l - 1)) l--;
+    if (l > 0) mem[e + l - 1] = 0;
+    if (++it > 60 * n) return -1;
+    if (used + (m - l) > cap) {
+      if (sweeps > 0) rotapply(mem, mi, Q, n, np, S, sweeps, CS);
+      sweeps = 0;
+      used = 0;
+    }
+    mi[S + 2 * sweeps] = l;
+    mi[S + 2 * sweeps + 1] = m - l;
+    sweeps++;
+    // Wilkinson shift from the trailing 2×2 of the block l..m, then the sweep's rotations.
+    qrsweep(mem, d, e, l, m, CS + 2 * used);
+    used += m - l;
+  }
+  if (sweeps > 0) rotapply(mem, mi, Q, n, np, S, sweeps, CS);
+  return it;
+}
+
 /** √(x² + y²) as linalg.ts's hypotDet (the same expression; repeated here so kernels import nothing). */
 function hypot(x: number, y: number): number {
   const ax = Math.abs(x);

@@ -105,6 +105,8 @@ const adopters = new WeakMap<ArrayBuffer, WeakRef<FactorStore>>();
 interface Ops {
   readonly simd: boolean;
   jx(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, xs: number, out: number, cont: boolean): void;
+  /** jx for x = each row of the pair at x (pair layout, x_j at x + 2j), lane l's sums at out_l */
+  jx2(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, out0: number, out1: number, cont: boolean): void;
   /** the j ∈ [j0, j1) with x_j ≠ ±0 (x_j at x + 2j, a row of the pair layout) into the list at `list` */
   nzidx(x: number, j0: number, j1: number, list: number): number;
   /** jx for a pair-layout row x over only the listed j (the other terms are ±0: same bits) */
@@ -123,6 +125,10 @@ function scalarOps(m: Float64Array): Ops {
   return {
     simd: false,
     jx: (P, p0, p1, n, j0, j1, x, xs, out, cont) => scalar.jx(m, P, p0, p1, n, j0, j1, x, xs, out, cont),
+    jx2: (P, p0, p1, n, j0, j1, x, out0, out1, cont) => {
+      scalar.jx(m, P, p0, p1, n, j0, j1, x, 2, out0, cont);
+      scalar.jx(m, P, p0, p1, n, j0, j1, x + 1, 2, out1, cont);
+    },
     nzidx: (x, j0, j1, list) => scalar.nzidx(m, li, x, j0, j1, 2 * list),
     jxl: (P, p0, p1, n, j0, list, cnt, x, out, cont) => scalar.jxl(m, li, P, p0, p1, n, j0, 2 * list, cnt, x, out, cont),
     jx4: (P, np, n, v, out) => scalar.jx4(m, P, np, n, v, out),
@@ -138,6 +144,7 @@ function wasmOps(k: WasmKernels): Ops {
   return {
     simd: true,
     jx: (P, p0, p1, n, j0, j1, x, xs, out, cont) => k.jx(8 * P, p0, p1, n, j0, j1, 8 * x, 8 * xs, 8 * out, cont ? 1 : 0),
+    jx2: (P, p0, p1, n, j0, j1, x, out0, out1, cont) => k.jx2(8 * P, p0, p1, n, j0, j1, 8 * x, 8 * out0, 8 * out1, cont ? 1 : 0),
     nzidx: (x, j0, j1, list) => k.nzidx(8 * x, j0, j1, 8 * list),
     jxl: (P, p0, p1, n, j0, list, cnt, x, out, cont) => k.jxl(8 * P, p0, p1, n, j0, 8 * list, cnt, 8 * x, 8 * out, cont ? 1 : 0),
     jx4: (P, np, n, v, out) => k.jx4(8 * P, np, n, 8 * v, 8 * out),
@@ -316,9 +323,12 @@ export class FactorStore {
     const m = this.m;
     const list = this.out;
     const tile = Math.max(64, Math.floor(GRAM_TILE_BYTES / (16 * np)));
-    // A row found over 80 % nonzero in the first tile is taken as dense from then on (no scans):
-    // either path gives the same bits, so this only chooses the faster one.
+    // A row over 80 % nonzero in the first tile is taken as dense (no scans): either path gives
+    // the same bits, so this only chooses the faster one. Two dense rows of one pair go through
+    // jx2 together (each J load serves both).
     const dense = new Uint8Array(r);
+    const t0 = Math.min(n, tile);
+    for (let a = 0; a < r; a++) dense[a] = 5 * ops.nzidx((a >> 1) * 2 * n + (a & 1), 0, t0, list) > 4 * t0 ? 1 : 0;
     for (let j0 = 0; j0 < n; j0 += tile) {
       const j1 = Math.min(n, j0 + tile);
       for (let a = 0; a < r; a++) {
@@ -326,15 +336,15 @@ export class FactorStore {
         // row a in pair layout: stride 2 doubles; pairs pa … np−1 of K's row a
         const xa = pa * 2 * n + (a & 1);
         const out = acc + a * rowLen;
-        if (dense[a]) {
-          ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
-          continue;
+        if ((a & 1) === 0 && a + 1 < r && dense[a] && dense[a + 1]) {
+          ops.jx2(this.P, pa, np, n, j0, j1, xa, out, out + rowLen, j0 > 0);
+          a++;
+        } else if (dense[a]) ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+        else {
+          const cnt = ops.nzidx(xa, j0, j1, list);
+          if (5 * cnt > 4 * (j1 - j0)) ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
+          else ops.jxl(this.P, pa, np, n, j0, list, cnt, xa, out, j0 > 0);
         }
-        const cnt = ops.nzidx(xa, j0, j1, list);
-        if (5 * cnt > 4 * (j1 - j0)) {
-          ops.jx(this.P, pa, np, n, j0, j1, xa, 2, out, j0 > 0);
-          if (j0 === 0) dense[a] = 1;
-        } else ops.jxl(this.P, pa, np, n, j0, list, cnt, xa, out, j0 > 0);
       }
     }
     for (let a = 0; a < r; a++)

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 
 export interface WasmKernels {
   jx(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, xs: number, out: number, cont: number): void;
+  jx2(P: number, p0: number, p1: number, n: number, j0: number, j1: number, x: number, out0: number, out1: number, cont: number): void;
   nzidx(x: number, j0: number, j1: number, list: number): number;
   jxl(P: number, p0: number, p1: number, n: number, j0: number, list: number, cnt: number, x: number, out: number, cont: number): void;
   jx4(P: number, np: number, n: number, v: number, out: number): void;
@@ -17,6 +18,10 @@ export interface WasmKernels {
   hhacc(Q: number, n: number, np: number, V: number, B: number, K: number, nk: number): void;
   rotapply(Q: number, n: number, np: number, S: number, ns: number, CS: number): void;
   qrsweep(d: number, e: number, l: number, m: number, cs: number): void;
+  tridiag(A: number, n: number, B: number, K: number, p: number): number;
+  qrdrive(d: number, e: number, n: number, Q: number, np: number, S: number, CS: number, cap: number): number;
+  ktl(K: number, r: number, Lc: number, lo: number, b: number, p: number, M: number, T: number): void;
+  rlw(Lc: number, lo: number, b: number, p: number, r: number, W: number, keep: number, q: number, inv: number, Wk: number, R: number): void;
   gauss(out: number, n: number, k0: number, k1: number, c1: number, c2: number, c3: number, first: number): void;
 }
 
