@@ -219,12 +219,18 @@ export class FactorStore {
     // a reused memory holds old values: everything but J's rows starts at +0, as fresh memory does
     m.fill(0, np * 2 * n, doubles);
     if (adopt) interleaveInPlace(m, n, r);
-    else
-      for (let k = 0; k < r; k++) {
-        const src = k * n;
-        const dst = (k >> 1) * 2 * n + (k & 1);
-        for (let j = 0; j < n; j++) m[dst + 2 * j] = J[src + j];
+    else {
+      // a pair's two rows at once: the writes run contiguously through the pair's 2n doubles
+      let k = 0;
+      for (; k + 1 < r; k += 2) {
+        const s0 = k * n, s1 = s0 + n, dst = k * n;
+        for (let j = 0; j < n; j++) {
+          m[dst + 2 * j] = J[s0 + j];
+          m[dst + 2 * j + 1] = J[s1 + j];
+        }
       }
+      if (k < r) for (let j = 0, src = k * n; j < n; j++) m[k * n + 2 * j] = J[src + j];
+    }
     if (r & 1) {
       const pad = (r >> 1) * 2 * n + 1;
       for (let j = 0; j < n; j++) m[pad + 2 * j] = 0;
