@@ -7,6 +7,7 @@ import type { BenchRow, BenchSuite } from './harness.ts';
 import { PROFILES, SpuCore } from '../src/emulator/physics/index.ts';
 import { FactoredCoupling } from '../src/emulator/physics/couplings.ts';
 import { spectralV1 } from './baselines/spectral-v1.ts';
+import { symmetricEigen } from '../src/emulator/physics/linalg.ts';
 
 const DT = 0.1;
 
@@ -290,6 +291,61 @@ function mnistRow(): BenchRow {
   };
 }
 
+/**
+ * Issue 11 deliverable 3's measurement: the p×p symmetric eigensolver (p = 9r/10, the rank of r/10
+ * softmax blocks) at r = 320 and 640 against the whole device step of that size (upload + exact
+ * set-up + run, t = 50τ, N = 6,634, dense random J; the Gram dominates the rest). ratio = the
+ * eigensolver's share of the step: where it is large, a divide-and-conquer tridiagonal step would pay.
+ */
+function eigenRows(): BenchRow[] {
+  const n = 6634, dz = 10;
+  return [320, 640].map((r) => {
+    const p = (9 * r) / 10;
+    let st = 0x3c6ef372;
+    const u = () => ((st = (Math.imul(st, 1664525) + 1013904223) >>> 0), st / 4294967296 - 0.5);
+    const T = new Float64Array(p * p);
+    for (let i = 0; i < p; i++)
+      for (let j = 0; j <= i; j++) {
+        const v = u() + (i === j ? 2 : 0);
+        T[i * p + j] = v;
+        T[j * p + i] = v;
+      }
+    const J = new Float64Array(r * n).map(() => u() * 0.1);
+    const blocks = new Float64Array(r * dz);
+    for (let b = 0; b < r / dz; b++) {
+      const e = Array.from({ length: dz }, (_, i) => Math.exp(Math.sin(3 * b + i)));
+      const z = e.reduce((a, v) => a + v, 0);
+      const pr = e.map((v) => v / z);
+      for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) blocks[b * dz * dz + i * dz + j] = (i === j ? pr[i] : 0) - pr[i] * pr[j];
+    }
+    const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 5 });
+    c.configure({ kappa0: 1e-3, integrator: { kind: 'exact' }, samplePeriodTau: 0.1, burnInTau: 0 });
+    const g = new Float64Array(n).fill(0.01);
+    const step = () => {
+      c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz, blocks }, scale: 1 / 64, lambda: 0.01 });
+      c.setGradient(g);
+      c.run({ durationTau: 50, start: 'gradient' });
+    };
+    const te: number[] = [];
+    const ts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      te.push(seconds(() => void symmetricEigen(T, p)));
+      ts.push(seconds(step));
+    }
+    te.shift(); // warm-up
+    ts.shift();
+    const tEig = median(te), tStep = median(ts);
+    return {
+      case: `symmetric eigensolver p=${p} (r=${r}) vs device step N=${n}`,
+      value: tEig,
+      unit: 's',
+      baseline: tStep,
+      ratio: tEig / tStep,
+      note: 'baseline = upload + exact set-up + run (t=50τ) at this r; ratio = the eigensolver\'s share (issue 11 deliverable 3: divide and conquer only where it pays)',
+    };
+  });
+}
+
 /** A callable gc() without --expose-gc on the command line (so the baseline holds no garbage). */
 function getGc(): () => void {
   setFlagsFromString('--expose_gc');
@@ -342,7 +398,7 @@ function memoryRow(quick: boolean): BenchRow {
 }
 
 /**
- * TNGD_BENCH_ONLY=spectral,mnist (comma-separated: memory, euler, spectral, mnist, exact,
+ * TNGD_BENCH_ONLY=spectral,mnist (comma-separated: memory, euler, spectral, mnist, eigen, exact,
  * stability) runs only those row groups; unset runs all.
  */
 const only = process.env.TNGD_BENCH_ONLY?.split(',').map((s) => s.trim());
@@ -360,6 +416,7 @@ const suite: BenchSuite = {
     }
     if (want('spectral')) rows.push(...spectralRows(quick ? 9 : 21, 3));
     if (want('mnist')) rows.push(mnistRow());
+    if (want('eigen')) rows.push(...eigenRows());
     if (want('exact')) rows.push(...exactRows(10000, 64, quick ? 2 : 3));
     if (want('stability')) rows.push(stabilityRow(10000, 64, quick ? 3 : 5));
     if (!quick && want('exact')) rows.push(...exactRows(10000, 320, 2));
