@@ -28,6 +28,8 @@ interface EigenOps {
   hhacc(Q: number, n: number, np: number, V: number, B: number, K: number, nk: number): void;
   /** the QR iteration on (d, e) with its rotations applied to Q; returns the sweeps, −1 past 60·n */
   qrdrive(d: number, e: number, n: number, Q: number, np: number, S: number, CS: number, cap: number): number;
+  /** Q's row pairs to row-major at out */
+  unpair(Q: number, n: number, np: number, out: number): void;
 }
 
 /** Rotations recorded between two applications to Q (bounds the buffer, not the result). */
@@ -56,11 +58,13 @@ function eigenWork(n: number, forceScalar: boolean) {
         tridiag: (a, nn, bb, kk, pp) => k.tridiag(8 * a, nn, 8 * bb, 4 * kk, 8 * pp),
         hhacc: (q, nn, npp, vv, bb, kk, nk) => k.hhacc(8 * q, nn, npp, 8 * vv, 8 * bb, 4 * kk, nk),
         qrdrive: (dd, ee, nn, q, npp, ss, c, cp) => k.qrdrive(8 * dd, 8 * ee, nn, 8 * q, npp, 4 * ss, 8 * c, cp),
+        unpair: (q, nn, npp, o) => k.unpair(8 * q, nn, npp, 8 * o),
       }
     : {
         tridiag: (a, nn, bb, kk, pp) => scalar.tridiag(m, mi, a, nn, bb, kk, pp),
         hhacc: (q, nn, npp, vv, bb, kk, nk) => scalar.hhacc(m, mi, q, nn, npp, vv, bb, kk, nk),
         qrdrive: (dd, ee, nn, q, npp, ss, c, cp) => scalar.qrdrive(m, mi, dd, ee, nn, q, npp, ss, c, cp),
+        unpair: (q, nn, npp, o) => scalar.unpair(m, q, nn, npp, o),
       };
   return { m, mi, ops, np, cap, A, Q, B, p, d, e, cs, K, S };
 }
@@ -102,11 +106,8 @@ export function symmetricEigen(a0: Float64Array, n: number, opts: { scalarKernel
   for (let i = 0; i + 1 < n; i++) e[i] = A[(i + 1) * n + i];
   e[n - 1] = 0;
   if (ops.qrdrive(w.d, w.e, n, w.Q, np, w.S, w.cs, w.cap) < 0) throw new Error('symmetricEigen: no convergence');
-  const Q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const base = (i >> 1) * 2 * n + (i & 1);
-    for (let j = 0; j < n; j++) Q[i * n + j] = Qp[base + 2 * j];
-  }
+  ops.unpair(w.Q, n, np, w.A); // A's region is free again: the reflectors are applied
+  const Q = mem.slice(w.A, w.A + n * n);
   return { values: Float64Array.from(d), vectors: Q };
 }
 

@@ -757,6 +757,31 @@
         (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
         (br $l1))))
 
+  ;; Q's row pairs (np of them at Q) back to row-major n×n at out (an odd n's padding row dropped).
+  (func (export "unpair") (param $Q i32) (param $n i32) (param $np i32) (param $out i32)
+    (local $pi i32) (local $j i32) (local $src i32) (local $d0 i32) (local $d1 i32) (local $v v128) (local $two i32)
+    (block $done
+      (loop $lp
+        (br_if $done (i32.ge_s (local.get $pi) (local.get $np)))
+        (local.set $src (i32.add (local.get $Q) (i32.shl (i32.mul (local.get $pi) (local.get $n)) (i32.const 4))))
+        (local.set $d0 (i32.add (local.get $out) (i32.shl (i32.mul (local.get $pi) (local.get $n)) (i32.const 4))))
+        (local.set $d1 (i32.add (local.get $d0) (i32.shl (local.get $n) (i32.const 3))))
+        (local.set $two (i32.lt_s (i32.add (i32.shl (local.get $pi) (i32.const 1)) (i32.const 1)) (local.get $n)))
+        (local.set $j (i32.const 0))
+        (block $ej
+          (loop $lj
+            (br_if $ej (i32.ge_s (local.get $j) (local.get $n)))
+            (local.set $v (v128.load (local.get $src)))
+            (v128.store64_lane 0 (local.get $d0) (local.get $v))
+            (if (local.get $two) (then (v128.store64_lane 1 (local.get $d1) (local.get $v))))
+            (local.set $src (i32.add (local.get $src) (i32.const 16)))
+            (local.set $d0 (i32.add (local.get $d0) (i32.const 8)))
+            (local.set $d1 (i32.add (local.get $d1) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $lj)))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 1)))
+        (br $lp))))
+
   ;; √(x² + y²) as linalg.ts's hypotDet: m = max(|x|, |y|) (the second when not >), 0 if m = 0,
   ;; else m·sqrt((|x|/m)·(|x|/m) + (|y|/m)·(|y|/m)).
   (func $hypot (param $x f64) (param $y f64) (result f64)

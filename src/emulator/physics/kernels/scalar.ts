@@ -287,3 +287,12 @@ export function rotapply(m: Float64Array, si: Int32Array, Q: number, n: number, 
     }
   }
 }
+
+/** Q's row pairs back to row-major n×n at out (an odd n's padding row dropped). */
+export function unpair(m: Float64Array, Q: number, n: number, np: number, out: number): void {
+  for (let pi = 0; pi < np; pi++)
+    for (let l = 0; l < 2 && 2 * pi + l < n; l++) {
+      const base = Q + pi * 2 * n + l, dst = out + (2 * pi + l) * n;
+      for (let j = 0; j < n; j++) m[dst + j] = m[base + 2 * j];
+    }
+}

@@ -17,6 +17,7 @@ export interface WasmKernels {
   rank2(A: number, n: number, k1: number, v: number, w: number): void;
   hhacc(Q: number, n: number, np: number, V: number, B: number, K: number, nk: number): void;
   rotapply(Q: number, n: number, np: number, S: number, ns: number, CS: number): void;
+  unpair(Q: number, n: number, np: number, out: number): void;
   qrsweep(d: number, e: number, l: number, m: number, cs: number): void;
   tridiag(A: number, n: number, B: number, K: number, p: number): number;
   qrdrive(d: number, e: number, n: number, Q: number, np: number, S: number, CS: number, cap: number): number;
