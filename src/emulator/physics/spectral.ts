@@ -102,10 +102,14 @@ export function factorCore(core: CoreSpec, r: number, s: number): CoreFactor {
   return { p, lo: loAll.slice(0, p), b: dz, Lc: all.slice(0, p * dz) };
 }
 
-/** One reusable kernel memory for the set-up's products (set-ups run one at a time), grown by replacing it. */
+/**
+ * One reusable kernel memory for the set-up's products (set-ups run one at a time), grown by
+ * replacing it; without WASM kernels (the scalar reference runs) it stays the small first one.
+ */
 let work: ReturnType<typeof instantiate> | null = null;
 function workMemory(bytes: number): ReturnType<typeof instantiate> {
-  if (!work || work.memory.byteLength < bytes) work = instantiate(bytes);
+  if (!work) work = instantiate(65536);
+  if (work.kernels && work.memory.byteLength < bytes) work = instantiate(bytes);
   return work;
 }
 
