@@ -122,4 +122,13 @@ describe('the core retires the systems it drops', () => {
     expect(retired(second)).toBe(true); // the run has ended: the third system is live
     expect(retired(storeOf(c, 'live'))).toBe(false);
   });
+
+  it('a pending factored system replaced by a layered one (same n, one explicit layer)', () => {
+    const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 1 });
+    c.setCurvatureFactored(system(1));
+    const dropped = storeOf(c, 'staged');
+    const { J, ...rest } = system(2);
+    c.setCurvatureLayered({ ...rest, b: 1, layers: [{ kind: 'explicit', cols: n, J }] });
+    expect(retired(dropped)).toBe(true);
+  });
 });

@@ -141,7 +141,9 @@ export class SpuCore implements RunHost {
   setCurvatureLayered(f: LayeredCurvature, opts: UploadOptions = {}): CoreUploadReport {
     this.guardIdle();
     const { coupling, dacClips } = realiseLayered(this.traits, f, opts);
+    const prev = this.staged.op;
     this.staged.op = coupling;
+    this.retire(prev);
     return { dacClips };
   }
 
