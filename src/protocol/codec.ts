@@ -155,9 +155,10 @@ export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: {
 /**
  * Frames header ‖ payload pieces ‖ CRC straight into the COBS output: no inner frame buffer, the
  * payload pieces (e.g. a BulkChunk's data, a view of the host tensor) are read once for the CRC
- * and once for COBS.
+ * and once for COBS. `into`, when it has room for the encoded frame, receives it (the result is
+ * a view of it).
  */
-export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Array[], opts: { leadingDelimiter?: boolean } = {}): Buffer {
+export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Array[], opts: { leadingDelimiter?: boolean; into?: Buffer } = {}): Buffer {
   const head = Buffer.allocUnsafe(HEADER_BYTES);
   writeHeader(head, 0, header);
   let crc = crc32c(head);
@@ -170,7 +171,9 @@ export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Arr
   trailer.writeUInt32LE(crc, 0);
   const innerLen = HEADER_BYTES + payloadLen + CRC_BYTES;
   const lead = opts.leadingDelimiter ? 1 : 0;
-  const out = Buffer.allocUnsafe(lead + cobsMaxEncodedLength(innerLen) + 1);
+  const need = lead + cobsMaxEncodedLength(innerLen) + 1;
+  // a caller's reusable buffer (a frame pool) when it has room: warm memory, nothing to collect
+  const out = opts.into && opts.into.length >= need ? opts.into : Buffer.allocUnsafe(need);
   if (lead) out[0] = 0;
   const n = cobsEncodePartsInto([head, ...payload, trailer], out, lead);
   out[lead + n] = 0;
