@@ -6,7 +6,7 @@
 // validated messages instead of frames: the same ids, timeouts, retries and routing apply.
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FLAG_REPLY, FrameDecoder, checkMessage, encodeBulkChunkFrame, encodeFrame, opNameOfType } from '../protocol/index.ts';
+import { FLAG_REPLY, FrameDecoder, MAX_MAX_FRAME_BYTES, checkMessage, cobsMaxEncodedLength, encodeBulkChunkFrame, encodeFrame, opNameOfType } from '../protocol/index.ts';
 import type { DecodedFrame, EventMessage, FrameFault, LinkMessage, Message, OpName, ReplyBody, RequestBody, RequestMessage } from '../protocol/index.ts';
 import { ArgumentError, DeviceError, DisconnectedError, ProtocolMismatchError, TimeoutError } from './errors.ts';
 import type { MetricsRecorder } from './metrics.ts';
@@ -85,6 +85,9 @@ class AttemptTimeout extends Error {}
 class AttemptGarbled extends Error {}
 
 const RETIRED_MAX = 4096;
+/** Room for the largest frame (COBS overhead, a leading and the final delimiter). */
+const FRAME_SLOT_BYTES = cobsMaxEncodedLength(MAX_MAX_FRAME_BYTES) + 2;
+const FRAME_POOL_MAX = 32;
 
 /** `${op}Request` / `${op}Reply`, built once per operation rather than per request. */
 const kindNames = new Map<string, { request: RequestMessage['kind']; reply: string }>();
@@ -103,6 +106,19 @@ export class Channel {
   /** ids of attempts that timed out or were abandoned: their replies are "late" */
   private readonly retired = new Set<number>();
   private nextId: number;
+  private corked = false;
+  /**
+   * Output buffers of BulkChunk frames on a socket, reused once the socket has written them:
+   * a fresh 64 KiB buffer per chunk cost page faults and external-memory GCs (framing ran at
+   * ~0.2–1.3 GB/s fresh, 1.2–1.9 GB/s pooled).
+   */
+  private readonly framePool: Buffer[] = [];
+  /**
+   * A TCP socket or serial port: its write callback means the bytes left (pooled frame buffers
+   * may be reused then) and corking merges writes. Not for in-process byte links, whose wrappers
+   * (fault injection) may hold written chunks.
+   */
+  private readonly ownsWrites: boolean;
   private downError: DisconnectedError | null = null;
   private readonly downListeners = new Set<(e: DisconnectedError) => void>();
   private readonly frameTaps = new Set<(f: DecodedFrame) => void>();
@@ -115,6 +131,7 @@ export class Channel {
 
   constructor(link: ByteLink, opts: ChannelOptions) {
     this.link = link;
+    this.ownsWrites = link.kind === 'tcp' || link.kind === 'serial';
     this.log = opts.logger;
     this.metrics = opts.metrics;
     this.timeoutMs = opts.timeoutMs;
@@ -190,17 +207,21 @@ export class Channel {
     for (let attempt = 1; ; attempt++) {
       const id = this.allocId();
       let out: Buffer | LinkMessage;
+      let release: (() => void) | undefined;
       try {
         if (this.link.messages) out = checkMessage(msg, id);
         // the hot path of an upload: framed straight from the caller's tensor (same bytes as encodeFrame)
-        else if (msg.kind === 'BulkChunkRequest') out = encodeBulkChunkFrame(msg.body, id);
-        else out = encodeFrame(msg, id);
+        else if (msg.kind === 'BulkChunkRequest') {
+          const slot = this.ownsWrites ? (this.framePool.pop() ?? Buffer.allocUnsafeSlow(FRAME_SLOT_BYTES)) : undefined;
+          out = encodeBulkChunkFrame(msg.body, id, slot);
+          if (slot) release = () => void (this.framePool.length < FRAME_POOL_MAX && this.framePool.push(slot));
+        } else out = encodeFrame(msg, id);
       } catch (e) {
         throw new ArgumentError(`${op}: request does not match the protocol schema: ${(e as Error).message}`, { cause: e });
       }
       opts.onAttempt?.(id);
       try {
-        const reply = await this.exchange(op, id, out, timeoutMs, opts.onEvent, opts.extend);
+        const reply = await this.exchange(op, id, out, timeoutMs, opts.onEvent, opts.extend, release);
         return this.interpret(op, reply);
       } catch (e) {
         const retriable = e instanceof AttemptTimeout || e instanceof AttemptGarbled;
@@ -239,11 +260,23 @@ export class Channel {
     this.write(Buffer.from(bytes));
   }
 
-  private write(out: Buffer | LinkMessage): void {
+  /** `release` runs once the stream is done with `out` (written, or dropped by a destroyed stream). */
+  private write(out: Buffer | LinkMessage, release?: () => void): void {
     this.metrics.framesOut++;
     if (out instanceof Uint8Array) {
       this.metrics.bytesOut += out.length;
-      this.link.stream.write(out);
+      const s = this.link.stream;
+      // On a socket or port, the frames sent in one turn (a window of BulkChunks) leave in one write.
+      if (!this.corked && this.ownsWrites) {
+        this.corked = true;
+        s.cork();
+        setImmediate(() => {
+          this.corked = false;
+          s.uncork();
+        });
+      }
+      if (release) s.write(out, release);
+      else s.write(out);
     } else this.link.messages!.send(out);
   }
 
@@ -254,8 +287,12 @@ export class Channel {
     timeoutMs: number,
     onEvent?: (ev: EventMessage) => void,
     extend?: () => Promise<boolean>,
+    release?: () => void,
   ): Promise<DecodedFrame> {
-    if (this.downError) return Promise.reject(this.downError);
+    if (this.downError) {
+      release?.();
+      return Promise.reject(this.downError);
+    }
     return new Promise<DecodedFrame>((resolve, reject) => {
       // one shared timer callback (the id rides along): nothing allocated per request for it
       const timer = setTimeout(this.onTimer, timeoutMs, id);
@@ -264,7 +301,7 @@ export class Channel {
       if (extend) p.extend = extend;
       this.pending.set(id, p);
       if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', op, id, ...(out instanceof Uint8Array ? { bytes: out.length } : {}) }, 'frame');
-      this.write(out);
+      this.write(out, release);
     });
   }
 

@@ -33,6 +33,9 @@ export interface ReplayTarget {
   stateReset(): Promise<unknown>;
 }
 
+/** A Float64Array of its own (a Float64Array is sliced: one memcpy, not an element-wise from()). */
+const ownCopy = (v: NumericArray): Float64Array => (v instanceof Float64Array ? v.slice() : Float64Array.from(v as ArrayLike<number>));
+
 export class SessionRecord {
   private rec: Recorded = {};
 
@@ -68,11 +71,11 @@ export class SessionRecord {
   }
 
   gradientLoaded(g: NumericArray, opts: UploadOptions): void {
-    this.rec.gradient = { g: Float64Array.from(g as ArrayLike<number>), opts };
+    this.rec.gradient = { g: ownCopy(g), opts };
   }
 
   stateSet(x: NumericArray): void {
-    this.rec.state = { x: Float64Array.from(x as ArrayLike<number>) };
+    this.rec.state = { x: ownCopy(x) };
   }
 
   stateReset(): void {

@@ -38,7 +38,7 @@ function u32(name: string, v: unknown): number {
 }
 
 /** The frame encodeFrame({ kind: 'BulkChunkRequest', body }, requestId) gives, built without copies of `data` but the COBS output. */
-export function encodeBulkChunkFrame(body: RequestBody<'BulkChunk'>, requestId: number): Buffer {
+export function encodeBulkChunkFrame(body: RequestBody<'BulkChunk'>, requestId: number, into?: Buffer): Buffer {
   u32('requestId', requestId);
   if (!(body.data instanceof Uint8Array)) throw new SchemaError(ErrorCode.SCHEMA_INVALID, 'BulkChunkRequest: data: expected MessagePack bin');
   const head = Buffer.allocUnsafe(1 + 11 + 5 + 4 + 5 + 7 + 5 + 5 + 5);
@@ -65,5 +65,5 @@ export function encodeBulkChunkFrame(body: RequestBody<'BulkChunk'>, requestId: 
     at += 4;
   }
   const header: FrameHeader = { version: PROTOCOL_MAJOR, flags: 0, type: OPERATIONS.BulkChunk.type, requestId };
-  return encodeFrameParts(header, [head.subarray(0, at), body.data]);
+  return encodeFrameParts(header, [head.subarray(0, at), body.data], into ? { into } : {});
 }

@@ -18,6 +18,7 @@ import {
   writeHeader,
 } from './header.ts';
 import type { FrameHeader } from './header.ts';
+import { FAST_BODY_CHECKS } from './fast-checks.ts';
 import { packPlainShared, unpackPlain } from './msgpack.ts';
 import { eventNameOfType, kindInfo, opNameOfType } from './registry.ts';
 import type { Message } from './registry.ts';
@@ -59,28 +60,18 @@ function encodeMessageShared(msg: Message): EncodedMessage {
   return { type, flags, payload: packPlainShared(body) };
 }
 
-const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+export { FAST_BODY_CHECKS };
 
-/**
- * Hand-written checks of the bodies an upload sends by the hundred (a BulkChunk and its reply per
- * 64 KiB, and the small requests around them): the body zod's parse returns (known keys, in schema order) when it is valid, null to
- * let the schema decide (and word the error). Pinned against the schemas by a property test.
- */
-export const FAST_BODY_CHECKS: Partial<Record<Message['kind'], (b: Record<string, unknown>) => unknown>> = {
-  BulkChunkRequest: (b) =>
-    isU32(b.transferId) && isU32(b.seq) && isU32(b.offset) && b.data instanceof Uint8Array ? { transferId: b.transferId, seq: b.seq, offset: b.offset, data: b.data } : null,
-  BulkChunkReply: (b) => (isU32(b.transferId) && isU32(b.seq) && isU32(b.received) ? { transferId: b.transferId, seq: b.seq, received: b.received } : null),
-  BulkCommitRequest: (b) => (isU32(b.transferId) ? { transferId: b.transferId } : null),
-  BulkCommitReply: (b) => (isU32(b.transferId) && isU32(b.bytes) && isU32(b.crc32c) ? { transferId: b.transferId, bytes: b.bytes, crc32c: b.crc32c } : null),
-  BulkAbortRequest: (b) => (isU32(b.transferId) ? { transferId: b.transferId } : null),
-  BulkAbortReply: (b) => (isU32(b.transferId) && typeof b.discarded === 'boolean' ? { transferId: b.transferId, discarded: b.discarded } : null),
-};
+/** The fast check's body when it settles `body` as valid, else null (the schema decides). */
+function quickBody(kind: Message['kind'], body: unknown): unknown {
+  const fast = FAST_BODY_CHECKS[kind];
+  return fast && body !== null && typeof body === 'object' ? fast(body as Record<string, unknown>) : null;
+}
 
 /** Validates `msg` against its schema; header type and flags of its frame, and the parsed body. */
 function typeFlagsAndBody(msg: Message): { type: number; flags: number; body: unknown } {
   const info = kindInfo(msg.kind);
-  const fast = FAST_BODY_CHECKS[msg.kind];
-  const quick = fast && msg.body !== null && typeof msg.body === 'object' ? fast(msg.body as Record<string, unknown>) : null;
+  const quick = quickBody(msg.kind, msg.body);
   if (quick) return { type: info.type, flags: info.direction === 'reply' ? FLAG_REPLY : 0, body: quick };
   const parsed = info.schema.safeParse(msg.body);
   if (!parsed.success) throw schemaFailure(msg.kind, parsed.error);
@@ -141,6 +132,8 @@ export function decodeMessage(header: FrameHeader, payload: Uint8Array): Message
   } catch (e) {
     throw new SchemaError(ErrorCode.MSGPACK_INVALID, `payload is not one MessagePack value: ${(e as Error).message}`);
   }
+  const quick = quickBody(kind, raw);
+  if (quick) return { kind, body: quick } as Message;
   const parsed = kindInfo(kind).schema.safeParse(raw);
   if (!parsed.success) throw schemaFailure(kind, parsed.error);
   if (kind === 'Error') return { kind, requestType: header.type, body: parsed.data as ErrorBody };
@@ -162,9 +155,10 @@ export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: {
 /**
  * Frames header ‖ payload pieces ‖ CRC straight into the COBS output: no inner frame buffer, the
  * payload pieces (e.g. a BulkChunk's data, a view of the host tensor) are read once for the CRC
- * and once for COBS.
+ * and once for COBS. `into`, when it has room for the encoded frame, receives it (the result is
+ * a view of it).
  */
-export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Array[], opts: { leadingDelimiter?: boolean } = {}): Buffer {
+export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Array[], opts: { leadingDelimiter?: boolean; into?: Buffer } = {}): Buffer {
   const head = Buffer.allocUnsafe(HEADER_BYTES);
   writeHeader(head, 0, header);
   let crc = crc32c(head);
@@ -177,7 +171,9 @@ export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Arr
   trailer.writeUInt32LE(crc, 0);
   const innerLen = HEADER_BYTES + payloadLen + CRC_BYTES;
   const lead = opts.leadingDelimiter ? 1 : 0;
-  const out = Buffer.allocUnsafe(lead + cobsMaxEncodedLength(innerLen) + 1);
+  const need = lead + cobsMaxEncodedLength(innerLen) + 1;
+  // a caller's reusable buffer (a frame pool) when it has room: warm memory, nothing to collect
+  const out = opts.into && opts.into.length >= need ? opts.into : Buffer.allocUnsafe(need);
   if (lead) out[0] = 0;
   const n = cobsEncodePartsInto([head, ...payload, trailer], out, lead);
   out[lead + n] = 0;

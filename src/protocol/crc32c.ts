@@ -45,8 +45,15 @@ export function loadNativeCrc32c(load: (id: string) => unknown = createRequire(i
   }
 }
 
-/** The native CRC-32C in use, or null (portable JS only). */
-export const NATIVE_CRC32C: NativeCrc32c | null = loadNativeCrc32c();
+let native: NativeCrc32c | null | undefined;
+/**
+ * The native CRC-32C in use, or null (portable JS only). Loaded on the first CRC long enough to
+ * want it: loading the binary costs ~7 ms, which a start whose messages are all short need not pay.
+ */
+export function nativeCrc32c(): NativeCrc32c | null {
+  if (native === undefined) native = loadNativeCrc32c();
+  return native;
+}
 
 /** Below this many bytes a native call costs more than the JS loop (measured ~0.6 µs per call). */
 const NATIVE_MIN_BYTES = 512;
@@ -56,7 +63,10 @@ const NATIVE_MIN_BYTES = 512;
  * checksum data that arrives in pieces; start with 0 (the init/xorout handling is internal).
  */
 export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
-  if (NATIVE_CRC32C !== null && end - start >= NATIVE_MIN_BYTES) return NATIVE_CRC32C(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), crc);
+  if (end - start >= NATIVE_MIN_BYTES) {
+    const f = native === undefined ? nativeCrc32c() : native;
+    if (f !== null) return f(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), crc);
+  }
   return crc32cPortable(bytes, crc, start, end);
 }
 

@@ -79,6 +79,9 @@ export class FrameDecoder {
   private readonly onFault: ((f: FrameFault) => void) | undefined;
   /** un-COBSed bytes of the current frame; replaced when a large payload is handed over */
   private buf: Buffer;
+  /** Frame buffers handed out with large payloads, and those given back (recycle) for reuse. */
+  private readonly lent = new WeakSet<ArrayBufferLike>();
+  private readonly spare: Buffer[] = [];
   private outLen = 0;
   private encodedLen = 0;
   /** data bytes still expected in the current COBS block */
@@ -115,6 +118,18 @@ export class FrameDecoder {
       } else pos = z;
     }
     return frames;
+  }
+
+  /**
+   * Gives back the memory of a large payload (any view into it, e.g. a BulkChunk's data) that the
+   * receiver no longer references, so the next large frame reuses it: a fresh 64 KiB buffer per
+   * bulk chunk cost page faults and external-memory GCs. Anything else is ignored.
+   */
+  recycle(view: Uint8Array): void {
+    const ab = view.buffer;
+    if (!this.lent.has(ab) || this.spare.length >= 4) return;
+    this.lent.delete(ab);
+    this.spare.push(Buffer.from(ab, 0, this.maxFrameBytes));
   }
 
   /** Drops a partial frame (e.g. at end of stream or after a link reset); counts its bytes. */
@@ -220,7 +235,8 @@ export class FrameDecoder {
       let payload: Buffer;
       if (split.payload.length >= Math.max(1024, this.maxFrameBytes >>> 3)) {
         payload = split.payload as Buffer;
-        this.buf = Buffer.allocUnsafeSlow(this.maxFrameBytes);
+        this.lent.add(this.buf.buffer);
+        this.buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxFrameBytes);
       } else payload = Buffer.from(split.payload);
       const message = decodeMessage(header, payload);
       this.counters.framesOk++;

@@ -1,6 +1,6 @@
 // Public API of the wire protocol (v1). Emulator, driver and conformance suite import from here.
 export { PROTOCOL_VERSION, PROTOCOL_MAJOR, MIN_MAX_FRAME_BYTES, DEFAULT_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES } from './version.ts';
-export { crc32c, crc32cPortable, loadNativeCrc32c, NATIVE_CRC32C, CRC32C_CHECK_VALUE } from './crc32c.ts';
+export { crc32c, crc32cPortable, loadNativeCrc32c, nativeCrc32c, CRC32C_CHECK_VALUE } from './crc32c.ts';
 export type { NativeCrc32c } from './crc32c.ts';
 export { cobsEncode, cobsEncodeInto, cobsEncodePartsInto, cobsDecode, cobsMaxEncodedLength } from './cobs.ts';
 export * from './header.ts';
@@ -14,7 +14,7 @@ export { FrameDecoder, FrameDecoderStream } from './decoder.ts';
 export type { FaultKind, FrameFault, DecoderCounters, FrameDecoderOptions } from './decoder.ts';
 export * from './state-machine.ts';
 export * from './bulk.ts';
-export { SCHEMA_FINGERPRINT, SCHEMA_BUNDLE, buildSchemaBundle, canonicalJson, schemaFingerprintOf } from './json-schema.ts';
+export { SCHEMA_FINGERPRINT, schemaBundle, buildSchemaBundle, canonicalJson, schemaFingerprintOf } from './json-schema.ts';
 export type { SchemaBundle } from './json-schema.ts';
 export { packPlain, unpackPlain } from './msgpack.ts';
 export { LINK_PREFIX, LINK_MAX_LINE, linkMac, readLinkLine, LinkLineError } from './link-greeting.ts';

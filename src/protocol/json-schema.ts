@@ -64,6 +64,15 @@ export function schemaFingerprintOf(bundle: unknown): string {
   return createHash('sha256').update(canonicalJson(bundle), 'utf8').digest('hex').slice(0, 16);
 }
 
-export const SCHEMA_BUNDLE: SchemaBundle = buildSchemaBundle();
-/** 16 hex digits; changes whenever a schema or a type number changes. */
-export const SCHEMA_FINGERPRINT: string = schemaFingerprintOf(SCHEMA_BUNDLE);
+let bundle: SchemaBundle | null = null;
+/** The bundle, built on first use: zod's JSON Schema generation costs ~40 ms, which every start (and every short run) would otherwise pay. */
+export function schemaBundle(): SchemaBundle {
+  return (bundle ??= buildSchemaBundle());
+}
+
+/**
+ * 16 hex digits; changes whenever a schema or a type number changes. Written down rather than
+ * computed at start (see schemaBundle); test/protocol/spec.test.ts pins it to
+ * schemaFingerprintOf(schemaBundle()), and `npm run gen:protocol` prints the new value.
+ */
+export const SCHEMA_FINGERPRINT = 'eeec4cbc62b5b41b';

@@ -1,7 +1,7 @@
 // fast-check arbitraries derived from the generated JSON Schema (not from zod internals), so a
 // round-trip property also checks that the published JSON Schema agrees with the zod schemas.
 import fc from 'fast-check';
-import { DTYPES, ITEM_SIZE, SCHEMA_BUNDLE } from '../../src/protocol/index.ts';
+import { DTYPES, ITEM_SIZE, schemaBundle } from '../../src/protocol/index.ts';
 import type { Message, MessageKind, WireTensor } from '../../src/protocol/index.ts';
 
 type JS = Record<string, unknown>;
@@ -56,11 +56,11 @@ export function arbFromJsonSchema(s: JS): fc.Arbitrary<unknown> {
 export function messageArb(kind: MessageKind): fc.Arbitrary<Message> {
   if (kind === 'Error')
     return fc
-      .tuple(fc.integer({ min: 0, max: 0xffff }), arbFromJsonSchema(SCHEMA_BUNDLE.error as JS))
+      .tuple(fc.integer({ min: 0, max: 0xffff }), arbFromJsonSchema(schemaBundle().error as JS))
       .map(([requestType, body]) => ({ kind, requestType, body }) as Message);
   const m = /^(.*)(Request|Reply|Event)$/.exec(kind);
   if (!m) throw new Error(kind);
   const [, name, dir] = m;
-  const schema = dir === 'Event' ? SCHEMA_BUNDLE.events[name].body : SCHEMA_BUNDLE.operations[name][dir === 'Request' ? 'request' : 'reply'];
+  const schema = dir === 'Event' ? schemaBundle().events[name].body : schemaBundle().operations[name][dir === 'Request' ? 'request' : 'reply'];
   return arbFromJsonSchema(schema as JS).map((body) => ({ kind, body }) as Message);
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEVICE_STATES, EVENTS, ErrorCode, LEGALITY, OPERATIONS, PROTOCOL_VERSION, SCHEMA_FINGERPRINT, errorClassOf } from '../../src/protocol/index.ts';
+import { DEVICE_STATES, EVENTS, ErrorCode, LEGALITY, OPERATIONS, PROTOCOL_VERSION, SCHEMA_FINGERPRINT, errorClassOf, schemaBundle, schemaFingerprintOf } from '../../src/protocol/index.ts';
 import type { OpName } from '../../src/protocol/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -51,6 +51,8 @@ describe('PROTOCOL.md tables match src/protocol', () => {
     expect(last[0]).toBe(v);
     expect(last[1]).toBe(`\`${SCHEMA_FINGERPRINT}\``);
     expect(readFileSync(join(root, 'firmware-spec', 'schemas', 'FINGERPRINT'), 'utf8').trim()).toBe(SCHEMA_FINGERPRINT);
+    // the written-down constant is the schemas' fingerprint
+    expect(schemaFingerprintOf(schemaBundle())).toBe(SCHEMA_FINGERPRINT);
     // one row per minor, in order, each with its own fingerprint
     expect(rows.map((r) => r[0])).toEqual(Array.from({ length: PROTOCOL_VERSION.minor + 1 }, (_, i) => `${PROTOCOL_VERSION.major}.${i}`));
     expect(new Set(rows.map((r) => r[1])).size).toBe(rows.length);

@@ -27,6 +27,12 @@ export interface Transfer {
   received: number;
   /** lowest chunk index not yet received (the window's left edge) */
   firstMissing: number;
+  /**
+   * CRC-32C of data[0, crcEnd), taken chunk by chunk while each is hot in cache (commit then
+   * only finishes it); null once a chunk overwrote bytes already in it (commit checks all).
+   */
+  crcRun: number | null;
+  crcEnd: number;
   committed: boolean;
 }
 
@@ -89,6 +95,8 @@ export class Staging {
       got: new Uint8Array(chunks),
       received: 0,
       firstMissing: 0,
+      crcRun: 0,
+      crcEnd: 0,
       committed: false,
     };
     this.transfers.set(id, t);
@@ -115,10 +123,17 @@ export class Staging {
     if (seq >= t.firstMissing + this.window)
       throw new ResourceError(ErrorCode.WINDOW_EXCEEDED, `chunk ${seq} is beyond the window: chunk ${t.firstMissing} is still missing and the window is ${this.window}`);
     t.data.set(data, offset);
+    if (offset < t.crcEnd) t.crcRun = null;
     if (!t.got[seq]) {
       t.got[seq] = 1;
       t.received += data.length;
       while (t.firstMissing < t.got.length && t.got[t.firstMissing]) t.firstMissing++;
+    }
+    // extend the running CRC over the received prefix (this chunk, when in order)
+    if (t.crcRun !== null && offset === t.crcEnd) {
+      const upTo = Math.min(t.totalBytes, t.firstMissing * t.chunkBytes);
+      t.crcRun = crc32c(t.data, t.crcRun, t.crcEnd, upTo);
+      t.crcEnd = upTo;
     }
     return t.received;
   }
@@ -127,7 +142,7 @@ export class Staging {
   commit(id: number): Transfer {
     const t = this.open(id);
     if (t.received !== t.totalBytes) throw new StateError(ErrorCode.TRANSFER_INCOMPLETE, `transfer ${id} has ${t.received} of ${t.totalBytes} bytes`, { missingFromSeq: t.firstMissing });
-    const crc = crc32c(t.data);
+    const crc = t.crcRun === null ? crc32c(t.data) : crc32c(t.data, t.crcRun, t.crcEnd, t.totalBytes);
     if (crc !== t.crc32c) {
       this.discard(t);
       throw new ValueRangeError(ErrorCode.TENSOR_CRC_MISMATCH, `transfer ${id}: CRC-32C of the data is 0x${crc.toString(16).padStart(8, '0')}, BulkBegin announced 0x${t.crc32c.toString(16).padStart(8, '0')}; transfer discarded`);

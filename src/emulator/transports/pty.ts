@@ -122,7 +122,24 @@ export async function startPty(options: StartPtyOptions): Promise<PtyDevice> {
     const fromHost = child.stdout!;
     toHost.on('error', () => {}); // EPIPE when socat is gone; the exit path handles it
     device.on('error', () => {});
-    device.pipe(toHost);
+    // device.pipe(toHost), except that the replies made in one turn (one per BulkChunk) reach
+    // socat in one write
+    let corked = false;
+    device.on('data', (chunk: Buffer) => {
+      if (!corked) {
+        corked = true;
+        toHost.cork();
+        setImmediate(() => {
+          corked = false;
+          toHost.uncork();
+        });
+      }
+      if (!toHost.write(chunk)) {
+        device.pause();
+        toHost.once('drain', () => device.resume());
+      }
+    });
+    device.once('end', () => toHost.end());
     fromHost.pipe(device, { end: false });
     // Either side dying ends the pair: a dead device takes the pty away; a dead socat powers off.
     device.once('close', () => child.kill('SIGTERM'));

@@ -103,9 +103,19 @@ export async function serveTcp(factory: DeviceFactory, options: ServeTcpOptions)
       // A device that dies takes the link with it: the host sees a disconnect.
       active?.destroy();
     };
+    let corked: Socket | null = null;
     d.on('data', (chunk: Buffer) => {
       const s = active;
       if (!s || s.destroyed) return;
+      // The replies made in one turn (one per BulkChunk of a read) leave in one write.
+      if (corked !== s) {
+        s.cork();
+        corked = s;
+        setImmediate(() => {
+          corked = null;
+          s.uncork();
+        });
+      }
       if (!s.write(chunk)) {
         d.pause();
         s.once('drain', () => d.resume());

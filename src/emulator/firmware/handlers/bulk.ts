@@ -15,6 +15,8 @@ export const bulkHandlers: Pick<HandlerTable, 'BulkBegin' | 'BulkChunk' | 'BulkC
   BulkChunk(dev, b, id) {
     if (dev.io.onBulkChunk?.() === false) return;
     const received = dev.staging.chunk(b);
+    // staged (copied): the frame buffer the data came in can take the next frame
+    dev.decoder.recycle(b.data);
     dev.reply('BulkChunk', { transferId: b.transferId, seq: b.seq, received }, id);
   },
 
