@@ -47,6 +47,8 @@ export function paperArms(p: { damping: number; tTau: number; kappa0: number; dt
   const tngd = { damping: p.damping, tTau: p.tTau, kappa0: p.kappa0 };
   return [
     { key: 'tngd', label: 'TNGD (exact)', optimizer: 'tngd', options: { ...tngd, integrator: 'exact' }, device: true },
+    // control: the same device and η without noise, so the noise's share of any TNGD-vs-NGD gap shows
+    { key: 'tngd-nf', label: 'TNGD (exact, κ₀ = 0)', optimizer: 'tngd', options: { ...tngd, kappa0: 0, integrator: 'exact' }, device: true },
     { key: 'tngd-euler', label: `TNGD (Euler δt = ${p.dtTau}τ)`, optimizer: 'tngd', options: { ...tngd, integrator: 'euler', dt: p.dtTau }, device: true },
     { key: 'adam', label: 'Adam', optimizer: 'adam', options: {}, device: false },
     { key: 'sgd', label: 'SGD + momentum 0.9', optimizer: 'sgd', options: { momentum: 0.9 }, device: false },
@@ -509,7 +511,7 @@ export function report(dataDir: string, figuresDir: string, prefix = 'paper-budg
 export async function main(argv: string[]): Promise<{ summary?: string }> {
   const cmd = studyCommand('paper-budget', "The paper's MNIST setting at its budget on Fashion-MNIST (staged: tune, run, report)", 5)
     .requiredOption('--stage <stage>', 'tune | run | report')
-    .option('--arm <key>', 'tngd | tngd-euler | adam | sgd | ngd-woodbury | ngd-cg | kfac')
+    .option('--arm <key>', 'tngd | tngd-nf | tngd-euler | adam | sgd | ngd-woodbury | ngd-cg | kfac')
     .option('--grid <list>', 'learning rates to tune (--stage tune)', numberList('--grid'))
     .option('--seed-list <list>', 'seeds to run (--stage run; default 1..--seeds)', numberList('--seed-list', true))
     .option('--lr <η>', 'learning rate (--stage run; default: the tuned one)', positiveNumber('--lr'))
