@@ -20,6 +20,7 @@ import { evaluate } from '../src/host-loop/models/evaluate.ts';
 import { createModel } from '../src/host-loop/models/model.ts';
 import type { IterationMetrics, RunRecord } from '../src/host-loop/run/index.ts';
 import { train } from '../src/host-loop/train/loop.ts';
+import { TngdDeviceError } from '../src/host-loop/optimizers/tngd.ts';
 import type { TrainResult } from '../src/host-loop/train/loop.ts';
 import { numberList, parseStudyArgs, positiveInt, positiveNumber, runIfMain, studyCommand } from './lib/cli.ts';
 import { PAPER_DEVICE, projectTngdDevice } from './lib/device-model.ts';
@@ -47,6 +48,8 @@ export function paperArms(p: { damping: number; tTau: number; kappa0: number; dt
   const tngd = { damping: p.damping, tTau: p.tTau, kappa0: p.kappa0 };
   return [
     { key: 'tngd', label: 'TNGD (exact)', optimizer: 'tngd', options: { ...tngd, integrator: 'exact' }, device: true },
+    // control: the same device and η without noise, so the noise's share of any TNGD-vs-NGD gap shows
+    { key: 'tngd-nf', label: 'TNGD (exact, κ₀ = 0)', optimizer: 'tngd', options: { ...tngd, kappa0: 0, integrator: 'exact' }, device: true },
     { key: 'tngd-euler', label: `TNGD (Euler δt = ${p.dtTau}τ)`, optimizer: 'tngd', options: { ...tngd, integrator: 'euler', dt: p.dtTau }, device: true },
     { key: 'adam', label: 'Adam', optimizer: 'adam', options: {}, device: false },
     { key: 'sgd', label: 'SGD + momentum 0.9', optimizer: 'sgd', options: { momentum: 0.9 }, device: false },
@@ -272,7 +275,20 @@ async function stageRun(ctx: Ctx): Promise<void> {
         continue;
       }
       const until = Math.min(stopAt, done + chunk);
-      const { res, segments } = await trainResumable(cfg, folder, ctx.data, until);
+      let stoppedBy: string | undefined;
+      let trained: Awaited<ReturnType<typeof trainResumable>>;
+      try {
+        trained = await trainResumable(cfg, folder, ctx.data, until);
+      } catch (e) {
+        // a device refusal (e.g. the Euler step check as λmax(A) grows) ends this seed: its record
+        // is rebuilt from the last checkpoint and says why it stopped
+        const at = checkpointedIteration(folder);
+        if (!(e instanceof TngdDeviceError) || at === 0) throw e;
+        stoppedBy = `${e.message} (run ends at its last checkpoint, iteration ${at})`;
+        console.log(`[paper-budget] ${arm.key} seed ${seed}: stopped by the device: ${stoppedBy}`);
+        trained = await trainResumable(cfg, folder, ctx.data, at);
+      }
+      const { res, segments } = trained;
       if (res.interrupted) throw new Error(`${arm.key} seed ${seed} was interrupted; rerun the same command to resume`);
       const complete = res.diverged || res.iterations >= total;
       const ok = !res.diverged;
@@ -295,6 +311,7 @@ async function stageRun(ctx: Ctx): Promise<void> {
         iterations: res.iterations,
         complete,
         diverged: res.diverged,
+        ...(stoppedBy ? { stoppedBy } : {}),
         model: model.name,
         numParams: model.numParams,
         batch: ctx.o.batch,
@@ -317,7 +334,7 @@ async function stageRun(ctx: Ctx): Promise<void> {
         `[paper-budget] ${arm.key} seed ${seed}: iteration ${res.iterations}/${total}, test acc ${(finalTest.accuracy * 100).toFixed(2)} %, test loss ${finalTest.loss.toFixed(4)}, ` +
           `${rec.cpuSeconds.toFixed(0)} CPU s, ${rec.wallSeconds.toFixed(0)} wall s${res.diverged ? ' (diverged)' : ''}`,
       );
-      if (complete || res.iterations >= stopAt) pending = pending.filter((x) => x !== seed);
+      if (complete || stoppedBy || res.iterations >= stopAt) pending = pending.filter((x) => x !== seed);
     } finally {
       release();
     }
@@ -414,7 +431,7 @@ export function report(dataDir: string, figuresDir: string, prefix = 'paper-budg
     );
   }
   const partial = runs.filter((r) => !r.complete);
-  lines.push('', partial.length ? `Stopped before the target: ${partial.map((r) => `${r.arm} seed ${r.seed} at ${r.iterations}/${r.targetIterations}`).join(', ')}.` : 'Every run reached its target.');
+  lines.push('', partial.length ? `Stopped before the target: ${partial.map((r) => `${r.arm} seed ${r.seed} at ${r.iterations}/${r.targetIterations}${r.stoppedBy ? ' (stopped by the device)' : ''}`).join(', ')}.` : 'Every run reached its target.');
   // every arm against TNGD (exact) at the last iteration all seeds of both reached, paired by seed
   const ref = byArm('tngd');
   const reached = (rs: PaperRunRecord[]) => Math.min(...rs.map((r) => r.evals[r.evals.length - 1].iter));
@@ -509,7 +526,7 @@ export function report(dataDir: string, figuresDir: string, prefix = 'paper-budg
 export async function main(argv: string[]): Promise<{ summary?: string }> {
   const cmd = studyCommand('paper-budget', "The paper's MNIST setting at its budget on Fashion-MNIST (staged: tune, run, report)", 5)
     .requiredOption('--stage <stage>', 'tune | run | report')
-    .option('--arm <key>', 'tngd | tngd-euler | adam | sgd | ngd-woodbury | ngd-cg | kfac')
+    .option('--arm <key>', 'tngd | tngd-nf | tngd-euler | adam | sgd | ngd-woodbury | ngd-cg | kfac')
     .option('--grid <list>', 'learning rates to tune (--stage tune)', numberList('--grid'))
     .option('--seed-list <list>', 'seeds to run (--stage run; default 1..--seeds)', numberList('--seed-list', true))
     .option('--lr <η>', 'learning rate (--stage run; default: the tuned one)', positiveNumber('--lr'))

@@ -45,6 +45,8 @@ export interface PaperRunRecord {
   /** false: the run was stopped (or is still running) before targetIterations */
   complete: boolean;
   diverged: boolean;
+  /** the device's refusal that ended the run before its target (the record holds its last checkpoint) */
+  stoppedBy?: string;
   model: string;
   numParams: number;
   batch: number;
