@@ -248,6 +248,30 @@ function spectralRows(reps: number, warm: number): BenchRow[] {
  * N = 6,634, r = 640, softmax blocks d_z = 10; λ = 0.01, t = 50τ, exact): upload, the exact
  * run's set-up and the run. Baseline: the numerics-v1 spectral set-up of the same upload.
  */
+/** r/dz softmax cross-entropy blocks diag(p) − ppᵀ with fixed, distinct probabilities. */
+function softmaxBlocks(r: number, dz: number): Float64Array {
+  const blocks = new Float64Array(r * dz);
+  for (let b = 0; b < r / dz; b++) {
+    const e = Array.from({ length: dz }, (_, i) => Math.exp(Math.sin(3 * b + i)));
+    const z = e.reduce((a, v) => a + v, 0);
+    const p = e.map((v) => v / z);
+    for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) blocks[b * dz * dz + i * dz + j] = (i === j ? p[i] : 0) - p[i] * p[j];
+  }
+  return blocks;
+}
+
+/** One device step of the MNIST setting (b = 64: scale 1/64, λ = 0.01, t = 50τ): upload, exact set-up, run. */
+function mnistDeviceStep(n: number, r: number, dz: number, J: Float64Array, blocks: Float64Array): () => void {
+  const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 5 });
+  c.configure({ kappa0: 1e-3, integrator: { kind: 'exact' }, samplePeriodTau: 0.1, burnInTau: 0 });
+  const g = new Float64Array(n).fill(0.01);
+  return () => {
+    c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz, blocks }, scale: 1 / 64, lambda: 0.01 });
+    c.setGradient(g);
+    c.run({ durationTau: 50, start: 'gradient' });
+  };
+}
+
 function mnistRow(): BenchRow {
   const n = 6634, r = 640, dz = 10;
   const J = new Float64Array(r * n);
@@ -256,21 +280,8 @@ function mnistRow(): BenchRow {
     st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
     J[i] = (st / 4294967296 - 0.5) * 0.1;
   }
-  const blocks = new Float64Array(r * dz);
-  for (let b = 0; b < r / dz; b++) {
-    const e = Array.from({ length: dz }, (_, i) => Math.exp(Math.sin(3 * b + i)));
-    const z = e.reduce((a, v) => a + v, 0);
-    const p = e.map((v) => v / z);
-    for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) blocks[b * dz * dz + i * dz + j] = (i === j ? p[i] : 0) - p[i] * p[j];
-  }
-  const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 5 });
-  c.configure({ kappa0: 1e-3, integrator: { kind: 'exact' }, samplePeriodTau: 0.1, burnInTau: 0 });
-  const g = new Float64Array(n).fill(0.01);
-  const step = () => {
-    c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz, blocks }, scale: 1 / 64, lambda: 0.01 });
-    c.setGradient(g);
-    c.run({ durationTau: 50, start: 'gradient' });
-  };
+  const blocks = softmaxBlocks(r, dz);
+  const step = mnistDeviceStep(n, r, dz, J, blocks);
   let cpu = 0;
   step(); // warm-up
   const wall = seconds(() => void (cpu = cpuSeconds(step)));
@@ -311,21 +322,7 @@ function eigenRows(): BenchRow[] {
         T[j * p + i] = v;
       }
     const J = new Float64Array(r * n).map(() => u() * 0.1);
-    const blocks = new Float64Array(r * dz);
-    for (let b = 0; b < r / dz; b++) {
-      const e = Array.from({ length: dz }, (_, i) => Math.exp(Math.sin(3 * b + i)));
-      const z = e.reduce((a, v) => a + v, 0);
-      const pr = e.map((v) => v / z);
-      for (let i = 0; i < dz; i++) for (let j = 0; j < dz; j++) blocks[b * dz * dz + i * dz + j] = (i === j ? pr[i] : 0) - pr[i] * pr[j];
-    }
-    const c = new SpuCore({ maxCells: n, maxRank: r, profile: PROFILES.ideal, seed: 5 });
-    c.configure({ kappa0: 1e-3, integrator: { kind: 'exact' }, samplePeriodTau: 0.1, burnInTau: 0 });
-    const g = new Float64Array(n).fill(0.01);
-    const step = () => {
-      c.setCurvatureFactored({ n, r, J, core: { kind: 'block', dz, blocks }, scale: 1 / 64, lambda: 0.01 });
-      c.setGradient(g);
-      c.run({ durationTau: 50, start: 'gradient' });
-    };
+    const step = mnistDeviceStep(n, r, dz, J, softmaxBlocks(r, dz));
     const te: number[] = [];
     const ts: number[] = [];
     for (let i = 0; i < 4; i++) {
