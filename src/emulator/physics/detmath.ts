@@ -192,3 +192,14 @@ export function normInv(u: number): number {
   const v = tail(Math.sqrt(-logDet(q < 0 ? u : 1 - u)));
   return q < 0 ? -v : v;
 }
+
+/** √(x² + y²) without overflow, from + − × ÷ √ only (Math.hypot varies between engines). */
+export function hypotDet(x: number, y: number): number {
+  const ax = Math.abs(x);
+  const ay = Math.abs(y);
+  const m = ax > ay ? ax : ay;
+  if (m === 0) return 0;
+  const u = ax / m;
+  const v = ay / m;
+  return m * Math.sqrt(u * u + v * v);
+}

@@ -1,7 +1,10 @@
 // Small deterministic dense kernels: symmetric eigendecomposition (Householder + implicit QR) and a Cholesky PD test.
 // Loop orders are part of the bit-exact contract (firmware-spec/EMULATOR.md §Linear algebra).
+import { hypotDet } from './detmath.ts';
 import * as scalar from './kernels/scalar.ts';
 import { instantiate } from './kernels/wasm.ts';
+
+export { hypotDet };
 
 export interface SymEigen {
   /** eigenvalues, in the (unsorted) order the QR iteration leaves them */
@@ -10,16 +13,6 @@ export interface SymEigen {
   vectors: Float64Array;
 }
 
-/** √(x² + y²) without overflow, from + − × ÷ √ only (Math.hypot varies between engines). */
-export function hypotDet(x: number, y: number): number {
-  const ax = Math.abs(x);
-  const ay = Math.abs(y);
-  const m = ax > ay ? ax : ay;
-  if (m === 0) return 0;
-  const u = ax / m;
-  const v = ay / m;
-  return m * Math.sqrt(u * u + v * v);
-}
 
 
 interface EigenOps {

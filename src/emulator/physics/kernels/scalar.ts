@@ -2,6 +2,7 @@
 // f64x2 WebAssembly kernels (kernels.wat), over the same memory layout. The WASM kernels must give
 // these bits (test/emulator-physics/kernels.test.ts); this is also the fallback where WebAssembly
 // SIMD is unavailable. All offsets and lengths are in doubles.
+import { hypotDet } from '../detmath.ts';
 
 /**
  * out[2π + l] = Σ_j ascending J[2π+l][j]·x_j for pairs π ∈ [p0, p1) and j ∈ [j0, j1), continuing
@@ -203,16 +204,6 @@ export function qrdrive(mem: Float64Array, mi: Int32Array, d: number, e: number,
   return it;
 }
 
-/** √(x² + y²) as linalg.ts's hypotDet (the same expression; repeated here so kernels import nothing). */
-function hypot(x: number, y: number): number {
-  const ax = Math.abs(x);
-  const ay = Math.abs(y);
-  const m = ax > ay ? ax : ay;
-  if (m === 0) return 0;
-  const u = ax / m;
-  const v = ay / m;
-  return m * Math.sqrt(u * u + v * v);
-}
 
 /**
  * One implicit QR sweep (EMULATOR.md §9.2) on the block l … hi of the tridiagonal (d, e at
@@ -221,12 +212,12 @@ function hypot(x: number, y: number): number {
 export function qrsweep(mem: Float64Array, d: number, e: number, l: number, hi: number, cs: number): void {
   const dd = (mem[d + hi - 1] - mem[d + hi]) / 2;
   const bm = mem[e + hi - 1];
-  const den = dd >= 0 ? dd + hypot(dd, bm) : dd - hypot(dd, bm);
+  const den = dd >= 0 ? dd + hypotDet(dd, bm) : dd - hypotDet(dd, bm);
   const mu = mem[d + hi] - (bm * bm) / den;
   let x = mem[d + l] - mu;
   let z = mem[e + l];
   for (let k = l; k < hi; k++) {
-    const r = hypot(x, z);
+    const r = hypotDet(x, z);
     const c = r === 0 ? 1 : x / r;
     const s = r === 0 ? 0 : z / r;
     if (k > l) mem[e + k - 1] = r;
