@@ -18,6 +18,7 @@ import { serveStdio } from '../../emulator/transports/stdio.ts';
 import { RemoteBindRefusedError, isLoopbackHost, serveTcp } from '../../emulator/transports/tcp-server.ts';
 import { EXIT, UsageError, addLogLevelOption, addSecretOptions, cliLogger, defineCommand, numberFrom, parseFlags, resolveSecret } from '../support.ts';
 import { untilStopRequested } from '../../emulator/transports/lifetime.ts';
+import { keepFreedHeap } from '../../emulator/transports/heap-trim.ts';
 import type { SecretFlags } from '../support.ts';
 
 /**
@@ -86,6 +87,8 @@ async function emulate(f: Flags): Promise<number> {
     process.stderr.write(`WARNING: tngd emulate is serving an UNAUTHENTICATED device on ${f.host}: anyone who can reach this port can drive it (--insecure)\n`);
   }
   const factory = emulatorFactory(opts);
+  // bulk uploads arrive as one fresh buffer per socket read: keep glibc from unmapping them
+  await keepFreedHeap();
   // SIGINT/SIGTERM/SIGHUP, or the launching process (e.g. npm's wrapper) gone: stop cleanly
   const signal = untilStopRequested();
   try {
