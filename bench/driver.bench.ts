@@ -9,8 +9,10 @@
 // baseline and upload rep by rep and compare medians, after a warm-up of both (steady state). The in-process message rows also give the
 // ratio of CPU time (process.cpuUsage; one thread does all the work there), which a busy machine
 // disturbs far less than wall time. Last, the peak RSS of an N = 1e5, r = 640 upload
-// (bench/upload-memory-probe.ts).
+// (bench/upload-memory-probe.ts), and the page faults of an emulator process per upload with and
+// without its glibc heap tuning.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
@@ -49,8 +51,8 @@ interface Transport {
 const DRIVER = { heartbeatIntervalMs: 0, timeoutMs: 10_000 };
 
 /** `node ARGS` in a child process; resolves with the first line it prints (an address). */
-async function childServing(args: string[], what: string): Promise<{ address: string; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+async function childServing(args: string[], what: string, env: NodeJS.ProcessEnv = process.env): Promise<{ address: string; pid: number; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'ignore'], env });
   const address = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', (l) => resolve(l.trim()));
@@ -58,6 +60,7 @@ async function childServing(args: string[], what: string): Promise<{ address: st
   });
   return {
     address,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -67,7 +70,7 @@ async function childServing(args: string[], what: string): Promise<{ address: st
   };
 }
 
-const emulatorProcess = (args: string[]) => childServing(['bin/tngd.js', 'emulate', ...args], `tngd emulate ${args.join(' ')}`);
+const emulatorProcess = (args: string[], env?: NodeJS.ProcessEnv) => childServing(['bin/tngd.js', 'emulate', ...args], `tngd emulate ${args.join(' ')}`, env);
 const benchDeviceProcess = (kind: 'tcp' | 'pty') => childServing(['--import', 'tsx', 'bench/bench-device-process.ts', kind], `bench device (${kind})`);
 
 async function rawVia(open: () => Promise<{ address: string; stop: () => Promise<void> }>): Promise<RawLink> {
@@ -256,6 +259,49 @@ function uploadMemory(): BenchRow[] {
 
 const silentLog = pino({ level: 'silent' });
 
+/** Minor page faults of a process so far (Linux /proc), or NaN. */
+function minorFaults(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[7]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Minor page faults of a `tngd emulate --tcp` process per 4 MiB upload (transfer, then abort),
+ * after 2 s of uploads, with its glibc heap tuning (heap-trim.ts) and with TNGD_KEEP_FREED_HEAP=0.
+ */
+async function deviceFaultRows(): Promise<BenchRow[]> {
+  const perUpload = async (keep: boolean): Promise<number> => {
+    const emu = await emulatorProcess(['--tcp', '0', '--max-frame-bytes', '65535', '--max-cells', '8192'], { ...process.env, TNGD_KEEP_FREED_HEAP: keep ? '1' : '0' });
+    const dev = await connect(emu.address, DRIVER);
+    try {
+      const up = bulkUploader(dev, 4 << 20);
+      for (const until = performance.now() + 2000; performance.now() < until; ) await up();
+      const before = minorFaults(emu.pid);
+      const n = 20;
+      for (let k = 0; k < n; k++) await up();
+      return (minorFaults(emu.pid) - before) / n;
+    } finally {
+      await dev.close();
+      await emu.stop();
+    }
+  };
+  const off = await perUpload(false);
+  const on = await perUpload(true);
+  return [
+    {
+      case: 'emulator process minor page faults per 4 MiB TCP upload (glibc heap tuning on)',
+      value: on,
+      unit: 'faults',
+      baseline: off,
+      ratio: on / off,
+      note: 'baseline: the same with TNGD_KEEP_FREED_HEAP=0 (4 MiB = 1 024 pages); ratio lower is better; after 2 s of uploads, 20 measured',
+    },
+  ];
+}
+
 const suite: BenchSuite = {
   name: 'driver',
   async run({ quick }) {
@@ -326,6 +372,7 @@ const suite: BenchSuite = {
       }
     }
     if (!quick && wanted({ name: 'in-process messages' } as Transport)) rows.push(...uploadMemory());
+    if (!quick && process.platform === 'linux' && wanted({ name: 'tcp loopback, emulator process' } as Transport)) rows.push(...(await deviceFaultRows()));
     return rows;
   },
 };

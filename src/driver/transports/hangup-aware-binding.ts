@@ -1,19 +1,28 @@
-// The OS serial binding with two fixes: a read that returns 0 bytes is reported as a disconnect,
-// and the poller keeps waiting for every pending event (see pollForAllWaiters).
+// The OS serial binding with three changes: a read that returns 0 bytes is reported as a
+// disconnect, the poller keeps waiting for every pending event (see pollForAllWaiters), and reads
+// and writes go straight to the non-blocking descriptor instead of through libuv's thread pool.
 //
 // Why: @serialport/bindings-cpp 13 (unixRead) retries a 0-byte read forever. A tty whose far end
 // hung up (a pty whose socat/emulator died, some USB-serial drivers on unplug) returns 0 on every
 // read, so the stock binding spins in a silent busy loop and never reports the disconnect
-// (observed here: 1 in ~20 pty power-offs). The port is opened non-blocking, so "no data yet"
-// is EAGAIN, never 0: a 0-byte read means end of file, i.e. the device is gone.
-import { read as fsRead } from 'node:fs';
+// (observed here: 1 in ~20 pty power-offs). The port is opened non-blocking (O_NONBLOCK), so "no
+// data yet" is EAGAIN, never 0: a 0-byte read means end of file, i.e. the device is gone.
+//
+// Why direct I/O: on a non-blocking descriptor a read or write returns at once (data, a partial
+// write, or EAGAIN, after which we wait for the poller as the stock binding does), so handing it
+// to the thread pool only adds a thread hand-off and a callback per call. A pty takes a few KiB
+// per write, so a 64 KiB frame is many writes, and every reply is a read: over a pty to an
+// emulator process the hand-offs were a large share of the host's CPU per upload.
+import { readSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { BindingInterface, BindingPortInterface, OpenOptions } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 
 interface UnixPortInternals {
   fd: number | null;
+  /** what the stock binding's drain() awaits: the write in progress */
+  writeOperation?: Promise<void> | null;
   poller?: {
-    once(event: 'readable', cb: (err: Error | null) => void): unknown;
+    once(event: 'readable' | 'writable', cb: (err: Error | null) => void): unknown;
     poll?(flag?: number): void;
     listenerCount?(event: string): number;
   };
@@ -51,28 +60,52 @@ class HangupError extends Error {
 
 const canceled = (): Error => Object.assign(new Error('Port is not open'), { canceled: true });
 
-function readOnce(fd: number, buffer: Buffer, offset: number, length: number): Promise<number> {
-  return new Promise((resolve, reject) => fsRead(fd, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
-}
+const retryable = (e: unknown): boolean => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'EINTR';
+};
+
+const pollFor = (port: UnixPortInternals, event: 'readable' | 'writable'): Promise<void> =>
+  new Promise<void>((resolve, reject) => port.poller!.once(event, (err) => (err ? reject(err) : resolve())));
 
 async function hangupAwareRead(port: BindingPortInterface & UnixPortInternals, path: string, buffer: Buffer, offset: number, length: number) {
   for (;;) {
     if (!port.isOpen || port.fd === null) throw canceled();
+    let n: number;
     try {
-      const n = await readOnce(port.fd, buffer, offset, length);
-      if (n > 0) return { buffer, bytesRead: n };
+      n = readSync(port.fd, buffer, offset, length, null);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw e;
+      if (!retryable(e)) throw e;
       if (!port.isOpen) throw canceled();
-      await new Promise<void>((resolve, reject) => port.poller!.once('readable', (err) => (err ? reject(err) : resolve())));
+      if ((e as NodeJS.ErrnoException).code !== 'EINTR') await pollFor(port, 'readable');
       continue;
     }
+    if (n > 0) return { buffer, bytesRead: n };
     throw new HangupError(path);
   }
 }
 
-/** Wraps `base` (default: the platform binding serialport uses) with the 0-byte-read fix. */
+/** Writes all of `buffer`; errors as the stock unixWrite reports them (disconnect flagged). */
+async function directWrite(port: BindingPortInterface & UnixPortInternals, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    if (!port.isOpen || port.fd === null) throw new Error('Port is not open');
+    try {
+      offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
+    } catch (e) {
+      if (!retryable(e)) {
+        const err = e as NodeJS.ErrnoException & { disconnect?: boolean };
+        // as the stock binding: closed under us, or the device went away (USB unplug)
+        if (err.code === 'EBADF' || err.code === 'ENXIO' || err.code === 'UNKNOWN' || err.errno === -1) err.disconnect = true;
+        throw err;
+      }
+      if (!port.isOpen) throw new Error('Port is not open');
+      if ((e as NodeJS.ErrnoException).code !== 'EINTR') await pollFor(port, 'writable');
+    }
+  }
+}
+
+/** Wraps `base` (default: the platform binding serialport uses) with the changes above. */
 export function hangupAwareBinding(base: BindingInterface = SerialPort.binding as unknown as BindingInterface): BindingInterface {
   return {
     list: () => base.list(),
@@ -81,10 +114,20 @@ export function hangupAwareBinding(base: BindingInterface = SerialPort.binding a
       // Only the unix bindings have the fd + poller this fix relies on; others are left alone.
       if (typeof port.fd === 'number' && port.poller && typeof port.poller.once === 'function') {
         pollForAllWaiters(port.poller);
-        const orig = port.read.bind(port);
+        const origRead = port.read.bind(port);
         port.read = async (buffer: Buffer, offset: number, length: number) => {
-          if (!Buffer.isBuffer(buffer) || buffer.length < offset + length) return orig(buffer, offset, length);
+          if (!Buffer.isBuffer(buffer) || buffer.length < offset + length) return origRead(buffer, offset, length);
           return hangupAwareRead(port, options.path, buffer, offset, length);
+        };
+        const origWrite = port.write.bind(port);
+        port.write = (buffer: Buffer) => {
+          // the stock checks and messages for what is not ours to write
+          if (!Buffer.isBuffer(buffer) || !port.isOpen || buffer.length === 0) return origWrite(buffer);
+          const op = directWrite(port, buffer).then(() => {
+            if (port.writeOperation === op) port.writeOperation = null;
+          });
+          port.writeOperation = op;
+          return op;
         };
       }
       return port;

@@ -36,7 +36,8 @@ export function keepFreedHeap(): Promise<boolean> {
   done ??= !onGlibc() || process.env.TNGD_KEEP_FREED_HEAP === '0'
     ? Promise.resolve(false)
     : new Promise<boolean>((resolve) => {
-        const w = new Worker(`require('node:buffer').Buffer.allocUnsafeSlow(${TRIM_CHUNK_BYTES})`, { eval: true });
+        // no execArgv: the worker is plain CommonJS whatever loaders or input type this process has
+        const w = new Worker(`require('node:buffer').Buffer.allocUnsafeSlow(${TRIM_CHUNK_BYTES})`, { eval: true, execArgv: [] });
         w.once('error', () => resolve(false));
         w.once('exit', (code) => resolve(code === 0));
       });
