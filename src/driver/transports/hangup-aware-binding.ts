@@ -68,7 +68,16 @@ const retryable = (e: unknown): boolean => {
 const pollFor = (port: UnixPortInternals, event: 'readable' | 'writable'): Promise<void> =>
   new Promise<void>((resolve, reject) => port.poller!.once(event, (err) => (err ? reject(err) : resolve())));
 
+/** Ports whose last read emptied the kernel's buffer (it returned less than asked for). */
+const drained = new WeakSet<object>();
+
 async function hangupAwareRead(port: BindingPortInterface & UnixPortInternals, path: string, buffer: Buffer, offset: number, length: number) {
+  // After a short read the next one would find nothing: wait for data first rather than pay a
+  // failed read (and the error object Node builds for its EAGAIN) per reply.
+  if (drained.has(port)) {
+    drained.delete(port);
+    if (port.isOpen && port.fd !== null) await pollFor(port, 'readable');
+  }
   for (;;) {
     if (!port.isOpen || port.fd === null) throw canceled();
     let n: number;
@@ -80,7 +89,10 @@ async function hangupAwareRead(port: BindingPortInterface & UnixPortInternals, p
       if ((e as NodeJS.ErrnoException).code !== 'EINTR') await pollFor(port, 'readable');
       continue;
     }
-    if (n > 0) return { buffer, bytesRead: n };
+    if (n > 0) {
+      if (n < length) drained.add(port);
+      return { buffer, bytesRead: n };
+    }
     throw new HangupError(path);
   }
 }
@@ -91,7 +103,10 @@ async function directWrite(port: BindingPortInterface & UnixPortInternals, buffe
   while (offset < buffer.length) {
     if (!port.isOpen || port.fd === null) throw new Error('Port is not open');
     try {
-      offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
+      const n = writeSync(port.fd, buffer, offset, buffer.length - offset);
+      offset += n;
+      // a partial write means the buffer is full: the next attempt would fail, so wait for room
+      if (offset < buffer.length && port.isOpen) await pollFor(port, 'writable');
     } catch (e) {
       if (!retryable(e)) {
         const err = e as NodeJS.ErrnoException & { disconnect?: boolean };
