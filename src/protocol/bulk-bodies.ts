@@ -16,87 +16,73 @@ const KEY_DATA = keyBytes('data');
 const REPLY_KEYS = ['transferId', 'seq', 'received'].map(keyBytes);
 
 /** Bytes a u32 map of the reply's shape can take at most: fixmap + 3 × (key + 5-byte u32). */
-export const BULK_CHUNK_REPLY_MAX_BYTES = 1 + REPLY_KEYS.reduce((n, k) => n + k.length + 5, 0);
+const BULK_CHUNK_REPLY_MAX_BYTES = 1 + REPLY_KEYS.reduce((n, k) => n + k.length + 5, 0);
 /** Bytes of a chunk request's MessagePack before its data at most (fixmap, keys, u32s, bin32 head). */
 export const BULK_CHUNK_HEAD_MAX_BYTES = 1 + CHUNK_KEYS.reduce((n, k) => n + k.length + 5, 0) + KEY_DATA.length + 5;
 
+/** `tag`, then `v` big-endian in `bytes` bytes, at `at`; returns the new offset. */
+function writeTagged(dst: Uint8Array, at: number, tag: number, v: number, bytes: 1 | 2 | 4): number {
+  dst[at++] = tag;
+  for (let shift = 8 * (bytes - 1); shift >= 0; shift -= 8) dst[at++] = (v >>> shift) & 0xff;
+  return at;
+}
+
+/** The `bytes`-byte big-endian unsigned integer at `at` (the caller checked the length). */
+function readBigEndian(b: Uint8Array, at: number, bytes: 1 | 2 | 4): number {
+  let v = 0;
+  for (let i = 0; i < bytes; i++) v = v * 256 + b[at + i];
+  return v;
+}
+
 /** MessagePack's smallest encoding of a u32 (as msgpackr writes it) at `at`; returns the new offset. */
-export function writeUint(dst: Uint8Array, at: number, v: number): number {
-  if (v < 128) dst[at++] = v;
-  else if (v < 256) {
-    dst[at++] = 0xcc;
-    dst[at++] = v;
-  } else if (v < 65536) {
-    dst[at++] = 0xcd;
-    dst[at++] = v >>> 8;
-    dst[at++] = v & 0xff;
-  } else {
-    dst[at++] = 0xce;
-    dst[at++] = v >>> 24;
-    dst[at++] = (v >>> 16) & 0xff;
-    dst[at++] = (v >>> 8) & 0xff;
-    dst[at++] = v & 0xff;
+function writeUint(dst: Uint8Array, at: number, v: number): number {
+  if (v < 128) {
+    dst[at] = v;
+    return at + 1;
+  }
+  return v < 256 ? writeTagged(dst, at, 0xcc, v, 1) : v < 65536 ? writeTagged(dst, at, 0xcd, v, 2) : writeTagged(dst, at, 0xce, v, 4);
+}
+
+/** A fixmap of `size` entries at 0, then its first keys with u32 values; returns the offset after them. */
+function writeU32Map(dst: Uint8Array, size: number, keys: readonly Buffer[], values: readonly number[]): number {
+  dst[0] = 0x80 | size;
+  let at = 1;
+  for (let i = 0; i < keys.length; i++) {
+    dst.set(keys[i], at);
+    at = writeUint(dst, at + keys[i].length, values[i]);
   }
   return at;
 }
 
 /** The head of a BulkChunk request's MessagePack (everything before the data bytes) into `dst`; returns its length. Fields must be u32s (checked by the caller). */
 export function writeBulkChunkHead(dst: Uint8Array, body: { transferId: number; seq: number; offset: number }, dataLength: number): number {
-  let at = 0;
-  dst[at++] = 0x84; // fixmap of 4
-  const values = [body.transferId, body.seq, body.offset];
-  for (let i = 0; i < 3; i++) {
-    dst.set(CHUNK_KEYS[i], at);
-    at = writeUint(dst, at + CHUNK_KEYS[i].length, values[i]);
-  }
+  let at = writeU32Map(dst, 4, CHUNK_KEYS, [body.transferId, body.seq, body.offset]);
   dst.set(KEY_DATA, at);
   at += KEY_DATA.length;
   const n = dataLength;
-  if (n < 256) {
-    dst[at++] = 0xc4;
-    dst[at++] = n;
-  } else if (n < 65536) {
-    dst[at++] = 0xc5;
-    dst[at++] = n >>> 8;
-    dst[at++] = n & 0xff;
-  } else {
-    dst[at++] = 0xc6;
-    dst[at++] = n >>> 24;
-    dst[at++] = (n >>> 16) & 0xff;
-    dst[at++] = (n >>> 8) & 0xff;
-    dst[at++] = n & 0xff;
-  }
+  at = n < 256 ? writeTagged(dst, at, 0xc4, n, 1) : n < 65536 ? writeTagged(dst, at, 0xc5, n, 2) : writeTagged(dst, at, 0xc6, n, 4);
   return at;
 }
 
 /** A BulkChunk reply's MessagePack (fields must be u32s, checked by the caller). */
 export function packBulkChunkReply(body: ReplyBody<'BulkChunk'>): Buffer {
   const out = Buffer.allocUnsafe(BULK_CHUNK_REPLY_MAX_BYTES);
-  let at = 0;
-  out[at++] = 0x83; // fixmap of 3
-  const values = [body.transferId, body.seq, body.received];
-  for (let i = 0; i < 3; i++) {
-    out.set(REPLY_KEYS[i], at);
-    at = writeUint(out, at + REPLY_KEYS[i].length, values[i]);
-  }
-  return out.subarray(0, at);
+  return out.subarray(0, writeU32Map(out, 3, REPLY_KEYS, [body.transferId, body.seq, body.received]));
 }
 
-/** Reads a u32 in any of msgpack's unsigned forms the writer uses, at `at`: [value, next offset], or null. */
+/** Bytes after the tag of msgpack's uint8/16/32 (0xcc–0xce) or bin8/16/32 (0xc4–0xc6), else 0. */
+const tailBytes = (tag: number, first: number): 0 | 1 | 2 | 4 => (tag === first ? 1 : tag === first + 1 ? 2 : tag === first + 2 ? 4 : 0);
+
+/** A u32 in the smallest of msgpack's unsigned forms at `at`: [value, next offset], or null. */
 function readUint(b: Uint8Array, at: number): [number, number] | null {
   if (at >= b.length) return null;
   const t = b[at];
   if (t < 0x80) return [t, at + 1];
-  if (t === 0xcc && at + 1 < b.length && b[at + 1] >= 0x80) return [b[at + 1], at + 2];
-  if (t === 0xcd && at + 2 < b.length) {
-    const v = (b[at + 1] << 8) | b[at + 2];
-    return v >= 256 ? [v, at + 3] : null;
-  }
-  if (t === 0xce && at + 4 < b.length) {
-    const v = ((b[at + 1] << 24) | (b[at + 2] << 16) | (b[at + 3] << 8) | b[at + 4]) >>> 0;
-    return v >= 65536 ? [v, at + 5] : null;
-  }
-  return null;
+  const k = tailBytes(t, 0xcc);
+  if (k === 0 || at + k >= b.length) return null;
+  const v = readBigEndian(b, at + 1, k);
+  // only the smallest form: the writer's, so anything else takes the general path
+  return v >= (k === 1 ? 0x80 : k === 2 ? 0x100 : 0x10000) ? [v, at + 1 + k] : null;
 }
 
 function keyAt(b: Uint8Array, at: number, key: Buffer): boolean {
@@ -124,18 +110,10 @@ export function readBulkChunkRequest(payload: Uint8Array): RequestBody<'BulkChun
   let at = readU32Fields(payload, 1, CHUNK_KEYS, v);
   if (at < 0 || !keyAt(payload, at, KEY_DATA)) return null;
   at += KEY_DATA.length;
-  const t = payload[at];
-  let n: number;
-  if (t === 0xc4 && at + 1 < payload.length) {
-    n = payload[at + 1];
-    at += 2;
-  } else if (t === 0xc5 && at + 2 < payload.length) {
-    n = (payload[at + 1] << 8) | payload[at + 2];
-    at += 3;
-  } else if (t === 0xc6 && at + 4 < payload.length) {
-    n = ((payload[at + 1] << 24) | (payload[at + 2] << 16) | (payload[at + 3] << 8) | payload[at + 4]) >>> 0;
-    at += 5;
-  } else return null;
+  const k = tailBytes(payload[at], 0xc4);
+  if (k === 0 || at + k >= payload.length) return null;
+  const n = readBigEndian(payload, at + 1, k);
+  at += 1 + k;
   if (at + n !== payload.length) return null;
   return { transferId: v[0], seq: v[1], offset: v[2], data: payload.subarray(at) };
 }
