@@ -36,6 +36,8 @@ function decodeUpload(wire: Buffer, maxFrameBytes: number, staging: Buffer): num
     for (const f of dec.push(wire.subarray(i, i + READ_SIZE))) {
       if (f.message.kind !== 'BulkChunkRequest') throw new Error('unexpected frame');
       staging.set(f.message.body.data, f.message.body.offset);
+      // as the emulator's BulkChunk handler does: the frame's memory serves the next large frame
+      dec.recycle(f.message.body.data);
       frames++;
     }
   return frames;
