@@ -3,7 +3,7 @@
 // The loaded system is untouched until a later request names the committed transfer, so any
 // failure here leaves the device's previous tensor in force; the transfer is then aborted.
 import type { Logger } from 'pino';
-import { ErrorCode, crc32c, maxChunkBytes, planChunks } from '../protocol/index.ts';
+import { ErrorCode, crc32c, crc32cCombine, maxChunkBytes, planChunks } from '../protocol/index.ts';
 import type { DecodedFrame, WireTensor } from '../protocol/index.ts';
 import type { Channel } from './channel.ts';
 import { DeviceError, ProtocolMismatchError } from './errors.ts';
@@ -30,7 +30,6 @@ export interface BulkResult {
 /** Uploads `t` and commits it; resolves with the transfer id to reference as {ref}. */
 export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions): Promise<BulkResult> {
   const data = t.data;
-  const crc = crc32c(data);
   const beginIds = new Set<number>();
   let transferId = 0;
   // If a BulkBegin reply arrives after its attempt was given up, that transfer is an orphan
@@ -43,10 +42,14 @@ export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions):
       if (orphan !== transferId) void ch.request('BulkAbort', { transferId: orphan }, { retries: 0 }).catch(() => {});
     });
   });
+  // One pass over the tensor gives every chunk's CRC and, combined, the whole tensor's. The chunk
+  // size is the device's (BulkBegin's reply); it is almost always the largest that fits its
+  // frames, so the pass is taken at that size first and again only if the device chose another.
+  let chunkCrcs = chunkCrc32cs(data, maxChunkBytes(opts.deviceMaxFrameBytes));
   try {
     const begin = await ch.request(
       'BulkBegin',
-      { dtype: t.dtype, shape: t.shape, ...(t.scale !== undefined ? { scale: t.scale } : {}), totalBytes: data.length, crc32c: crc },
+      { dtype: t.dtype, shape: t.shape, ...(t.scale !== undefined ? { scale: t.scale } : {}), totalBytes: data.length, crc32c: chunkCrcs.tensor },
       { idempotent: true, onAttempt: (id) => beginIds.add(id), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
     );
     transferId = begin.transferId;
@@ -57,6 +60,8 @@ export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions):
         `BulkBegin: device chunk size ${size} does not fit its own ${opts.deviceMaxFrameBytes}-byte frames (at most ${maxChunkBytes(opts.deviceMaxFrameBytes)} data bytes)`,
       );
     const window = Math.max(1, Math.min(begin.window, ch.estimate.window(size, begin.window), opts.window ?? Infinity, Math.floor((opts.maxInFlightBytes ?? Infinity) / size)));
+    if (chunkCrcs.chunkBytes !== size) chunkCrcs = chunkCrc32cs(data, size);
+    const crc = chunkCrcs.tensor;
     const plan = planChunks(data.length, size);
     opts.log.debug({ transferId, bytes: data.length, chunks: plan.length, chunkBytes: size, window }, 'bulk upload');
     const started = performance.now();
@@ -66,7 +71,7 @@ export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions):
       const r = await ch.request(
         'BulkChunk',
         { transferId, seq: c.seq, offset: c.offset, data: data.subarray(c.offset, c.offset + c.length) },
-        opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {},
+        { dataCrc32c: chunkCrcs.chunks[i], ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
       );
       if (r.transferId !== transferId || r.seq !== c.seq) throw new ProtocolMismatchError(`BulkChunk ${c.seq}: reply names transfer ${r.transferId} chunk ${r.seq}`);
       ch.estimate.rtt(performance.now() - sent);
@@ -90,6 +95,18 @@ export async function bulkUpload(ch: Channel, t: WireTensor, opts: BulkOptions):
   } finally {
     untap();
   }
+}
+
+/** CRC-32C of each `chunkBytes` piece of `data` and of the whole (combined): one pass. */
+function chunkCrc32cs(data: Uint8Array, chunkBytes: number): { chunkBytes: number; chunks: Uint32Array; tensor: number } {
+  const chunks = new Uint32Array(Math.ceil(data.length / chunkBytes));
+  let tensor = 0;
+  for (let i = 0, at = 0; at < data.length; i++, at += chunkBytes) {
+    const end = Math.min(data.length, at + chunkBytes);
+    chunks[i] = crc32c(data, 0, at, end);
+    tensor = crc32cCombine(tensor, chunks[i], end - at);
+  }
+  return { chunkBytes, chunks, tensor };
 }
 
 /**

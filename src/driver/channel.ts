@@ -6,7 +6,7 @@
 // validated messages instead of frames: the same ids, timeouts, retries and routing apply.
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FLAG_REPLY, FrameDecoder, MAX_MAX_FRAME_BYTES, checkMessage, cobsMaxEncodedLength, encodeBulkChunkFrame, encodeFrame, opNameOfType } from '../protocol/index.ts';
+import { FLAG_REPLY, FrameDecoder, MAX_MAX_FRAME_BYTES, checkMessage, cobsMaxEncodedLength, crc32c, encodeBulkChunkFrame, encodeFrame, opNameOfType } from '../protocol/index.ts';
 import type { DecodedFrame, EventMessage, FrameFault, LinkMessage, Message, OpName, ReplyBody, RequestBody, RequestMessage } from '../protocol/index.ts';
 import { ArgumentError, DeviceError, DisconnectedError, ProtocolMismatchError, TimeoutError } from './errors.ts';
 import type { MetricsRecorder } from './metrics.ts';
@@ -57,6 +57,12 @@ export interface RequestOptions {
    * reports it is still running), false to give up.
    */
   extend?: () => Promise<boolean>;
+  /**
+   * BulkChunk only: the CRC-32C of `body.data`, when the caller has it (bulkUpload takes every
+   * chunk's in the pass that gives the whole tensor's); a byte link then frames the chunk without
+   * reading its data for the frame CRC. `data` must not change until the request settles.
+   */
+  dataCrc32c?: number;
 }
 
 export interface ChannelOptions {
@@ -213,7 +219,7 @@ export class Channel {
         // the hot path of an upload: framed straight from the caller's tensor (same bytes as encodeFrame)
         else if (msg.kind === 'BulkChunkRequest') {
           const slot = this.ownsWrites ? (this.framePool.pop() ?? Buffer.allocUnsafeSlow(FRAME_SLOT_BYTES)) : undefined;
-          out = encodeBulkChunkFrame(msg.body, id, slot);
+          out = encodeBulkChunkFrame(msg.body, id, slot, opts.dataCrc32c);
           if (slot) release = () => void (this.framePool.length < FRAME_POOL_MAX && this.framePool.push(slot));
         } else out = encodeFrame(msg, id);
       } catch (e) {
@@ -225,6 +231,10 @@ export class Channel {
         return this.interpret(op, reply);
       } catch (e) {
         const retriable = e instanceof AttemptTimeout || e instanceof AttemptGarbled;
+        // a chunk framed with a CRC its data no longer has is dropped by the device as damaged:
+        // say so instead of resending it until the retries run out
+        if (retriable && opts.dataCrc32c !== undefined && msg.kind === 'BulkChunkRequest' && crc32c(msg.body.data) !== opts.dataCrc32c)
+          throw new ArgumentError(`${op}: the tensor changed while it was being uploaded (chunk at offset ${msg.body.offset})`);
         if (retriable && attempt < attempts && !this.downError) {
           this.metrics.retries++;
           this.log.debug({ op, id, attempt }, e instanceof AttemptTimeout ? 'timeout, retrying' : 'garbled reply, retrying');

@@ -15,12 +15,17 @@ function u32(name: string, v: unknown): number {
   return v;
 }
 
-/** The frame encodeFrame({ kind: 'BulkChunkRequest', body }, requestId) gives, built without copies of `data` but the COBS output. */
-export function encodeBulkChunkFrame(body: RequestBody<'BulkChunk'>, requestId: number, into?: Buffer): Buffer {
+/**
+ * The frame encodeFrame({ kind: 'BulkChunkRequest', body }, requestId) gives, built without copies
+ * of `data` but the COBS output. `dataCrc32c`, when given, must be crc32c(body.data): the frame
+ * CRC then combines it instead of reading the data again (a wrong value makes a frame the device
+ * drops as damaged).
+ */
+export function encodeBulkChunkFrame(body: RequestBody<'BulkChunk'>, requestId: number, into?: Buffer, dataCrc32c?: number): Buffer {
   u32('requestId', requestId);
   if (!(body.data instanceof Uint8Array)) throw new SchemaError(ErrorCode.SCHEMA_INVALID, 'BulkChunkRequest: data: expected MessagePack bin');
   const head = Buffer.allocUnsafe(BULK_CHUNK_HEAD_MAX_BYTES);
   const at = writeBulkChunkHead(head, { transferId: u32('transferId', body.transferId), seq: u32('seq', body.seq), offset: u32('offset', body.offset) }, body.data.length);
   const header: FrameHeader = { version: PROTOCOL_MAJOR, flags: 0, type: OPERATIONS.BulkChunk.type, requestId };
-  return encodeFrameParts(header, [head.subarray(0, at), body.data], into ? { into } : {});
+  return encodeFrameParts(header, [head.subarray(0, at), body.data], { ...(into ? { into } : {}), ...(dataCrc32c !== undefined ? { partCrcs: [undefined, dataCrc32c] } : {}) });
 }

@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import { packBulkChunkReply, readBulkChunkReply, readBulkChunkRequest } from './bulk-bodies.ts';
 import { cobsDecode, cobsEncodePartsInto, cobsMaxEncodedLength } from './cobs.ts';
-import { crc32c } from './crc32c.ts';
+import { crc32c, crc32cCombine } from './crc32c.ts';
 import type { ProtocolError} from './errors.ts';
 import { ErrorCode, FramingError, ProtocolViolationError, SchemaError, ValueRangeError, errorClassOf } from './errors.ts';
 import {
@@ -161,16 +161,23 @@ export function encodeRawFrame(header: FrameHeader, payload: Uint8Array, opts: {
 /**
  * Frames header ‖ payload pieces ‖ CRC straight into the COBS output: no inner frame buffer, the
  * payload pieces (e.g. a BulkChunk's data, a view of the host tensor) are read once for the CRC
- * and once for COBS. `into`, when it has room for the encoded frame, receives it (the result is
- * a view of it).
+ * and once for COBS, or only for COBS where `partCrcs` gives a piece's CRC-32C. `into`, when it
+ * has room for the encoded frame, receives it (the result is a view of it).
  */
-export function encodeFrameParts(header: FrameHeader, payload: readonly Uint8Array[], opts: { leadingDelimiter?: boolean; into?: Buffer } = {}): Buffer {
+export function encodeFrameParts(
+  header: FrameHeader,
+  payload: readonly Uint8Array[],
+  opts: { leadingDelimiter?: boolean; into?: Buffer; partCrcs?: readonly (number | undefined)[] } = {},
+): Buffer {
   const head = Buffer.allocUnsafe(HEADER_BYTES);
   writeHeader(head, 0, header);
   let crc = crc32c(head);
   let payloadLen = 0;
-  for (const p of payload) {
-    crc = crc32c(p, crc);
+  for (let i = 0; i < payload.length; i++) {
+    const p = payload[i];
+    // a piece whose CRC the caller already has is combined, not read again
+    const known = opts.partCrcs?.[i];
+    crc = known === undefined ? crc32c(p, crc) : crc32cCombine(crc, known, p.length);
     payloadLen += p.length;
   }
   const trailer = Buffer.allocUnsafe(CRC_BYTES);
@@ -197,14 +204,23 @@ export function encodeFrame(msg: Message, requestId: number, opts: FrameOptions 
   );
 }
 
-/** Checks length and CRC of a decoded (un-COBSed) frame and splits it. */
-export function splitFrame(inner: Uint8Array): { header: FrameHeader; payload: Uint8Array } {
+/**
+ * Checks length and CRC of a decoded (un-COBSed) frame and splits it. With `tailFrom` (an offset
+ * into the frame) the CRC is taken in two pieces, split there, and the tail's own CRC-32C (up to
+ * the trailer) is returned too: a large frame's data then has a CRC of its own at the cost of one
+ * combine (the BulkChunk staging's whole-tensor CRC uses it).
+ */
+export function splitFrame(inner: Uint8Array, tailFrom?: number): { header: FrameHeader; payload: Uint8Array; tail?: { from: number; crc32c: number } } {
   if (inner.length < MIN_FRAME_BYTES) throw new FramingError(ErrorCode.FRAME_TOO_SHORT, `frame has ${inner.length} bytes, minimum ${MIN_FRAME_BYTES}`);
   const end = inner.length - CRC_BYTES;
   const want = (inner[end] | (inner[end + 1] << 8) | (inner[end + 2] << 16) | (inner[end + 3] << 24)) >>> 0;
-  const got = crc32c(inner, 0, 0, end);
+  const split = tailFrom !== undefined && tailFrom >= HEADER_BYTES && tailFrom < end ? tailFrom : -1;
+  const tailCrc = split < 0 ? 0 : crc32c(inner, 0, split, end);
+  const got = split < 0 ? crc32c(inner, 0, 0, end) : crc32cCombine(crc32c(inner, 0, 0, split), tailCrc, end - split);
   if (got !== want) throw new FramingError(ErrorCode.BAD_CRC, `CRC-32C 0x${got.toString(16).padStart(8, '0')} ≠ trailer 0x${want.toString(16).padStart(8, '0')}`);
-  return { header: readHeader(inner), payload: inner.subarray(HEADER_BYTES, end) };
+  const out: { header: FrameHeader; payload: Uint8Array; tail?: { from: number; crc32c: number } } = { header: readHeader(inner), payload: inner.subarray(HEADER_BYTES, end) };
+  if (split >= 0) out.tail = { from: split, crc32c: tailCrc };
+  return out;
 }
 
 /**

@@ -92,3 +92,50 @@ export function crc32cPortable(bytes: Uint8Array, crc = 0, start = 0, end = byte
   while (i < end) c = t0[(c ^ bytes[i++]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+// ————————————————————————————————————————— combining
+// crc(A ‖ B) from crc(A), crc(B) and |B| alone (zlib's crc32_combine, for this polynomial): one
+// pass over a tensor yields both each chunk's CRC (a frame's CRC is its head's combined with its
+// data's) and the whole tensor's. In GF(2)[x] mod P: crc(A ‖ B) = crc(A)·x^(8|B|) + crc(B), the
+// init and final XOR cancelling as they are equal.
+
+/** a(x)·b(x) mod P(x), reflected (bit 31 is x⁰). */
+function multModP(a: number, b: number): number {
+  let p = 0;
+  for (let m = 0x80000000; m !== 0; m >>>= 1) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    b = b & 1 ? (b >>> 1) ^ POLY_REFLECTED : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** x^(2^k) mod P for k = 0..31. */
+const X2N: Uint32Array = (() => {
+  const t = new Uint32Array(32);
+  let p = 0x40000000; // x¹
+  for (let k = 0; k < 32; k++) {
+    t[k] = p;
+    p = multModP(p, p);
+  }
+  return t;
+})();
+
+/** x^(8·bytes) mod P, the factor that moves a CRC past `bytes` bytes (a few lengths cached: chunks repeat theirs). */
+const shiftCache = new Map<number, number>();
+function shiftOperator(bytes: number): number {
+  let p = shiftCache.get(bytes);
+  if (p !== undefined) return p;
+  p = 0x80000000; // x⁰
+  for (let n = bytes, k = 3; n > 0; n = Math.floor(n / 2), k++) if (n % 2) p = multModP(X2N[k & 31], p);
+  if (shiftCache.size >= 8) shiftCache.clear();
+  shiftCache.set(bytes, p);
+  return p;
+}
+
+/** The CRC-32C of A ‖ B from crcA = crc32c(A), crcB = crc32c(B) and B's length in bytes. */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  return (multModP(shiftOperator(lengthB), crcA) ^ crcB) >>> 0;
+}

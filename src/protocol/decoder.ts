@@ -6,7 +6,9 @@ import type { TransformCallback } from 'node:stream';
 import { decodeMessage, splitFrame } from './codec.ts';
 import type { DecodedFrame } from './codec.ts';
 import { ErrorCode, FramingError, ProtocolError } from './errors.ts';
-import { MIN_FRAME_BYTES } from './header.ts';
+import { CRC_BYTES, HEADER_BYTES, MIN_FRAME_BYTES } from './header.ts';
+import { BULK_CHUNK_HEAD_MAX_BYTES } from './bulk-bodies.ts';
+import { crc32c, crc32cCombine } from './crc32c.ts';
 import type { FrameHeader } from './header.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './version.ts';
 
@@ -62,6 +64,32 @@ function faultKindOf(code: number): FaultKind {
     default:
       return 'undecodable';
   }
+}
+
+/** Payloads from this many bytes on keep the frame's buffer (see endFrame) instead of a copy. */
+const lentPayloadBytes = (maxFrameBytes: number): number => Math.max(1024, maxFrameBytes >>> 3);
+
+/** Where a large frame's CRC is split: past the header and a BulkChunk's MessagePack head (≤ 49 bytes). */
+const DATA_CRC_SPLIT = HEADER_BYTES + BULK_CHUNK_HEAD_MAX_BYTES;
+
+/** CRC-32C of BulkChunk data views this decoder handed out (weakly: they go with the view). */
+const dataCrcs = new WeakMap<Uint8Array, number>();
+
+/** The data's CRC from the frame's two-piece CRC: the head part of the tail [start, from) combined with the tail's. */
+function rememberDataCrc(data: Uint8Array, inner: Uint8Array, tail: { from: number; crc32c: number }): void {
+  if (data.buffer !== inner.buffer) return;
+  const start = data.byteOffset - inner.byteOffset;
+  if (start > tail.from || start + data.length !== inner.length - CRC_BYTES) return;
+  const crc = start === tail.from ? tail.crc32c : crc32cCombine(crc32c(inner, 0, start, tail.from), tail.crc32c, data.length - (tail.from - start));
+  dataCrcs.set(data, crc);
+}
+
+/**
+ * The CRC-32C of a BulkChunk's data as the decoder computed it while checking its frame (the
+ * bytes are the frame's, not copied since), or undefined for any other array.
+ */
+export function decodedDataCrc32c(data: Uint8Array): number | undefined {
+  return dataCrcs.get(data);
 }
 
 export class FrameDecoder {
@@ -227,18 +255,21 @@ export class FrameDecoder {
     this.clear();
     let header: FrameHeader | undefined;
     try {
-      const split = splitFrame(inner);
+      // a large frame (a bulk chunk) has its CRC taken in two pieces, so that its data's own CRC comes for free
+      const large = inner.length >= lentPayloadBytes(this.maxFrameBytes);
+      const split = splitFrame(inner, large ? DATA_CRC_SPLIT : undefined);
       header = split.header;
       // Message bins are views of the payload, and this.buf is reused for the next frame: a small
       // payload is copied out; a large one (a bulk chunk) keeps the buffer, and a fresh one
       // (uninitialised, as nothing is read before it is written) takes its place.
       let payload: Buffer;
-      if (split.payload.length >= Math.max(1024, this.maxFrameBytes >>> 3)) {
+      if (split.payload.length >= lentPayloadBytes(this.maxFrameBytes)) {
         payload = split.payload as Buffer;
         this.lent.add(this.buf.buffer);
         this.buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.maxFrameBytes);
       } else payload = Buffer.from(split.payload);
       const message = decodeMessage(header, payload);
+      if (split.tail && message.kind === 'BulkChunkRequest') rememberDataCrc(message.body.data, inner, split.tail);
       this.counters.framesOk++;
       frames.push({ header, message, encodedBytes });
     } catch (e) {

@@ -1,6 +1,6 @@
 // Public API of the wire protocol (v1). Emulator, driver and conformance suite import from here.
 export { PROTOCOL_VERSION, PROTOCOL_MAJOR, MIN_MAX_FRAME_BYTES, DEFAULT_MAX_FRAME_BYTES, MAX_MAX_FRAME_BYTES } from './version.ts';
-export { crc32c, crc32cPortable, loadNativeCrc32c, nativeCrc32c, CRC32C_CHECK_VALUE } from './crc32c.ts';
+export { crc32c, crc32cCombine, crc32cPortable, loadNativeCrc32c, nativeCrc32c, CRC32C_CHECK_VALUE } from './crc32c.ts';
 export type { NativeCrc32c } from './crc32c.ts';
 export { cobsEncode, cobsEncodeInto, cobsEncodePartsInto, cobsDecode, cobsMaxEncodedLength } from './cobs.ts';
 export * from './header.ts';

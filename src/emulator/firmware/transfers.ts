@@ -8,7 +8,8 @@
 // the core is the device's only copy of J; anything else into a buffer of its own. Both are left
 // uninitialised: a transfer commits only when every chunk has been written.
 import { kernelArray, releaseKernelArray } from '../physics/kernels/store.ts';
-import { ErrorCode, ITEM_SIZE, ResourceError, StateError, ValueRangeError, crc32c, tensorByteLength } from '../../protocol/index.ts';
+import { ErrorCode, ITEM_SIZE, ResourceError, StateError, ValueRangeError, crc32c, crc32cCombine, tensorByteLength } from '../../protocol/index.ts';
+import { decodedDataCrc32c } from '../../protocol/decoder.ts';
 import type { Dtype, RequestBody, WireTensor } from '../../protocol/index.ts';
 
 export interface Transfer {
@@ -132,7 +133,9 @@ export class Staging {
     // extend the running CRC over the received prefix (this chunk, when in order)
     if (t.crcRun !== null && offset === t.crcEnd) {
       const upTo = Math.min(t.totalBytes, t.firstMissing * t.chunkBytes);
-      t.crcRun = crc32c(t.data, t.crcRun, t.crcEnd, upTo);
+      // just this chunk, whose bytes the frame decoder has already summed: combine, don't reread
+      const known = upTo === end ? decodedDataCrc32c(data) : undefined;
+      t.crcRun = known === undefined ? crc32c(t.data, t.crcRun, t.crcEnd, upTo) : crc32cCombine(t.crcRun, known, data.length);
       t.crcEnd = upTo;
     }
     return t.received;
