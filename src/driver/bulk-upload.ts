@@ -104,7 +104,7 @@ function chunkCrc32cs(data: Uint8Array, chunkBytes: number): { chunkBytes: numbe
   for (let i = 0, at = 0; at < data.length; i++, at += chunkBytes) {
     const end = Math.min(data.length, at + chunkBytes);
     chunks[i] = crc32c(data, 0, at, end);
-    tensor = crc32cCombine(tensor, chunks[i], end - at);
+    tensor = i === 0 ? chunks[0] : crc32cCombine(tensor, chunks[i], end - at);
   }
   return { chunkBytes, chunks, tensor };
 }
