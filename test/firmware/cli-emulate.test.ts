@@ -11,6 +11,7 @@ import { SerialPort } from 'serialport';
 import { FrameDecoder, PROTOCOL_VERSION, SCHEMA_FINGERPRINT, encodeFrame } from '../../src/protocol/index.ts';
 import { openTcpLink } from '../../src/driver/transports/tcp-link.ts';
 import { TestHost } from './host.ts';
+import { EMULATE_BULK_WINDOW } from '../../src/cli/commands/emulate.ts';
 
 const bin = fileURLToPath(new URL('../../bin/tngd.js', import.meta.url));
 const haveSocat = spawnSync('socat', ['-V']).status === 0;
@@ -52,6 +53,8 @@ describe('tngd emulate', () => {
     const hello = await h.hello();
     expect(hello.identity.serial).toBe('EMU-00000005');
     expect(hello.capabilities.maxCells).toBe(32);
+    // a window that covers a TCP round trip to another process (the bare emulator's is 8)
+    expect(hello.capabilities.bulkWindow).toBe(EMULATE_BULK_WINDOW);
     h.close();
     child.kill('SIGTERM');
     expect(await child.exit).toBe(0);

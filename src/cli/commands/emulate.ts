@@ -28,6 +28,13 @@ import type { SecretFlags } from '../support.ts';
  */
 export const EMULATE_DEFAULTS = { maxCells: 16384, maxRank: 1024, memoryBytes: 2 ** 30 } as const;
 
+/**
+ * BulkChunks the served device accepts in flight (the bare emulator's is 8). A host in another
+ * process, over TCP, sees 1–3 ms chunk round trips at ~400 MB/s: 8 chunks of 64 KiB did not cover
+ * that (4 MiB uploads 13.3–14.5 ms against 12.1–12.3 ms with 16, 3 A/B pairs; TRANSPORTS.md §7).
+ */
+export const EMULATE_BULK_WINDOW = 16;
+
 interface Flags extends SecretFlags {
   pty?: boolean;
   link?: string;
@@ -59,7 +66,7 @@ export function emulatorOptionsFromFlags(f: Flags, logger: Logger): EmulatorOpti
   const opts: EmulatorOptions = { ...EMULATE_DEFAULTS, ...(p.device as Partial<EmulatorOptions>), profile: f.profile as ProfileName, logger };
   if (Object.keys(p.profileOverrides).length > 0) opts.profileOverrides = p.profileOverrides as ProfileOverrides;
   if (Object.keys(p.pacing).length > 0) opts.pacing = p.pacing as EmulatorPacing;
-  if (cmd.tau !== undefined) opts.capabilities = { tauSeconds: cmd.tau };
+  opts.capabilities = { bulkWindow: EMULATE_BULK_WINDOW, ...(cmd.tau !== undefined ? { tauSeconds: cmd.tau } : {}) };
   try {
     resolveOptions(opts);
   } catch (e) {
